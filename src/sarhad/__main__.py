@@ -1,0 +1,3 @@
+from sarhad.cli import main
+
+main()

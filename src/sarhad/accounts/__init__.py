@@ -1,0 +1,1 @@
+"""Users, roles, positions (duty posts), sessions and tokens."""

@@ -1,0 +1,104 @@
+"""Roles and permissions: pure rules, no I/O.
+
+Every endpoint names the permission it needs; a role is a named bundle of permissions. Keeping the map
+here, in one table, lets a reviewer see at a glance who may do what.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    COMMANDER = "commander"
+    LIAISON_OFFICER = "liaison_officer"
+    OPERATOR = "operator"
+    ANALYST = "analyst"
+    TRADE_OFFICER = "trade_officer"
+    CUSTODY_OFFICER = "custody_officer"
+    SECRETARIAT = "secretariat"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    PROFILE = "profile"  # see and change one's own preferences; every signed-in user
+    USERS_MANAGE = "users.manage"
+    AUDIT_READ = "audit.read"
+    BORDER_READ = "border.read"
+    BORDER_EDIT = "border.edit"
+    EXCHANGE_ADMIN = "exchange.admin"
+    EXCHANGE_READ = "exchange.read"
+    RECORDS_RELEASE = "records.release"
+    BULLETINS_READ = "bulletins.read"
+    BULLETINS_WRITE = "bulletins.write"
+    JOINT_DECIDE = "joint.decide"
+
+
+_EVERYONE = {Permission.PROFILE, Permission.BORDER_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(
+        _EVERYONE
+        | {Permission.USERS_MANAGE, Permission.BORDER_EDIT, Permission.EXCHANGE_ADMIN, Permission.EXCHANGE_READ,
+           Permission.BULLETINS_READ}
+    ),
+    Role.COMMANDER: frozenset(
+        _EVERYONE
+        | {Permission.BULLETINS_READ, Permission.BULLETINS_WRITE, Permission.RECORDS_RELEASE,
+           Permission.JOINT_DECIDE}
+    ),
+    Role.LIAISON_OFFICER: frozenset(
+        _EVERYONE
+        | {Permission.BULLETINS_READ, Permission.BULLETINS_WRITE, Permission.RECORDS_RELEASE,
+           Permission.JOINT_DECIDE, Permission.EXCHANGE_READ}
+    ),
+    Role.OPERATOR: frozenset(_EVERYONE | {Permission.BULLETINS_READ}),
+    Role.ANALYST: frozenset(_EVERYONE | {Permission.BULLETINS_READ}),
+    Role.TRADE_OFFICER: frozenset(_EVERYONE),
+    Role.CUSTODY_OFFICER: frozenset(_EVERYONE),
+    Role.SECRETARIAT: frozenset(_EVERYONE | {Permission.BULLETINS_READ, Permission.JOINT_DECIDE}),
+    Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.EXCHANGE_READ, Permission.BULLETINS_READ}),
+}
+
+
+def permissions_for(roles: list[str] | tuple[str, ...]) -> frozenset[Permission]:
+    """Union of the permissions of the given roles; unknown role names grant nothing."""
+    granted: set[Permission] = set()
+    for name in roles:
+        try:
+            granted |= ROLE_PERMISSIONS[Role(name)]
+        except ValueError:
+            continue
+    return frozenset(granted)
+
+
+USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_LENGTH = 10
+
+
+def check_username(username: str) -> str:
+    """Return the username if acceptable, else raise ValueError with the rule it broke."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise ValueError(
+            "username must be 2-64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter"
+        )
+    return username
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > 1024:
+        raise ValueError("password must be at most 1024 characters")
+    return password
+
+
+def check_roles(roles: list[str]) -> list[str]:
+    unknown = [r for r in roles if r not in {role.value for role in Role}]
+    if unknown:
+        raise ValueError(f"unknown role(s): {', '.join(unknown)}; known: {', '.join(r.value for r in Role)}")
+    if not roles:
+        raise ValueError("a user needs at least one role")
+    return sorted(set(roles))

@@ -1,0 +1,135 @@
+"""Sign-in, sign-out, preferences and the users page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlparse
+from zoneinfo import available_timezones
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sarhad.accounts import services
+from sarhad.accounts.domain import Permission
+from sarhad.accounts.services import Principal
+from sarhad.core.calendars import CALENDARS
+from sarhad.core.errors import InvalidInput, SarhadError
+from sarhad.core.i18n import LANGUAGES, gettext
+from sarhad.web.deps import LANGUAGE_COOKIE, SESSION_COOKIE, NodeDep, client_ip, public, requires
+from sarhad.web.templating import add_nav_item, render
+
+router = APIRouter(include_in_schema=False)
+add_nav_item("/users", "Users", Permission.USERS_MANAGE.value)
+
+COMMON_ZONES = ["UTC", "Asia/Karachi", "Asia/Tehran", "Asia/Kabul", "Asia/Dubai", "Europe/London"]
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site relative paths are followed after sign-in (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or urlparse(value).netloc:
+        return "/"
+    return value
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/", _: None = public("sign-in page")) -> HTMLResponse:
+    return render(request, "login.html", {"next": safe_next(next), "error": None, "username": ""})
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    node: NodeDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form()] = "/",
+    _: None = public("sign-in"),
+) -> Response:
+    ip = client_ip(request)
+    try:
+        with node.transaction() as session:
+            user = services.authenticate(session, node.settings, node.clock, username=username,
+                                         password=password, client_ip=ip)
+            secret = services.open_session(session, node.settings, node.clock, user, kind="cookie",
+                                           client_ip=ip)[0] if user else None
+        if secret is None:
+            raise services.bad_credentials()
+    except SarhadError as exc:
+        return render(request, "login.html", {"next": safe_next(next), "error": gettext(exc.message),
+                                              "username": username}, status_code=exc.status_code)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, secret, max_age=node.settings.session_ttl_minutes * 60, httponly=True,
+        samesite="strict", secure=node.settings.tls.enabled, path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, node: NodeDep, principal: Principal = requires()) -> RedirectResponse:
+    with node.transaction() as session:
+        services.revoke_session(session, node.clock, principal.session_id, principal.username, client_ip(request))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{code}")
+def choose_language_anonymous(code: str, next: str = "/", _: None = public("language for sign-in page")
+                              ) -> RedirectResponse:
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/me", response_class=HTMLResponse)
+def preferences_page(request: Request, node: NodeDep, principal: Principal = requires(Permission.PROFILE)
+                     ) -> HTMLResponse:
+    with node.sessions() as session:
+        positions = services.positions_held(session, principal.user_id, node.clock.now())
+    zones = sorted(set(COMMON_ZONES) | {principal.time_zone})
+    return render(request, "me.html", {"positions": positions, "zones": zones}, principal=principal)
+
+
+@router.post("/me")
+def save_preferences(
+    node: NodeDep,
+    language: Annotated[str, Form()],
+    time_zone: Annotated[str, Form()],
+    calendar: Annotated[str, Form()],
+    principal: Principal = requires(Permission.PROFILE),
+) -> RedirectResponse:
+    if language not in LANGUAGES or calendar not in CALENDARS or time_zone not in available_timezones():
+        raise InvalidInput("unknown language, calendar or time zone")
+    with node.transaction() as session:
+        services.set_preferences(session, node.clock, principal.user_id, language=language, time_zone=time_zone,
+                                 calendar=calendar)
+    return RedirectResponse("/me", status_code=303)
+
+
+@router.post("/me/language")
+def switch_language(
+    node: NodeDep,
+    language: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+    principal: Principal = requires(Permission.PROFILE),
+) -> RedirectResponse:
+    if language not in LANGUAGES:
+        raise InvalidInput(f"unknown language {language!r}")
+    with node.transaction() as session:
+        services.set_preferences(session, node.clock, principal.user_id, language=language,
+                                 time_zone=principal.time_zone, calendar=principal.calendar)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, node: NodeDep, principal: Principal = requires(Permission.USERS_MANAGE)
+               ) -> HTMLResponse:
+    with node.sessions() as session:
+        users = services.list_users(session)
+        positions = services.list_positions(session, node.party)
+        holders = {p.id: [u.username for u in services.current_holders(session, p.id, node.clock.now())]
+                   for p in positions}
+    return render(request, "users.html", {"users": users, "positions": positions, "holders": holders},
+                  principal=principal)

@@ -1,0 +1,335 @@
+"""The one write path for users, positions and sign-in. API, pages and CLI all call these functions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from sarhad.accounts.domain import Permission, check_password, check_roles, check_username, permissions_for
+from sarhad.accounts.models import AuthSession, LoginAttempt, Position, PositionHolder, User
+from sarhad.audit.services import record_event
+from sarhad.core.clock import Clock
+from sarhad.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from sarhad.core.ids import new_id
+from sarhad.core.settings import Settings
+
+# argon2id with the library's RFC 9106 "low memory" profile defaults.
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, resolved from a session cookie or a bearer token."""
+
+    user_id: str
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    permissions: frozenset[Permission]
+    session_id: str
+    via: str
+    csrf_token: str
+    language: str
+    time_zone: str
+    calendar: str
+    scope_sections: tuple[str, ...]
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_user(
+    session: Session,
+    clock: Clock,
+    *,
+    username: str,
+    password: str,
+    roles: list[str],
+    display_name: str = "",
+    scope_sections: Sequence[str] = (),
+    language: str = "en",
+    time_zone: str = "UTC",
+    calendar: str = "gregorian",
+    actor: str = "system",
+) -> User:
+    try:
+        check_username(username)
+        check_password(password)
+        roles = check_roles(roles)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"user {username!r} already exists", code="user_exists")
+    now = clock.now()
+    user = User(
+        id=new_id(),
+        username=username,
+        display_name=display_name or username,
+        password_hash=_hasher.hash(password),
+        roles=roles,
+        scope_sections=list(scope_sections),
+        language=language,
+        time_zone=time_zone,
+        calendar=calendar,
+        disabled=False,
+        created_at=now,
+        password_changed_at=now,
+    )
+    session.add(user)
+    record_event(session, clock, actor=actor, action="user.create", record_kind="user", record_id=username,
+                 details={"roles": roles})
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def list_users(session: Session) -> Sequence[User]:
+    return session.scalars(select(User).order_by(User.username)).all()
+
+
+def set_disabled(session: Session, clock: Clock, username: str, disabled: bool, actor: str = "system") -> User:
+    user = get_user(session, username)
+    user.disabled = disabled
+    if disabled:
+        _revoke_all(session, clock, user.id)
+    record_event(session, clock, actor=actor, action="user.disable" if disabled else "user.enable",
+                 record_kind="user", record_id=username)
+    return user
+
+
+def set_password(session: Session, clock: Clock, username: str, password: str, actor: str = "system") -> User:
+    try:
+        check_password(password)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    user = get_user(session, username)
+    user.password_hash = _hasher.hash(password)
+    user.password_changed_at = clock.now()
+    _revoke_all(session, clock, user.id)
+    record_event(session, clock, actor=actor, action="user.password", record_kind="user", record_id=username)
+    return user
+
+
+def set_preferences(
+    session: Session, clock: Clock, user_id: str, *, language: str, time_zone: str, calendar: str
+) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    user.language, user.time_zone, user.calendar = language, time_zone, calendar
+    return user
+
+
+def _revoke_all(session: Session, clock: Clock, user_id: str) -> None:
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+def check_login_throttle(session: Session, settings: Settings, clock: Clock, username: str) -> None:
+    """Refuse a sign-in after too many recent failures for this username (any address)."""
+    since = clock.now() - timedelta(minutes=settings.login_window_minutes)
+    failures = session.scalar(
+        select(func.count(LoginAttempt.id)).where(
+            LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+        )
+    ) or 0
+    if failures >= settings.login_max_failures:
+        raise TooManyRequests(
+            f"too many failed sign-ins for {username!r}; try again in {settings.login_window_minutes} minutes",
+            code="login_throttled",
+        )
+
+
+def authenticate(
+    session: Session, settings: Settings, clock: Clock, *, username: str, password: str, client_ip: str
+) -> User | None:
+    """Check a username and password; None if they do not match or the account is disabled.
+
+    The attempt is recorded and audited in the caller's transaction, which must commit even on failure
+    (so the caller raises ``BAD_CREDENTIALS`` after committing). One answer for unknown users, wrong
+    passwords and disabled accounts alike, so it does not tell an attacker which usernames exist.
+    """
+    check_login_throttle(session, settings, clock, username)
+    user = session.scalar(select(User).where(User.username == username))
+    ok = False
+    if user is None:
+        # Spend the same time as a real check so the response time does not reveal unknown usernames.
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+    else:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        ok = ok and not user.disabled
+    session.add(LoginAttempt(username=username, client_ip=client_ip, at=clock.now(), success=ok))
+    record_event(session, clock, actor=username, action="auth.login", outcome="ok" if ok else "failed",
+                 record_kind="user", record_id=username, client_ip=client_ip)
+    if not ok or user is None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def bad_credentials() -> NotAuthenticated:
+    return NotAuthenticated("wrong username or password, or the account is disabled", code="bad_credentials")
+
+
+def open_session(
+    session: Session, settings: Settings, clock: Clock, user: User, *, kind: str, client_ip: str
+) -> tuple[str, AuthSession]:
+    """Create a cookie session or a bearer token; return the secret (shown once) and the row."""
+    secret = secrets.token_urlsafe(32)
+    ttl = settings.session_ttl_minutes if kind == "cookie" else settings.token_ttl_minutes
+    now = clock.now()
+    row = AuthSession(
+        id=new_id(),
+        token_hash=hash_secret(secret),
+        user_id=user.id,
+        kind=kind,
+        csrf_token=secrets.token_urlsafe(24),
+        created_at=now,
+        expires_at=now + timedelta(minutes=ttl),
+        revoked_at=None,
+        client_ip=client_ip,
+    )
+    session.add(row)
+    return secret, row
+
+
+def resolve_secret(session: Session, clock: Clock, secret: str, kind: str) -> Principal:
+    """The principal behind a session cookie or bearer token, or NotAuthenticated saying why not."""
+    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == hash_secret(secret)))
+    if row is None or row.kind != kind:
+        raise NotAuthenticated("unknown session or token; sign in again", code="bad_token")
+    if row.revoked_at is not None:
+        raise NotAuthenticated("this session was signed out; sign in again", code="token_revoked")
+    if row.expires_at <= clock.now():
+        raise NotAuthenticated("this session has expired; sign in again", code="token_expired")
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        raise NotAuthenticated("the account is disabled", code="account_disabled")
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=tuple(user.roles),
+        permissions=permissions_for(user.roles),
+        session_id=row.id,
+        via=kind,
+        csrf_token=row.csrf_token,
+        language=user.language,
+        time_zone=user.time_zone,
+        calendar=user.calendar,
+        scope_sections=tuple(user.scope_sections or ()),
+    )
+
+
+def revoke_session(session: Session, clock: Clock, session_id: str, actor: str, client_ip: str = "") -> None:
+    session.execute(
+        update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    record_event(session, clock, actor=actor, action="auth.logout", record_kind="session", record_id=session_id,
+                 client_ip=client_ip)
+
+
+# --- positions and the duty roster -------------------------------------------------------------------
+
+
+def upsert_position(
+    session: Session,
+    *,
+    position_id: str,
+    party: str,
+    names: dict[str, str],
+    kind: str = "post",
+    section_id: str | None = None,
+    parent_id: str | None = None,
+) -> Position:
+    if not names.get("en"):
+        raise InvalidInput("a position needs at least an English name")
+    position = session.get(Position, position_id)
+    if position is None:
+        position = Position(id=position_id, party=party, names=names, kind=kind, section_id=section_id,
+                            parent_id=parent_id, extra={})
+        session.add(position)
+    else:
+        position.names, position.kind, position.section_id = names, kind, section_id
+        position.parent_id = parent_id
+    return position
+
+
+def assign_position(
+    session: Session, clock: Clock, *, position_id: str, username: str, since: datetime | None = None,
+    actor: str = "system",
+) -> PositionHolder:
+    """Put a user on duty in a position from ``since`` (now by default), ending any current holder's turn."""
+    if session.get(Position, position_id) is None:
+        raise NotFound(f"no position {position_id!r}")
+    user = get_user(session, username)
+    start = since or clock.now()
+    session.execute(
+        update(PositionHolder)
+        .where(PositionHolder.position_id == position_id, PositionHolder.until.is_(None))
+        .values(until=start)
+    )
+    holder = PositionHolder(position_id=position_id, user_id=user.id, since=start, until=None)
+    session.add(holder)
+    record_event(session, clock, actor=actor, action="position.assign", record_kind="position",
+                 record_id=position_id, details={"user": username})
+    return holder
+
+
+def positions_held(session: Session, user_id: str, at: datetime) -> list[str]:
+    rows = session.scalars(
+        select(PositionHolder.position_id).where(
+            PositionHolder.user_id == user_id,
+            PositionHolder.since <= at,
+            (PositionHolder.until.is_(None)) | (PositionHolder.until > at),
+        )
+    ).all()
+    return list(rows)
+
+
+def current_holders(session: Session, position_id: str, at: datetime) -> list[User]:
+    return list(
+        session.scalars(
+            select(User).join(PositionHolder, PositionHolder.user_id == User.id).where(
+                PositionHolder.position_id == position_id,
+                PositionHolder.since <= at,
+                (PositionHolder.until.is_(None)) | (PositionHolder.until > at),
+            )
+        ).all()
+    )
+
+
+def list_positions(session: Session, party: str | None = None) -> Sequence[Position]:
+    query = select(Position).order_by(Position.id)
+    if party:
+        query = query.where(Position.party == party)
+    return session.scalars(query).all()

@@ -1,0 +1,153 @@
+"""The ASGI application of one node: routers of every feature, error mapping, metrics, workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sarhad import __version__
+from sarhad.core.database import ensure_migrated
+from sarhad.core.errors import NotAuthenticated, PayloadTooLarge, SarhadError
+from sarhad.core.node import Node
+from sarhad.features import FEATURES, feature_module
+from sarhad.web.deps import public
+from sarhad.web.templating import PACKAGE_ROOT, render
+
+log = logging.getLogger("sarhad.app")
+MAX_BODY_BYTES = 32 * 1024 * 1024
+JSON_PREFIXES = ("/api/", "/exchange/", "/metrics", "/healthz")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(JSON_PREFIXES) or "text/html" not in request.headers.get("accept", "")
+
+
+def create_app(node: Node, *, check_migrations: bool = True, run_workers: bool = True) -> FastAPI:
+    """Build the app for a node. Refuses to build on an unmigrated database."""
+    if check_migrations:
+        ensure_migrated(node.engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[None]] = []
+        if run_workers:
+            for feature in FEATURES:
+                module = feature_module(feature, "workers")
+                for task in getattr(module, "TASKS", ()):
+                    tasks.append(asyncio.create_task(task(node), name=f"{feature}.{task.__name__}"))
+        log.info("node %s ready", node.party)
+        node.extensions["ready"] = True
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+
+    app = FastAPI(title=f"sarhad node {node.party}", version=__version__, lifespan=lifespan,
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.node = node
+    _install_metrics(app, node)
+    _install_errors(app)
+
+    @app.middleware("http")
+    async def guard_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            err = PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
+            return JSONResponse(err.to_dict(), status_code=err.status_code)
+        response = await call_next(request)
+        tiles = node.settings.tile_url.split("/{")[0] if node.settings.tile_url else ""
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            f"default-src 'self'; img-src 'self' data: {tiles}; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+        )
+        return response
+
+    @app.get("/healthz", tags=["node"])
+    def healthz(_: None = public("liveness probe for operators and the demo")) -> dict[str, Any]:
+        return {"status": "ok" if node.extensions.get("ready") else "starting", "party": node.party,
+                "name": node.settings.name, "version": __version__}
+
+    for feature in FEATURES:
+        for module_name in ("api", "pages"):
+            module = feature_module(feature, module_name)
+            if module is not None and hasattr(module, "router"):
+                app.include_router(module.router)
+
+    app.mount("/static/leaflet", StaticFiles(directory=_leaflet_dir()), name="leaflet")
+    app.mount("/static", StaticFiles(directory=PACKAGE_ROOT / "web" / "static"), name="static")
+    return app
+
+
+def _leaflet_dir() -> str:
+    import xstatic.pkg.leaflet as leaflet  # the front-end asset comes from PyPI, not a CDN
+
+    return str(leaflet.BASE_DIR)
+
+
+def _install_metrics(app: FastAPI, node: Node) -> None:
+    requests = Counter("sarhad_http_requests_total", "HTTP requests", ["method", "route", "status"],
+                       registry=node.metrics)
+    latency = Histogram("sarhad_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+                        registry=node.metrics,
+                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        latency.labels(request.method, template).observe(time.perf_counter() - started)
+        requests.labels(request.method, template, str(response.status_code)).inc()
+        return response
+
+    @app.get("/metrics", tags=["node"], include_in_schema=False)
+    def metrics(_: None = public("Prometheus scrape: counts and latencies only, no record data")) -> Response:
+        return PlainTextResponse(generate_latest(node.metrics), media_type=CONTENT_TYPE_LATEST)
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(SarhadError)
+    async def sarhad_error(request: Request, exc: SarhadError) -> Response:
+        if _wants_json(request):
+            headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+            return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+        if isinstance(exc, NotAuthenticated):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        principal = getattr(request.state, "principal", None)
+        return render(request, "error.html", {"title": exc.code, "message": exc.message}, principal=principal,
+                      status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append({"field": where, "problem": err.get("msg", "")})
+        message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems) or "invalid request"
+        body = {"error": {"code": "invalid", "message": message, "details": {"problems": problems}}}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)

@@ -1,0 +1,53 @@
+"""Reading the audit log over HTTP (auditors only). There is no write endpoint."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from sarhad.accounts.domain import Permission
+from sarhad.accounts.services import Principal
+from sarhad.audit.services import AuditFilter, entries_as_csv, entry_as_dict, list_entries
+from sarhad.web.deps import NodeDep, requires
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+def audit_filter(
+    actor: str | None = Query(None, max_length=100),
+    action: str | None = Query(None, max_length=64),
+    outcome: str | None = Query(None, pattern="^(ok|denied|failed)$"),
+    record_id: str | None = Query(None, max_length=128),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = Query(200, ge=1, le=10_000),
+    before_id: int | None = Query(None, ge=1),
+) -> AuditFilter:
+    return AuditFilter(actor=actor, action=action, outcome=outcome, record_id=record_id, since=since,
+                       until=until, limit=limit, before_id=before_id)
+
+
+@router.get("/audit")
+def read_audit_log(
+    node: NodeDep,
+    actor: str | None = Query(None, max_length=100),
+    action: str | None = Query(None, max_length=64),
+    outcome: str | None = Query(None, pattern="^(ok|denied|failed)$"),
+    record_id: str | None = Query(None, max_length=128),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = Query(200, ge=1, le=10_000),
+    before_id: int | None = Query(None, ge=1),
+    format: str = Query("json", pattern="^(json|csv)$"),
+    _: Principal = requires(Permission.AUDIT_READ),
+) -> Any:
+    flt = audit_filter(actor, action, outcome, record_id, since, until, limit, before_id)
+    with node.sessions() as session:
+        entries = list_entries(session, flt)
+    if format == "csv":
+        return PlainTextResponse(entries_as_csv(entries), media_type="text/csv",
+                                 headers={"content-disposition": 'attachment; filename="audit.csv"'})
+    return {"entries": [entry_as_dict(e) for e in entries]}

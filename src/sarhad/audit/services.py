@@ -1,0 +1,106 @@
+"""Writing and reading the audit log. There is deliberately no update or delete function."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from sarhad.audit.models import AuditEntry
+from sarhad.core.clock import Clock
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    record_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 200
+    before_id: int | None = None
+
+
+def record_event(
+    session: Session,
+    clock: Clock,
+    *,
+    actor: str,
+    action: str,
+    outcome: str = "ok",
+    record_kind: str | None = None,
+    record_id: str | None = None,
+    client_ip: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction, so it commits or rolls back with the change it records."""
+    entry = AuditEntry(
+        at=clock.now(),
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        record_kind=record_kind,
+        record_id=record_id,
+        client_ip=client_ip,
+        details=details or {},
+    )
+    session.add(entry)
+    return entry
+
+
+def _filtered(query: Select[tuple[AuditEntry]], flt: AuditFilter) -> Select[tuple[AuditEntry]]:
+    if flt.actor:
+        query = query.where(AuditEntry.actor == flt.actor)
+    if flt.action:
+        query = query.where(AuditEntry.action.startswith(flt.action))
+    if flt.outcome:
+        query = query.where(AuditEntry.outcome == flt.outcome)
+    if flt.record_id:
+        query = query.where(AuditEntry.record_id == flt.record_id)
+    if flt.since:
+        query = query.where(AuditEntry.at >= flt.since)
+    if flt.until:
+        query = query.where(AuditEntry.at < flt.until)
+    if flt.before_id:
+        query = query.where(AuditEntry.id < flt.before_id)
+    return query
+
+
+def list_entries(session: Session, flt: AuditFilter) -> Sequence[AuditEntry]:
+    query = _filtered(select(AuditEntry), flt).order_by(AuditEntry.id.desc()).limit(min(flt.limit, 10_000))
+    return session.scalars(query).all()
+
+
+CSV_COLUMNS = ("id", "at", "actor", "action", "outcome", "record_kind", "record_id", "client_ip", "details")
+
+
+def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "record_kind": entry.record_kind,
+        "record_id": entry.record_id,
+        "client_ip": entry.client_ip,
+        "details": entry.details,
+    }
+
+
+def entries_as_csv(entries: Sequence[AuditEntry]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for entry in entries:
+        row = entry_as_dict(entry)
+        row["details"] = str(row["details"]) if row["details"] else ""
+        writer.writerow(row)
+    return buffer.getvalue()

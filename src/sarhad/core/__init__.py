@@ -1,0 +1,1 @@
+"""Cross-cutting infrastructure: settings, database, errors, ids, clock, calendars, i18n, security."""
