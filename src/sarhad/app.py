@@ -57,14 +57,22 @@ def create_app(node: Node, *, check_migrations: bool = True, run_workers: bool =
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
 
-    app = FastAPI(title=f"sarhad node {node.party}", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(
+        title=f"sarhad node {node.party}",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
     app.state.node = node
     _install_metrics(app, node)
     _install_errors(app)
 
     @app.middleware("http")
-    async def guard_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def guard_and_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             err = PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
@@ -83,8 +91,12 @@ def create_app(node: Node, *, check_migrations: bool = True, run_workers: bool =
 
     @app.get("/healthz", tags=["node"])
     def healthz(_: None = public("liveness probe for operators and the demo")) -> dict[str, Any]:
-        return {"status": "ok" if node.extensions.get("ready") else "starting", "party": node.party,
-                "name": node.settings.name, "version": __version__}
+        return {
+            "status": "ok" if node.extensions.get("ready") else "starting",
+            "party": node.party,
+            "name": node.settings.name,
+            "version": __version__,
+        }
 
     for feature in FEATURES:
         for module_name in ("api", "pages"):
@@ -104,11 +116,16 @@ def _leaflet_dir() -> str:
 
 
 def _install_metrics(app: FastAPI, node: Node) -> None:
-    requests = Counter("sarhad_http_requests_total", "HTTP requests", ["method", "route", "status"],
-                       registry=node.metrics)
-    latency = Histogram("sarhad_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
-                        registry=node.metrics,
-                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+    requests = Counter(
+        "sarhad_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=node.metrics
+    )
+    latency = Histogram(
+        "sarhad_http_request_duration_seconds",
+        "HTTP request latency",
+        ["method", "route"],
+        registry=node.metrics,
+        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    )
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -134,8 +151,13 @@ def _install_errors(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         principal = getattr(request.state, "principal", None)
-        return render(request, "error.html", {"title": exc.code, "message": exc.message}, principal=principal,
-                      status_code=exc.status_code)
+        return render(
+            request,
+            "error.html",
+            {"title": exc.code, "message": exc.message},
+            principal=principal,
+            status_code=exc.status_code,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -150,4 +172,6 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
+        return JSONResponse(
+            {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,13 +14,15 @@ from sarhad.core.node import Node, build_node
 from sarhad.core.settings import SettingsError, load_settings, write_config
 from sarhad.features import FEATURES, feature_module
 
-app = typer.Typer(help="sarhad: federated border-cooperation node.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="sarhad: federated border-cooperation node.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 console = Console()
 err_console = Console(stderr=True)
 
-DataDir = Annotated[Path, typer.Option("--data-dir", "-d", envvar="SARHAD_DATA_DIR",
-                                       help="The node's data directory.")]
+DataDir = Annotated[
+    Path, typer.Option("--data-dir", "-d", envvar="SARHAD_DATA_DIR", help="The node's data directory.")
+]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -58,8 +60,14 @@ def init(
         raise fail(f"{data_dir} already holds a node; refusing to overwrite it")
     data_dir.mkdir(parents=True, exist_ok=True)
     values: dict[str, object] = {
-        "party": party.upper(), "name": name, "host": host, "port": port, "secret_key": secrets.token_urlsafe(48),
-        "default_time_zone": time_zone, "default_calendar": calendar, "default_language": language,
+        "party": party.upper(),
+        "name": name,
+        "host": host,
+        "port": port,
+        "secret_key": secrets.token_urlsafe(48),
+        "default_time_zone": time_zone,
+        "default_calendar": calendar,
+        "default_language": language,
         "demo_mode": demo,
     }
     if database_url:
@@ -110,20 +118,33 @@ def serve(
     except DatabaseNotMigrated as exc:
         raise fail(str(exc)) from exc
     tls = settings.tls
-    ssl: dict[str, object] = {}
+    ssl: dict[str, Any] = {}
     if tls.enabled:
         import ssl as ssl_module
 
-        ssl = {"ssl_certfile": tls.cert_file, "ssl_keyfile": tls.key_file, "ssl_ca_certs": tls.ca_file,
-               "ssl_cert_reqs": ssl_module.CERT_REQUIRED}
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_config=None,
-                access_log=False, **ssl)  # type: ignore[arg-type]
+        # Mutual TLS: the peer must present a certificate signed by the configured CA.
+        ssl = {
+            "ssl_certfile": tls.cert_file,
+            "ssl_keyfile": tls.key_file,
+            "ssl_ca_certs": tls.ca_file,
+            "ssl_cert_reqs": ssl_module.CERT_REQUIRED,
+        }
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+        **ssl,
+    )
 
 
 @app.command()
 def demo(
     root: Annotated[Path, typer.Option(help="Where the demo nodes live.")] = Path("var/demo"),
-    reference: Annotated[Path | None, typer.Option(help="Reference scenario JSON (default: built in).")] = None,
+    reference: Annotated[
+        Path | None, typer.Option(help="Reference scenario JSON (default: built in).")
+    ] = None,
 ) -> None:
     """Start the two-node Pakistan–Iran demo on 127.0.0.1:8701 (PK) and :8702 (IR)."""
     from sarhad.demo import run_demo

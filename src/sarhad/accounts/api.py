@@ -18,9 +18,14 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 def _user_out(user: User) -> UserOut:
     return UserOut(
-        username=user.username, display_name=user.display_name, roles=list(user.roles),
-        scope_sections=list(user.scope_sections or []), language=user.language, time_zone=user.time_zone,
-        calendar=user.calendar, disabled=user.disabled,
+        username=user.username,
+        display_name=user.display_name,
+        roles=list(user.roles),
+        scope_sections=list(user.scope_sections or []),
+        language=user.language,
+        time_zone=user.time_zone,
+        calendar=user.calendar,
+        disabled=user.disabled,
     )
 
 
@@ -35,10 +40,14 @@ def issue_token(
     """Exchange a username and password for a bearer token (OAuth2 password form fields)."""
     ip = client_ip(request)
     with node.transaction() as session:
-        user = services.authenticate(session, node.settings, node.clock, username=username, password=password,
-                                     client_ip=ip)
-        secret = services.open_session(session, node.settings, node.clock, user, kind="bearer",
-                                       client_ip=ip)[0] if user else None
+        user = services.authenticate(
+            session, node.settings, node.clock, username=username, password=password, client_ip=ip
+        )
+        secret = (
+            services.open_session(session, node.settings, node.clock, user, kind="bearer", client_ip=ip)[0]
+            if user
+            else None
+        )
     if secret is None:
         raise services.bad_credentials()
     return TokenAnswer(access_token=secret, expires_in=node.settings.token_ttl_minutes * 60)
@@ -48,7 +57,9 @@ def issue_token(
 def revoke_token(request: Request, node: NodeDep, principal: Principal = requires()) -> None:
     """Revoke the token (or session) used for this call."""
     with node.transaction() as session:
-        services.revoke_session(session, node.clock, principal.session_id, principal.username, client_ip(request))
+        services.revoke_session(
+            session, node.clock, principal.session_id, principal.username, client_ip(request)
+        )
 
 
 @router.get("/me", response_model=MeOut)
@@ -56,8 +67,12 @@ def who_am_i(node: NodeDep, principal: Principal = requires(Permission.PROFILE))
     with node.sessions() as session:
         user = services.get_user(session, principal.username)
         positions = services.positions_held(session, user.id, node.clock.now())
-    return MeOut(**_user_out(user).model_dump(), permissions=sorted(p.value for p in principal.permissions),
-                 positions=positions, party=node.party)
+    return MeOut(
+        **_user_out(user).model_dump(),
+        permissions=sorted(p.value for p in principal.permissions),
+        positions=positions,
+        party=node.party,
+    )
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -72,8 +87,14 @@ def list_positions(node: NodeDep, _: Principal = requires(Permission.PROFILE)) -
     now = node.clock.now()
     with node.sessions() as session:
         return [
-            PositionOut(id=p.id, party=p.party, names=p.names, kind=p.kind, section_id=p.section_id,
-                        parent_id=p.parent_id,
-                        holders=[u.username for u in services.current_holders(session, p.id, now)])
+            PositionOut(
+                id=p.id,
+                party=p.party,
+                names=p.names,
+                kind=p.kind,
+                section_id=p.section_id,
+                parent_id=p.parent_id,
+                holders=[u.username for u in services.current_holders(session, p.id, now)],
+            )
             for p in services.list_positions(session)
         ]

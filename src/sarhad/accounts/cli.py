@@ -9,12 +9,11 @@ import typer
 from rich.table import Table
 
 from sarhad.accounts import services
+from sarhad.cli import DataDir, console, fail, open_node
 from sarhad.core.errors import SarhadError
 
 
 def register(app: typer.Typer) -> None:
-    from sarhad.cli import DataDir, console, fail, open_node
-
     users = typer.Typer(help="Manage local users.", no_args_is_help=True)
     positions = typer.Typer(help="Positions (duty posts) and the duty roster.", no_args_is_help=True)
     app.add_typer(users, name="user")
@@ -26,20 +25,36 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir,
         role: Annotated[list[str], typer.Option("--role", "-r", help="Role (repeatable).")],
         name: Annotated[str, typer.Option(help="Display name.")] = "",
-        section: Annotated[list[str] | None, typer.Option("--section", help="Scope: border section id.")] = None,
+        section: Annotated[
+            list[str] | None, typer.Option("--section", help="Scope: border section id.")
+        ] = None,
         language: Annotated[str, typer.Option(help="en, ur or fa")] = "en",
         time_zone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
         calendar: Annotated[str, typer.Option(help="gregorian or solar_hijri")] = "gregorian",
-        password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                              envvar="SARHAD_NEW_PASSWORD")] = "",
+        password: Annotated[
+            str,
+            typer.Option(
+                prompt=True, hide_input=True, confirmation_prompt=True, envvar="SARHAD_NEW_PASSWORD"
+            ),
+        ] = "",
     ) -> None:
         """Add a user with one or more roles."""
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                services.create_user(session, node.clock, username=username, password=password, roles=role,
-                                     display_name=name, scope_sections=section or [], language=language,
-                                     time_zone=time_zone, calendar=calendar, actor="cli")
+                services.create_user(
+                    session,
+                    node.clock,
+                    username=username,
+                    password=password,
+                    roles=role,
+                    display_name=name,
+                    scope_sections=section or [],
+                    language=language,
+                    time_zone=time_zone,
+                    calendar=calendar,
+                    actor="cli",
+                )
         except SarhadError as exc:
             raise fail(exc.message) from exc
         console.print(f"[green]user {username} added[/]")
@@ -52,8 +67,16 @@ def register(app: typer.Typer) -> None:
             rows = services.list_users(session)
         table = Table("username", "name", "roles", "scope", "language", "zone", "calendar", "status")
         for u in rows:
-            table.add_row(u.username, u.display_name, ", ".join(u.roles), ", ".join(u.scope_sections or []),
-                          u.language, u.time_zone, u.calendar, "disabled" if u.disabled else "active")
+            table.add_row(
+                u.username,
+                u.display_name,
+                ", ".join(u.roles),
+                ", ".join(u.scope_sections or []),
+                u.language,
+                u.time_zone,
+                u.calendar,
+                "disabled" if u.disabled else "active",
+            )
         console.print(table)
 
     @users.command("disable")
@@ -79,8 +102,12 @@ def register(app: typer.Typer) -> None:
     def passwd(
         username: str,
         data_dir: DataDir,
-        password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                              envvar="SARHAD_NEW_PASSWORD")] = "",
+        password: Annotated[
+            str,
+            typer.Option(
+                prompt=True, hide_input=True, confirmation_prompt=True, envvar="SARHAD_NEW_PASSWORD"
+            ),
+        ] = "",
     ) -> None:
         """Set a user's password (ends their sessions)."""
         node = open_node(data_dir)
@@ -99,7 +126,9 @@ def register(app: typer.Typer) -> None:
         with node.sessions() as session:
             for p in services.list_positions(session):
                 holders = services.current_holders(session, p.id, node.clock.now())
-                table.add_row(p.id, p.names.get("en", ""), p.section_id or "", ", ".join(u.username for u in holders))
+                table.add_row(
+                    p.id, p.names.get("en", ""), p.section_id or "", ", ".join(u.username for u in holders)
+                )
         console.print(table)
 
     @positions.command("assign")
@@ -108,7 +137,9 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                services.assign_position(session, node.clock, position_id=position, username=username, actor="cli")
+                services.assign_position(
+                    session, node.clock, position_id=position, username=username, actor="cli"
+                )
         except SarhadError as exc:
             raise fail(exc.message) from exc
         console.print(f"{username} now holds {position}")

@@ -41,25 +41,41 @@ _EVERYONE = {Permission.PROFILE, Permission.BORDER_READ}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
         _EVERYONE
-        | {Permission.USERS_MANAGE, Permission.BORDER_EDIT, Permission.EXCHANGE_ADMIN, Permission.EXCHANGE_READ,
-           Permission.BULLETINS_READ}
+        | {
+            Permission.USERS_MANAGE,
+            Permission.BORDER_EDIT,
+            Permission.EXCHANGE_ADMIN,
+            Permission.EXCHANGE_READ,
+            Permission.BULLETINS_READ,
+        }
     ),
     Role.COMMANDER: frozenset(
         _EVERYONE
-        | {Permission.BULLETINS_READ, Permission.BULLETINS_WRITE, Permission.RECORDS_RELEASE,
-           Permission.JOINT_DECIDE}
+        | {
+            Permission.BULLETINS_READ,
+            Permission.BULLETINS_WRITE,
+            Permission.RECORDS_RELEASE,
+            Permission.JOINT_DECIDE,
+        }
     ),
     Role.LIAISON_OFFICER: frozenset(
         _EVERYONE
-        | {Permission.BULLETINS_READ, Permission.BULLETINS_WRITE, Permission.RECORDS_RELEASE,
-           Permission.JOINT_DECIDE, Permission.EXCHANGE_READ}
+        | {
+            Permission.BULLETINS_READ,
+            Permission.BULLETINS_WRITE,
+            Permission.RECORDS_RELEASE,
+            Permission.JOINT_DECIDE,
+            Permission.EXCHANGE_READ,
+        }
     ),
     Role.OPERATOR: frozenset(_EVERYONE | {Permission.BULLETINS_READ}),
     Role.ANALYST: frozenset(_EVERYONE | {Permission.BULLETINS_READ}),
     Role.TRADE_OFFICER: frozenset(_EVERYONE),
     Role.CUSTODY_OFFICER: frozenset(_EVERYONE),
     Role.SECRETARIAT: frozenset(_EVERYONE | {Permission.BULLETINS_READ, Permission.JOINT_DECIDE}),
-    Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.EXCHANGE_READ, Permission.BULLETINS_READ}),
+    Role.AUDITOR: frozenset(
+        _EVERYONE | {Permission.AUDIT_READ, Permission.EXCHANGE_READ, Permission.BULLETINS_READ}
+    ),
 }
 
 

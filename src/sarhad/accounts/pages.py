@@ -48,19 +48,34 @@ def login(
     ip = client_ip(request)
     try:
         with node.transaction() as session:
-            user = services.authenticate(session, node.settings, node.clock, username=username,
-                                         password=password, client_ip=ip)
-            secret = services.open_session(session, node.settings, node.clock, user, kind="cookie",
-                                           client_ip=ip)[0] if user else None
+            user = services.authenticate(
+                session, node.settings, node.clock, username=username, password=password, client_ip=ip
+            )
+            secret = (
+                services.open_session(session, node.settings, node.clock, user, kind="cookie", client_ip=ip)[
+                    0
+                ]
+                if user
+                else None
+            )
         if secret is None:
             raise services.bad_credentials()
     except SarhadError as exc:
-        return render(request, "login.html", {"next": safe_next(next), "error": gettext(exc.message),
-                                              "username": username}, status_code=exc.status_code)
+        return render(
+            request,
+            "login.html",
+            {"next": safe_next(next), "error": gettext(exc.message), "username": username},
+            status_code=exc.status_code,
+        )
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, secret, max_age=node.settings.session_ttl_minutes * 60, httponly=True,
-        samesite="strict", secure=node.settings.tls.enabled, path="/",
+        SESSION_COOKIE,
+        secret,
+        max_age=node.settings.session_ttl_minutes * 60,
+        httponly=True,
+        samesite="strict",
+        secure=node.settings.tls.enabled,
+        path="/",
     )
     return response
 
@@ -68,15 +83,18 @@ def login(
 @router.post("/logout")
 def logout(request: Request, node: NodeDep, principal: Principal = requires()) -> RedirectResponse:
     with node.transaction() as session:
-        services.revoke_session(session, node.clock, principal.session_id, principal.username, client_ip(request))
+        services.revoke_session(
+            session, node.clock, principal.session_id, principal.username, client_ip(request)
+        )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 @router.get("/lang/{code}")
-def choose_language_anonymous(code: str, next: str = "/", _: None = public("language for sign-in page")
-                              ) -> RedirectResponse:
+def choose_language_anonymous(
+    code: str, next: str = "/", _: None = public("language for sign-in page")
+) -> RedirectResponse:
     response = RedirectResponse(safe_next(next), status_code=303)
     if code in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 86400, samesite="lax")
@@ -84,8 +102,9 @@ def choose_language_anonymous(code: str, next: str = "/", _: None = public("lang
 
 
 @router.get("/me", response_class=HTMLResponse)
-def preferences_page(request: Request, node: NodeDep, principal: Principal = requires(Permission.PROFILE)
-                     ) -> HTMLResponse:
+def preferences_page(
+    request: Request, node: NodeDep, principal: Principal = requires(Permission.PROFILE)
+) -> HTMLResponse:
     with node.sessions() as session:
         positions = services.positions_held(session, principal.user_id, node.clock.now())
     zones = sorted(set(COMMON_ZONES) | {principal.time_zone})
@@ -103,8 +122,9 @@ def save_preferences(
     if language not in LANGUAGES or calendar not in CALENDARS or time_zone not in available_timezones():
         raise InvalidInput("unknown language, calendar or time zone")
     with node.transaction() as session:
-        services.set_preferences(session, node.clock, principal.user_id, language=language, time_zone=time_zone,
-                                 calendar=calendar)
+        services.set_preferences(
+            session, node.clock, principal.user_id, language=language, time_zone=time_zone, calendar=calendar
+        )
     return RedirectResponse("/me", status_code=303)
 
 
@@ -118,18 +138,31 @@ def switch_language(
     if language not in LANGUAGES:
         raise InvalidInput(f"unknown language {language!r}")
     with node.transaction() as session:
-        services.set_preferences(session, node.clock, principal.user_id, language=language,
-                                 time_zone=principal.time_zone, calendar=principal.calendar)
+        services.set_preferences(
+            session,
+            node.clock,
+            principal.user_id,
+            language=language,
+            time_zone=principal.time_zone,
+            calendar=principal.calendar,
+        )
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, node: NodeDep, principal: Principal = requires(Permission.USERS_MANAGE)
-               ) -> HTMLResponse:
+def users_page(
+    request: Request, node: NodeDep, principal: Principal = requires(Permission.USERS_MANAGE)
+) -> HTMLResponse:
     with node.sessions() as session:
         users = services.list_users(session)
         positions = services.list_positions(session, node.party)
-        holders = {p.id: [u.username for u in services.current_holders(session, p.id, node.clock.now())]
-                   for p in positions}
-    return render(request, "users.html", {"users": users, "positions": positions, "holders": holders},
-                  principal=principal)
+        holders = {
+            p.id: [u.username for u in services.current_holders(session, p.id, node.clock.now())]
+            for p in positions
+        }
+    return render(
+        request,
+        "users.html",
+        {"users": users, "positions": positions, "holders": holders},
+        principal=principal,
+    )

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 class TokenAnswer(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth 2 token type, not a secret
     expires_in: int
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -89,8 +90,15 @@ def create_user(
         password_changed_at=now,
     )
     session.add(user)
-    record_event(session, clock, actor=actor, action="user.create", record_kind="user", record_id=username,
-                 details={"roles": roles})
+    record_event(
+        session,
+        clock,
+        actor=actor,
+        action="user.create",
+        record_kind="user",
+        record_id=username,
+        details={"roles": roles},
+    )
     return user
 
 
@@ -105,13 +113,21 @@ def list_users(session: Session) -> Sequence[User]:
     return session.scalars(select(User).order_by(User.username)).all()
 
 
-def set_disabled(session: Session, clock: Clock, username: str, disabled: bool, actor: str = "system") -> User:
+def set_disabled(
+    session: Session, clock: Clock, username: str, disabled: bool, actor: str = "system"
+) -> User:
     user = get_user(session, username)
     user.disabled = disabled
     if disabled:
         _revoke_all(session, clock, user.id)
-    record_event(session, clock, actor=actor, action="user.disable" if disabled else "user.enable",
-                 record_kind="user", record_id=username)
+    record_event(
+        session,
+        clock,
+        actor=actor,
+        action="user.disable" if disabled else "user.enable",
+        record_kind="user",
+        record_id=username,
+    )
     return user
 
 
@@ -149,11 +165,14 @@ def _revoke_all(session: Session, clock: Clock, user_id: str) -> None:
 def check_login_throttle(session: Session, settings: Settings, clock: Clock, username: str) -> None:
     """Refuse a sign-in after too many recent failures for this username (any address)."""
     since = clock.now() - timedelta(minutes=settings.login_window_minutes)
-    failures = session.scalar(
-        select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+    failures = (
+        session.scalar(
+            select(func.count(LoginAttempt.id)).where(
+                LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+            )
         )
-    ) or 0
+        or 0
+    )
     if failures >= settings.login_max_failures:
         raise TooManyRequests(
             f"too many failed sign-ins for {username!r}; try again in {settings.login_window_minutes} minutes",
@@ -175,10 +194,8 @@ def authenticate(
     ok = False
     if user is None:
         # Spend the same time as a real check so the response time does not reveal unknown usernames.
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
     else:
         try:
             ok = _hasher.verify(user.password_hash, password)
@@ -186,8 +203,16 @@ def authenticate(
             ok = False
         ok = ok and not user.disabled
     session.add(LoginAttempt(username=username, client_ip=client_ip, at=clock.now(), success=ok))
-    record_event(session, clock, actor=username, action="auth.login", outcome="ok" if ok else "failed",
-                 record_kind="user", record_id=username, client_ip=client_ip)
+    record_event(
+        session,
+        clock,
+        actor=username,
+        action="auth.login",
+        outcome="ok" if ok else "failed",
+        record_kind="user",
+        record_id=username,
+        client_ip=client_ip,
+    )
     if not ok or user is None:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
@@ -251,11 +276,19 @@ def resolve_secret(session: Session, clock: Clock, secret: str, kind: str) -> Pr
 
 def revoke_session(session: Session, clock: Clock, session_id: str, actor: str, client_ip: str = "") -> None:
     session.execute(
-        update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
-    record_event(session, clock, actor=actor, action="auth.logout", record_kind="session", record_id=session_id,
-                 client_ip=client_ip)
+    record_event(
+        session,
+        clock,
+        actor=actor,
+        action="auth.logout",
+        record_kind="session",
+        record_id=session_id,
+        client_ip=client_ip,
+    )
 
 
 # --- positions and the duty roster -------------------------------------------------------------------
@@ -275,8 +308,15 @@ def upsert_position(
         raise InvalidInput("a position needs at least an English name")
     position = session.get(Position, position_id)
     if position is None:
-        position = Position(id=position_id, party=party, names=names, kind=kind, section_id=section_id,
-                            parent_id=parent_id, extra={})
+        position = Position(
+            id=position_id,
+            party=party,
+            names=names,
+            kind=kind,
+            section_id=section_id,
+            parent_id=parent_id,
+            extra={},
+        )
         session.add(position)
     else:
         position.names, position.kind, position.section_id = names, kind, section_id
@@ -285,7 +325,12 @@ def upsert_position(
 
 
 def assign_position(
-    session: Session, clock: Clock, *, position_id: str, username: str, since: datetime | None = None,
+    session: Session,
+    clock: Clock,
+    *,
+    position_id: str,
+    username: str,
+    since: datetime | None = None,
     actor: str = "system",
 ) -> PositionHolder:
     """Put a user on duty in a position from ``since`` (now by default), ending any current holder's turn."""
@@ -300,8 +345,15 @@ def assign_position(
     )
     holder = PositionHolder(position_id=position_id, user_id=user.id, since=start, until=None)
     session.add(holder)
-    record_event(session, clock, actor=actor, action="position.assign", record_kind="position",
-                 record_id=position_id, details={"user": username})
+    record_event(
+        session,
+        clock,
+        actor=actor,
+        action="position.assign",
+        record_kind="position",
+        record_id=position_id,
+        details={"user": username},
+    )
     return holder
 
 
@@ -319,7 +371,9 @@ def positions_held(session: Session, user_id: str, at: datetime) -> list[str]:
 def current_holders(session: Session, position_id: str, at: datetime) -> list[User]:
     return list(
         session.scalars(
-            select(User).join(PositionHolder, PositionHolder.user_id == User.id).where(
+            select(User)
+            .join(PositionHolder, PositionHolder.user_id == User.id)
+            .where(
                 PositionHolder.position_id == position_id,
                 PositionHolder.since <= at,
                 (PositionHolder.until.is_(None)) | (PositionHolder.until > at),

@@ -26,8 +26,16 @@ def audit_filter(
     limit: int = Query(200, ge=1, le=10_000),
     before_id: int | None = Query(None, ge=1),
 ) -> AuditFilter:
-    return AuditFilter(actor=actor, action=action, outcome=outcome, record_id=record_id, since=since,
-                       until=until, limit=limit, before_id=before_id)
+    return AuditFilter(
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        record_id=record_id,
+        since=since,
+        until=until,
+        limit=limit,
+        before_id=before_id,
+    )
 
 
 @router.get("/audit")
@@ -48,6 +56,9 @@ def read_audit_log(
     with node.sessions() as session:
         entries = list_entries(session, flt)
     if format == "csv":
-        return PlainTextResponse(entries_as_csv(entries), media_type="text/csv",
-                                 headers={"content-disposition": 'attachment; filename="audit.csv"'})
+        return PlainTextResponse(
+            entries_as_csv(entries),
+            media_type="text/csv",
+            headers={"content-disposition": 'attachment; filename="audit.csv"'},
+        )
     return {"entries": [entry_as_dict(e) for e in entries]}

@@ -10,11 +10,10 @@ import typer
 from rich.table import Table
 
 from sarhad.audit.services import AuditFilter, entries_as_csv, entry_as_dict, list_entries
+from sarhad.cli import DataDir, console, open_node
 
 
 def register(app: typer.Typer) -> None:
-    from sarhad.cli import DataDir, console, open_node
-
     @app.command("audit")
     def audit(
         data_dir: DataDir,
@@ -31,10 +30,15 @@ def register(app: typer.Typer) -> None:
         from datetime import UTC
 
         node = open_node(data_dir)
-        flt = AuditFilter(actor=actor, action=action, outcome=outcome, record_id=record,
-                          since=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
-                          until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
-                          limit=limit)
+        flt = AuditFilter(
+            actor=actor,
+            action=action,
+            outcome=outcome,
+            record_id=record,
+            since=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
+            until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
+            limit=limit,
+        )
         with node.sessions() as session:
             entries = list_entries(session, flt)
         if output == "csv":
@@ -44,6 +48,13 @@ def register(app: typer.Typer) -> None:
         else:
             table = Table("#", "at (UTC)", "actor", "action", "outcome", "record", "from")
             for e in entries:
-                table.add_row(str(e.id), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.outcome,
-                              f"{e.record_kind or ''} {e.record_id or ''}".strip(), e.client_ip)
+                table.add_row(
+                    str(e.id),
+                    e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    e.actor,
+                    e.action,
+                    e.outcome,
+                    f"{e.record_kind or ''} {e.record_id or ''}".strip(),
+                    e.client_ip,
+                )
             console.print(table)

@@ -31,8 +31,9 @@ def audit_page(
     before_id: int | None = Query(None, ge=1),
     principal: Principal = requires(Permission.AUDIT_READ),
 ) -> HTMLResponse:
-    flt = audit_filter(actor or None, action or None, outcome or None, record_id or None, since, until, 100,
-                       before_id)
+    flt = audit_filter(
+        actor or None, action or None, outcome or None, record_id or None, since, until, 100, before_id
+    )
     with node.sessions() as session:
         entries = list_entries(session, flt)
     query = {k: v for k, v in request.query_params.items() if k != "before_id" and v}

@@ -55,7 +55,7 @@ def record_event(
     return entry
 
 
-def _filtered(query: Select[tuple[AuditEntry]], flt: AuditFilter) -> Select[tuple[AuditEntry]]:
+def _filtered(query: Select[AuditEntry], flt: AuditFilter) -> Select[AuditEntry]:
     if flt.actor:
         query = query.where(AuditEntry.actor == flt.actor)
     if flt.action:

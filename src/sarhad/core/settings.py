@@ -126,7 +126,9 @@ def load_settings(data_dir: Path | str, environ: dict[str, str] | None = None) -
     data_dir = Path(data_dir).resolve()
     path = data_dir / CONFIG_FILE_NAME
     if not path.exists():
-        raise SettingsError(f"{path} does not exist; create the node with 'sarhad init --data-dir {data_dir}'")
+        raise SettingsError(
+            f"{path} does not exist; create the node with 'sarhad init --data-dir {data_dir}'"
+        )
     try:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

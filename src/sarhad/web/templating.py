@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -34,7 +33,6 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["pick_name"] = pick_name
-    env.filters["tojson_attr"] = lambda value: Markup(json.dumps(value, ensure_ascii=False))
     return env
 
 

@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "users",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("username", sa.String(64), nullable=False, unique=True),
+        sa.Column("username", sa.String(64), nullable=False),
         sa.Column("display_name", sa.String(200), nullable=False),
         sa.Column("password_hash", sa.String(200), nullable=False),
         sa.Column("roles", sa.JSON(), nullable=False),
@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("password_changed_at", UtcDateTime(), nullable=False),
+        sa.UniqueConstraint("username", name="uq_users_username"),
     )
     op.create_table(
         "positions",
@@ -55,7 +56,7 @@ def upgrade() -> None:
     op.create_table(
         "auth_sessions",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False, index=True),
         sa.Column("kind", sa.String(8), nullable=False),
         sa.Column("csrf_token", sa.String(64), nullable=False),
@@ -63,6 +64,7 @@ def upgrade() -> None:
         sa.Column("expires_at", UtcDateTime(), nullable=False),
         sa.Column("revoked_at", UtcDateTime(), nullable=True),
         sa.Column("client_ip", sa.String(64), nullable=False),
+        sa.UniqueConstraint("token_hash", name="uq_auth_sessions_token_hash"),
     )
     op.create_table(
         "login_attempts",
@@ -74,7 +76,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "audit_log",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
         sa.Column("at", UtcDateTime(), nullable=False, index=True),
         sa.Column("actor", sa.String(100), nullable=False, index=True),
         sa.Column("action", sa.String(64), nullable=False, index=True),

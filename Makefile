@@ -1,0 +1,132 @@
+# sarhad: developer and CI entry points. `make` (or `make help`) lists the targets.
+#
+# Variables you may set:  PYTHON=python3.12   DATA_DIR=var/node   PARTY=PK  NAME=Pakistan
+#                         PYTEST_ARGS="-k exchange -x"   SARHAD_SKIP_SYSTEM_DEPS=1 (no apt check)
+#                         SARHAD_TEST_POSTGRES_URL=... (use that server instead of starting a throw-away one)
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sarhad-installed
+DATA_DIR ?= var/node
+PARTY ?= PK
+NAME ?= Pakistan
+PYTEST_ARGS ?=
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PIP_NO_INPUT := 1
+
+# Run a command with SARHAD_TEST_POSTGRES_URL set: a given URL is used as is; otherwise a throw-away server
+# is started for the duration of the command and stopped afterwards, also when the command fails.
+define with_postgres
+if [[ -n "$${SARHAD_TEST_POSTGRES_URL:-}" ]]; then $(1); else scripts/test-postgres.sh run $(1); fi
+endef
+
+.PHONY: help
+help: ## show this list of targets
+	@echo "sarhad make targets:"
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------------------------------------------------
+# environment
+
+.PHONY: venv install
+venv: $(STAMP) ## create .venv and install sarhad with its test tools (only when pyproject.toml changed)
+install: $(STAMP) ## same as venv
+
+$(STAMP): pyproject.toml
+	@if ! [[ -x $(BIN)/python ]] || ! $(BIN)/python -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then \
+		$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sarhad needs Python >= 3.11; set PYTHON=")' ; \
+		echo "creating $(VENV) with $$(command -v $(PYTHON)) ($$($(PYTHON) --version))"; \
+		rm -rf $(VENV); \
+		$(PYTHON) -m venv $(VENV); \
+	fi
+	$(BIN)/python -m pip install --quiet --no-input -e '.[test]'
+	@touch $@
+
+.PHONY: system-deps
+system-deps: ## install missing Debian packages (postgresql, chromium, fonts); no-op when all are present
+	@scripts/install-system-deps.sh
+
+# ---------------------------------------------------------------------------------------------------------
+# checks
+
+.PHONY: test
+test: system-deps install ## what CI runs: ruff, mypy and all of pytest against SQLite and a throw-away PostgreSQL
+	@started=$$(date +%s); failed=(); \
+	echo "== ruff check"; $(BIN)/ruff check . || failed+=(ruff); \
+	echo "== mypy"; $(BIN)/mypy || failed+=(mypy); \
+	echo "== pytest"; $(call with_postgres,$(BIN)/python -m pytest $(PYTEST_ARGS)) || failed+=(pytest); \
+	echo "== make test took $$(( $$(date +%s) - started )) s"; \
+	if (( $${#failed[@]} )); then echo "== FAILED: $${failed[*]}" >&2; exit 1; fi; \
+	echo "== all checks passed"
+
+.PHONY: lint
+lint: install ## ruff check (style, imports, bugbear, bandit rules)
+	$(BIN)/ruff check .
+
+.PHONY: typecheck
+typecheck: install ## mypy --strict on src/sarhad
+	$(BIN)/mypy
+
+.PHONY: test-unit
+test-unit: install ## fast tests without servers or browsers (tests/unit)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+.PHONY: test-integration
+test-integration: install ## integration tests on SQLite and a throw-away PostgreSQL (tests/integration)
+	@$(call with_postgres,$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS))
+
+.PHONY: test-e2e
+test-e2e: system-deps install ## browser tests with headless Chromium (tests/e2e)
+	@$(call with_postgres,$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS))
+
+.PHONY: bench
+bench: install ## run every benchmark package bench/<name>/__main__.py
+	@found=0; for main in bench/*/__main__.py; do \
+		[[ -f "$$main" ]] || continue; found=1; \
+		module="bench.$$(basename "$$(dirname "$$main")")"; \
+		echo "== $(BIN)/python -m $$module"; $(BIN)/python -m "$$module"; \
+	done; \
+	(( found )) || echo "no benchmarks yet (bench/<name>/__main__.py)"
+
+# ---------------------------------------------------------------------------------------------------------
+# running
+
+.PHONY: demo
+demo: install ## run the two-node PK-IR demo on 127.0.0.1:8701 and :8702
+	$(BIN)/sarhad demo
+
+.PHONY: init
+init: install ## create a demo node in DATA_DIR (default var/node) for `make serve`
+	$(BIN)/sarhad init --party $(PARTY) --name '$(NAME)' --data-dir $(DATA_DIR) --demo
+
+.PHONY: serve
+serve: install ## run the node in DATA_DIR (default var/node; create it with `make init`)
+	$(BIN)/sarhad serve --data-dir $(DATA_DIR)
+
+.PHONY: migrate
+migrate: install ## upgrade the database of the node in DATA_DIR to the newest schema
+	$(BIN)/sarhad migrate --data-dir $(DATA_DIR)
+
+.PHONY: screenshot
+screenshot: install ## take screenshots of the pages (scripts/screenshot.py)
+	@if [[ -f scripts/screenshot.py ]]; then $(BIN)/python scripts/screenshot.py; \
+	else echo "scripts/screenshot.py does not exist yet"; fi
+
+.PHONY: clean
+clean: ## remove caches, build output and leftover test servers (keeps .venv and node data in var/)
+	@for dir in var/test-pg/run.*; do [[ -d "$$dir" ]] && scripts/test-postgres.sh stop "$$dir" || true; done
+	rm -rf var/test-pg .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist src/*.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+.PHONY: distclean
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Border line, sections, posts, crossings, markets and fence segments."""

@@ -1,0 +1,366 @@
+"""HTTP endpoints of the link protocol (``/exchange/v1``) and the exchange's admin API.
+
+Link endpoints are not for users: pushes are authenticated by the envelopes' own signatures (each checked
+against the pinned key of the sending party); pulls, receipts and hellos by a signed request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from sarhad.accounts.domain import Permission
+from sarhad.accounts.services import Principal
+from sarhad.core.errors import PayloadTooLarge
+from sarhad.exchange import joint, protocol, services
+from sarhad.exchange.domain import link_id
+from sarhad.exchange.models import LinkHead, PeerKey
+from sarhad.exchange.services import ExchangeRefusal
+from sarhad.web.deps import NodeDep, client_ip, public, requires
+
+router = APIRouter(tags=["exchange"])
+SIGNED = "peer node; authenticated by Ed25519 signatures checked against the peer's pinned key"
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"batch over {limit} bytes; send smaller batches", code="too_large")
+    return body
+
+
+def _refusal(exc: ExchangeRefusal) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+
+async def _verify_signed(request: Request, body: bytes) -> str:
+    node = request.app.state.node
+    target = request.scope.get("raw_path", request.url.path.encode()).decode("ascii", "replace")
+    if request.url.query:
+        target += "?" + request.url.query
+
+    def keys() -> tuple[dict[str, Any], dict[str, str]]:
+        with node.sessions() as session:
+            rows = session.scalars(select(PeerKey)).all()
+            return (
+                {r.fingerprint: protocol.public_key_from_b64(r.public_key) for r in rows},
+                {r.fingerprint: r.party for r in rows},
+            )
+
+    public_keys, owners = await asyncio.to_thread(keys)
+    try:
+        return protocol.verify_request(
+            dict(request.headers),
+            request.method,
+            target,
+            body,
+            public_keys,
+            node.clock.now(),
+            timedelta(minutes=node.settings.exchange_request_max_skew_minutes),
+            key_owners=owners,
+        )
+    except protocol.ProtocolError as exc:
+        raise ExchangeRefusal(f"request signature: {exc.message}", code=exc.code) from exc
+
+
+@router.post("/exchange/v1/links/{sender}/{receiver}/envelopes")
+async def receive_envelopes(
+    request: Request, sender: str, receiver: str, node: NodeDep, _: None = public(SIGNED)
+) -> Response:
+    """Push: a batch of envelopes for link sender>receiver. Answers with a signed cumulative receipt."""
+    limit = node.settings.exchange_batch_max_bytes * 2 + 65536
+    try:
+        body = await _read_body(request, limit)
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ExchangeRefusal(f"body is not valid JSON: {exc}", code="malformed") from exc
+        if not isinstance(payload, dict) or not isinstance(payload.get("envelopes"), list):
+            raise ExchangeRefusal('body must be a JSON object {"envelopes": [...]}', code="malformed")
+        result = await asyncio.to_thread(
+            services.receive_batch, node, f"{sender}>{receiver}", payload["envelopes"]
+        )
+    except ExchangeRefusal as exc:
+        return _refusal(exc)
+    return JSONResponse(
+        {
+            "receipt": result.receipt,
+            "applied": result.applied,
+            "duplicates": result.duplicates,
+            "quarantined": result.quarantined,
+        }
+    )
+
+
+@router.get("/exchange/v1/links/{sender}/{receiver}/envelopes")
+async def serve_envelopes(
+    request: Request,
+    sender: str,
+    receiver: str,
+    node: NodeDep,
+    after: int = Query(0, ge=0),
+    _: None = public(SIGNED),
+) -> Response:
+    """Pull: the receiving peer fetches what we hold for it after seq ``after`` (a capped batch)."""
+    try:
+        caller = await _verify_signed(request, b"")
+        if sender != node.party or caller != receiver:
+            raise ExchangeRefusal(f"{caller} may only pull link {node.party}>{caller}", code="bad_link")
+
+        def batch() -> tuple[list[str], int]:
+            with node.sessions() as session:
+                head = session.get(LinkHead, link_id(node.party, caller))
+                return services.outbound_batch(session, node, caller, after), head.seq if head else 0
+
+        bodies, last = await asyncio.to_thread(batch)
+    except ExchangeRefusal as exc:
+        return _refusal(exc)
+    text = '{"envelopes":[' + ",".join(bodies) + '],"last_seq":' + str(last) + "}"
+    return Response(text, media_type="application/json")
+
+
+@router.post("/exchange/v1/links/{sender}/{receiver}/receipts")
+async def take_receipt(
+    request: Request, sender: str, receiver: str, node: NodeDep, _: None = public(SIGNED)
+) -> Response:
+    """The puller returns its signed receipt for what it pulled."""
+    try:
+        body = await _read_body(request, 65536)
+        caller = await _verify_signed(request, body)
+        if sender != node.party or caller != receiver:
+            raise ExchangeRefusal(f"{caller} may only receipt link {node.party}>{caller}", code="bad_link")
+        payload = json.loads(body)
+
+        def accept() -> int:
+            with node.transaction() as session:
+                return services.accept_receipt(session, node, caller, payload.get("receipt"))
+
+        seq = await asyncio.to_thread(accept)
+    except (json.JSONDecodeError, AttributeError):
+        return _refusal(ExchangeRefusal('body must be {"receipt": {...}}', code="malformed"))
+    except ExchangeRefusal as exc:
+        return _refusal(exc)
+    return JSONResponse({"receipted_seq": seq})
+
+
+@router.get("/exchange/v1/links/{sender}/{receiver}/receipt")
+async def latest_receipt(
+    request: Request, sender: str, receiver: str, node: NodeDep, _: None = public(SIGNED)
+) -> Response:
+    """Our signed receipt for what we hold on an inbound link (lets a sender learn where to resume)."""
+    try:
+        caller = await _verify_signed(request, b"")
+        if receiver != node.party or caller != sender:
+            raise ExchangeRefusal(
+                f"{caller} may only ask for the receipt of {caller}>{node.party}", code="bad_link"
+            )
+        receipt = await asyncio.to_thread(services.current_receipt, node, f"{sender}>{receiver}")
+    except ExchangeRefusal as exc:
+        return _refusal(exc)
+    return JSONResponse({"receipt": receipt})
+
+
+@router.post("/exchange/v1/hello")
+async def hello(request: Request, node: NodeDep, _: None = public(SIGNED)) -> Response:
+    """A peer announces it is up: end our back-off towards it and push at once."""
+    try:
+        body = await _read_body(request, 4096)
+        caller = await _verify_signed(request, body)
+    except ExchangeRefusal as exc:
+        return _refusal(exc)
+
+    def reset() -> None:
+        with node.transaction() as session:
+            services.note_contact(session, node, caller, None, None)
+
+    await asyncio.to_thread(reset)
+    wake = node.extensions.get("wake_delivery")
+    if wake is not None:
+        wake()
+    return JSONResponse({"party": node.party})
+
+
+# --- admin API --------------------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/exchange/peers")
+def list_peers(node: NodeDep, _: Principal = requires(Permission.EXCHANGE_READ)) -> list[dict[str, Any]]:
+    """Per link: last seq written, sent and receipted, backlog and its age, last contact and error."""
+    with node.sessions() as session:
+        rows = services.peer_status(session, node)
+    now = node.clock.now()
+    return [
+        {
+            **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in vars(r).items()},
+            "backlog_age_seconds": (now - r.oldest_unreceipted_at).total_seconds()
+            if r.oldest_unreceipted_at
+            else 0,
+        }
+        for r in rows
+    ]
+
+
+@router.get("/api/v1/exchange/identity")
+def node_identity(node: NodeDep, _: Principal = requires(Permission.EXCHANGE_READ)) -> dict[str, str]:
+    me = services.identity(node)
+    return {
+        "party": node.party,
+        "public_key": me.public_key_b64,
+        "fingerprint": me.fingerprint,
+        "short_fingerprint": protocol.short_fingerprint(me.fingerprint),
+    }
+
+
+@router.get("/api/v1/exchange/alerts")
+def list_alerts(
+    node: NodeDep, all: bool = False, _: Principal = requires(Permission.EXCHANGE_READ)
+) -> list[dict[str, Any]]:
+    with node.sessions() as session:
+        return [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "severity": a.severity,
+                "message": a.message,
+                "link": a.link,
+                "seq": a.seq,
+                "at": a.at.isoformat(),
+                "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
+                "acknowledged_by": a.acknowledged_by,
+            }
+            for a in services.list_alerts(session, include_acknowledged=all)
+        ]
+
+
+@router.post("/api/v1/exchange/alerts/{alert_id}/ack")
+def acknowledge_alert(
+    alert_id: int, request: Request, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
+) -> dict[str, Any]:
+    with node.transaction() as session:
+        alert = services.acknowledge_alert(session, node, alert_id, principal.username)
+        return {"id": alert.id, "acknowledged_by": alert.acknowledged_by}
+
+
+@router.get("/api/v1/exchange/quarantine")
+def list_quarantine(
+    request: Request, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
+) -> list[dict[str, Any]]:
+    """Envelopes whose record could not be applied (unknown kind, invalid content), with the reason."""
+    from sarhad.audit.services import record_event
+
+    with node.transaction() as session:
+        rows = services.list_quarantine(session)
+        record_event(
+            session,
+            node.clock,
+            actor=principal.username,
+            action="exchange.quarantine.read",
+            client_ip=client_ip(request),
+        )
+        return [
+            {
+                "link": r.link,
+                "seq": r.seq,
+                "kind": r.record_kind,
+                "record_id": r.record_id,
+                "reason": r.reason,
+                "received_at": r.received_at.isoformat(),
+                "envelope": json.loads(r.body),
+            }
+            for r in rows
+        ]
+
+
+# --- joint records ----------------------------------------------------------------------------------------
+
+
+class ProposalIn(BaseModel):
+    subject: str = Field(min_length=1, max_length=64)
+    title: str = Field(default="", max_length=300)
+    signatories: list[str] = Field(default_factory=list, max_length=16)
+    content: dict[str, Any]
+
+
+class DecisionIn(BaseModel):
+    content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    decision: str = Field(pattern=r"^(accept|reject)$")
+    reason: str = Field(default="", max_length=2000)
+
+
+@router.get("/api/v1/joint")
+def list_joint_records(
+    node: NodeDep, subject: str | None = None, _: Principal = requires(Permission.JOINT_DECIDE)
+) -> list[dict[str, Any]]:
+    with node.sessions() as session:
+        return [joint.joint_view(session, j.id) for j in joint.list_joint(session, subject)]
+
+
+@router.post("/api/v1/joint", status_code=201)
+def propose_joint_record(
+    body: ProposalIn, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
+) -> dict[str, Any]:
+    """Propose a new joint record to the other signatories (this party's proposal counts as its acceptance)."""
+    with node.transaction() as session:
+        proposal = joint.propose(
+            session,
+            node,
+            subject=body.subject,
+            title=body.title,
+            signatories=body.signatories,
+            content=body.content,
+            actor=principal.username,
+        )
+        return joint.joint_view(session, proposal.joint_id)
+
+
+@router.get("/api/v1/joint/{joint_id}")
+def get_joint_record(
+    joint_id: str, node: NodeDep, _: Principal = requires(Permission.JOINT_DECIDE)
+) -> dict[str, Any]:
+    with node.sessions() as session:
+        return joint.joint_view(session, joint_id)
+
+
+@router.post("/api/v1/joint/{joint_id}/proposals", status_code=201)
+def counter_propose(
+    joint_id: str, body: ProposalIn, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
+) -> dict[str, Any]:
+    """Counter-propose new content; the last agreed content stands until all accept the new one."""
+    with node.transaction() as session:
+        joint.propose(
+            session,
+            node,
+            subject=body.subject,
+            title=body.title,
+            signatories=body.signatories,
+            content=body.content,
+            actor=principal.username,
+            joint_id=joint_id,
+        )
+        return joint.joint_view(session, joint_id)
+
+
+@router.post("/api/v1/joint/{joint_id}/decisions", status_code=201)
+def decide_joint_record(
+    joint_id: str, body: DecisionIn, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
+) -> dict[str, Any]:
+    with node.transaction() as session:
+        joint.decide(
+            session,
+            node,
+            joint_id=joint_id,
+            content_hash=body.content_hash,
+            decision=body.decision,
+            reason=body.reason,
+            actor=principal.username,
+        )
+        return joint.joint_view(session, joint_id)

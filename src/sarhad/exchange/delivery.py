@@ -1,0 +1,253 @@
+"""The delivery worker: pushes each link's backlog in capped batches and stores the peer's receipts.
+
+Runs as a background task in every app process. It wakes when a release commits (after-commit hook), when
+a peer says hello, or when a back-off timer runs out. A lease on the peer row makes sure only one process
+pushes a given link at a time; even without it, a duplicate push is harmless (the receiver is idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import or_, select, update
+
+from sarhad.core.node import Node
+from sarhad.exchange import protocol, services
+from sarhad.exchange.domain import backoff_seconds, link_id
+from sarhad.exchange.models import LinkHead, Peer
+from sarhad.exchange.transport import link_path, make_client, send
+
+log = logging.getLogger("sarhad.exchange.delivery")
+LEASE_SECONDS = 60
+IDLE_POLL_SECONDS = 10.0
+
+
+class DeliveryWorker:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.wake_event = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        self.cursor: dict[str, int] = {}  # peer -> seq we believe the peer holds
+        self.sent_envelopes = 0
+
+    def wake(self) -> None:
+        """Thread-safe: called from after-commit hooks running in worker threads."""
+        self.loop.call_soon_threadsafe(self.wake_event.set)
+
+    async def run(self) -> None:
+        self.node.extensions["wake_delivery"] = self.wake
+        self.node.extensions["delivery_worker"] = self
+        async with make_client(self.node) as client:
+            await self._say_hello(client)
+            while True:
+                delay = await self.cycle(client)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake_event.wait(), timeout=delay)
+                self.wake_event.clear()
+
+    async def cycle(self, client: httpx.AsyncClient) -> float:
+        """One pass over the peers; returns how long to sleep before the next pass."""
+        peers = await asyncio.to_thread(self._due_peers)
+        delay = IDLE_POLL_SECONDS
+        for party, url, push, pull, wait in peers:
+            if wait > 0:
+                delay = min(delay, wait)
+                continue
+            if not await asyncio.to_thread(self._take_lease, party):
+                delay = min(delay, 1.0)
+                continue
+            try:
+                if push:
+                    await self.push(client, party, url)
+                if pull:
+                    await self.pull(client, party, url)
+                await asyncio.to_thread(self._note, party, None)
+            except PeerUnavailable as exc:
+                failures = await asyncio.to_thread(self._note, party, str(exc))
+                delay = min(delay, backoff_seconds(failures))
+            finally:
+                await asyncio.to_thread(self._release_lease, party)
+        return delay
+
+    # -- database steps (run in threads) --
+
+    def _due_peers(self) -> list[tuple[str, str, bool, bool, float]]:
+        now = self.node.clock.now()
+        with self.node.sessions() as session:
+            rows = session.scalars(select(Peer)).all()
+            result = []
+            for p in rows:
+                wait = (p.next_attempt_at - now).total_seconds() if p.next_attempt_at else 0.0
+                result.append((p.party, p.url, p.push, p.pull, max(0.0, wait)))
+            return result
+
+    def _take_lease(self, party: str) -> bool:
+        now = self.node.clock.now()
+        with self.node.transaction() as session:
+            result = session.execute(
+                update(Peer)
+                .where(
+                    Peer.party == party,
+                    or_(Peer.lease_until.is_(None), Peer.lease_until < now, Peer.lease_owner == self.owner),
+                )
+                .values(lease_owner=self.owner, lease_until=now + timedelta(seconds=LEASE_SECONDS))
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def _release_lease(self, party: str) -> None:
+        with self.node.transaction() as session:
+            session.execute(
+                update(Peer)
+                .where(Peer.party == party, Peer.lease_owner == self.owner)
+                .values(lease_owner="", lease_until=None)
+            )
+
+    def _note(self, party: str, error: str | None) -> int:
+        with self.node.transaction() as session:
+            peer = session.get(Peer, party)
+            failures = (peer.failures + 1) if peer and error else 0
+            next_at: datetime | None = None
+            if error is not None:
+                next_at = self.node.clock.now() + timedelta(seconds=backoff_seconds(failures))
+            services.note_contact(session, self.node, party, error, next_at)
+            return failures
+
+    def _batch(self, party: str) -> tuple[int, list[str]]:
+        with self.node.sessions() as session:
+            head = session.get(LinkHead, link_id(self.node.party, party))
+            if head is None:
+                return 0, []
+            after = self.cursor.get(party, head.receipted_seq)
+            if after > head.seq:
+                after = head.receipted_seq
+            return after, services.outbound_batch(session, self.node, party, after)
+
+    def _accept(self, party: str, receipt: Any) -> int:
+        with self.node.transaction() as session:
+            return services.accept_receipt(session, self.node, party, receipt)
+
+    def _mark_sent(self, party: str, up_to: int) -> None:
+        with self.node.transaction() as session:
+            services.mark_sent(session, self.node, party, up_to)
+
+    # -- network steps --
+
+    async def push(self, client: httpx.AsyncClient, party: str, url: str) -> None:
+        """Send batches until the link is drained or the peer stops accepting."""
+        while True:
+            after, bodies = await asyncio.to_thread(self._batch, party)
+            if not bodies:
+                return
+            payload = ('{"envelopes":[' + ",".join(bodies) + "]}").encode()
+            path = link_path(self.node.party, party, "envelopes")
+            try:
+                response = await send(client, self.node, url, "POST", path, raw_body=payload)
+            except httpx.HTTPError as exc:
+                raise PeerUnavailable(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+            answer = _json(response)
+            last_sent = after + len(bodies)
+            error = answer.get("error", {}) if isinstance(answer.get("error"), dict) else {}
+            details = error.get("details", {}) if isinstance(error.get("details"), dict) else {}
+            try:
+                if response.status_code == 200 and "receipt" in answer:
+                    await asyncio.to_thread(self._mark_sent, party, last_sent)
+                    # The receipt may stop short of the batch (the receiver met a gap); we resume from it.
+                    self.cursor[party] = await asyncio.to_thread(self._accept, party, answer["receipt"])
+                    self.sent_envelopes += len(bodies)
+                    continue
+                if response.status_code == 409 and error.get("code") == "seq_gap" and "receipt" in details:
+                    seq = await asyncio.to_thread(self._accept_gap, party, details["receipt"])
+                    log.info("peer %s holds up to %s; resending from %s", party, seq, seq + 1)
+                    self.cursor[party] = seq
+                    continue
+            except services.ExchangeRefusal as exc:
+                raise PeerUnavailable(f"peer's receipt refused: {exc.code}: {exc.message}") from exc
+            raise PeerUnavailable(
+                f"peer refused batch after seq {after}: HTTP {response.status_code} "
+                f"{error.get('code', '')}: {error.get('message', response.text[:300])}"
+            )
+
+    def _accept_gap(self, party: str, receipt: Any) -> int:
+        """A gap answer's receipt moves the cursor, even backwards (a peer restored from a backup)."""
+        with self.node.transaction() as session:
+            head = session.get(LinkHead, link_id(self.node.party, party))
+            assert head is not None
+            seq = receipt.get("seq") if isinstance(receipt, dict) else None
+            if isinstance(seq, int) and seq < head.receipted_seq:
+                try:
+                    protocol.verify_receipt(
+                        protocol.check_receipt_shape(receipt), services.peer_keys(session, party)
+                    )
+                except protocol.ProtocolError as exc:
+                    raise services.ExchangeRefusal(exc.message, code=exc.code) from exc
+                return seq
+            return services.accept_receipt(session, self.node, party, receipt)
+
+    async def pull(self, client: httpx.AsyncClient, party: str, url: str) -> None:
+        """Fetch what the peer holds for us (when it cannot open a connection to us) and receipt it."""
+        link = link_id(party, self.node.party)
+        while True:
+            with self.node.sessions() as session:
+                head = session.get(LinkHead, link)
+                after = head.seq if head else 0
+            path = link_path(party, self.node.party, "envelopes") + f"?after={after}"
+            try:
+                response = await send(client, self.node, url, "GET", path)
+            except httpx.HTTPError as exc:
+                raise PeerUnavailable(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+            answer = _json(response)
+            if response.status_code != 200:
+                raise PeerUnavailable(f"pull refused: HTTP {response.status_code} {answer.get('error', '')}")
+            envelopes = answer.get("envelopes", [])
+            if not isinstance(envelopes, list) or not envelopes:
+                return
+            try:
+                result = await asyncio.to_thread(services.receive_batch, self.node, link, envelopes)
+            except services.ExchangeRefusal as exc:
+                raise PeerUnavailable(f"pulled batch refused: {exc.code}: {exc.message}") from exc
+            receipt_path = link_path(party, self.node.party, "receipts")
+            try:
+                await send(client, self.node, url, "POST", receipt_path, {"receipt": result.receipt})
+            except httpx.HTTPError as exc:
+                raise PeerUnavailable(f"could not return the receipt: {exc}") from exc
+
+    async def _say_hello(self, client: httpx.AsyncClient) -> None:
+        """Tell every peer we are up, so it resumes pushing to us at once instead of waiting out its back-off."""
+        peers = await asyncio.to_thread(self._due_peers)
+        for party, url, _push, _pull, _wait in peers:
+            with contextlib.suppress(httpx.HTTPError):
+                await send(client, self.node, url, "POST", "/exchange/v1/hello", {"party": self.node.party})
+            _ = party
+
+
+class PeerUnavailable(Exception):
+    """The peer did not answer or refused; try again after a back-off."""
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        value = response.json()
+    except (json.JSONDecodeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def delivery_task(node: Node) -> None:
+    worker = DeliveryWorker(node)
+    while True:
+        try:
+            await worker.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never let a bug stop delivery for good; log and start again
+            log.exception("delivery worker crashed; restarting in 2 s")
+            await asyncio.sleep(2)

@@ -1,0 +1,87 @@
+"""Assembling a ledger file from this node's database (both directions of a link, with receipts)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sarhad.core.node import Node
+from sarhad.exchange import ledger, protocol
+from sarhad.exchange.domain import link_id
+from sarhad.exchange.models import InboundEnvelope, OutboundEnvelope, OwnKey, PeerKey, Receipt
+
+
+def count_entries(session: Session, node: Node, peer: str) -> int:
+    out_link, in_link = link_id(node.party, peer), link_id(peer, node.party)
+    n_out = session.scalar(
+        select(func.count()).select_from(OutboundEnvelope).where(OutboundEnvelope.link == out_link)
+    )
+    n_in = session.scalar(
+        select(func.count()).select_from(InboundEnvelope).where(InboundEnvelope.link == in_link)
+    )
+    return int(n_out or 0) + int(n_in or 0)
+
+
+def export_link(
+    session: Session, node: Node, peer: str, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
+    """The ledger document for both directions between this node and ``peer``, sealed with its digest."""
+    out_link, in_link = link_id(node.party, peer), link_id(peer, node.party)
+    own_keys = session.scalars(select(OwnKey).order_by(OwnKey.created_at)).all()
+    own_entries = []
+    for index, key in enumerate(own_keys):
+        valid = (
+            {out_link: key.valid_from_seq.get(out_link, 1)}
+            if index == 0
+            else {k: v for k, v in key.valid_from_seq.items() if k == out_link}
+        )
+        if not valid:
+            continue
+        own_entries.append(ledger.key_entry(protocol.public_key_from_b64(key.public_key), valid))
+    peer_entries = [
+        ledger.key_entry(protocol.public_key_from_b64(k.public_key), {in_link: k.valid_from_seq})
+        for k in session.scalars(
+            select(PeerKey).where(PeerKey.party == peer).order_by(PeerKey.valid_from_seq)
+        ).all()
+    ]
+
+    def bodies(model: type[OutboundEnvelope] | type[InboundEnvelope], link: str) -> list[Any]:
+        result = []
+        for (body,) in session.execute(
+            select(model.body).where(model.link == link).order_by(model.seq)
+        ).yield_per(2000):
+            result.append(json.loads(body))
+            if progress is not None:
+                progress(1)
+        return result
+
+    def receipts(link: str, direction: str) -> list[Any]:
+        rows = session.scalars(
+            select(Receipt.body)
+            .where(Receipt.link == link, Receipt.direction == direction)
+            .order_by(Receipt.seq)
+        ).all()
+        return [json.loads(body) for body in rows]
+
+    links = [
+        {
+            "link": out_link,
+            "envelopes": bodies(OutboundEnvelope, out_link),
+            "receipts": receipts(out_link, "received"),
+        },
+        {
+            "link": in_link,
+            "envelopes": bodies(InboundEnvelope, in_link),
+            "receipts": receipts(in_link, "issued"),
+        },
+    ]
+    return ledger.build_ledger(
+        node.party,
+        {node.party: {"keys": own_entries}, peer: {"keys": peer_entries}},
+        links,
+        exported_at=node.clock.now(),
+    )

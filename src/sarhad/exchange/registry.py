@@ -1,0 +1,80 @@
+"""The registry of record kinds. Each domain package registers its kind, its schema and its handler.
+
+A handler applies a received record (already verified, in the receiving transaction) to the domain's own
+tables. The exchange stores the generic copy itself; a kind only does what is special to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from sarhad.core.node import Node
+
+
+@dataclass(frozen=True)
+class IncomingRecord:
+    """A verified record from a peer's envelope."""
+
+    kind: str
+    origin: str
+    record_id: str
+    version: int
+    op: str  # "upsert" or "withdraw"
+    handling: str
+    tlp: str
+    content: dict[str, Any]
+    content_hash: str
+    link: str
+    seq: int
+    sent_at: str
+
+
+class RecordHandler(Protocol):
+    def __call__(self, session: Session, node: Node, record: IncomingRecord) -> None: ...
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    name: str
+    schema: type[BaseModel] | None
+    apply: RecordHandler | None = None
+    withdraw: RecordHandler | None = None
+    control: bool = False  # protocol-level kinds (key rotation), not user records
+
+
+_KINDS: dict[str, RecordKind] = {}
+
+
+def register_kind(kind: RecordKind) -> RecordKind:
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> RecordKind | None:
+    load_handlers()
+    return _KINDS.get(name)
+
+
+def known_kinds() -> list[str]:
+    load_handlers()
+    return sorted(_KINDS)
+
+
+_loaded = False
+
+
+def load_handlers() -> None:
+    """Import every feature's ``handlers`` module once, so their kinds are registered."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from sarhad.features import FEATURES, feature_module
+
+    for feature in FEATURES:
+        feature_module(feature, "handlers")
+

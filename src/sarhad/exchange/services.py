@@ -1,0 +1,1142 @@
+"""The one write path of the exchange: peers, releases, the outbox, receiving batches, receipts.
+
+Everything that leaves this node leaves through ``enqueue_record``, which is only reached from a release
+(``release_record``), a later version of a released record (``publish_version``), a withdrawal, or a
+protocol control record (key rotation). Envelopes are written in the caller's transaction (transactional
+outbox): a release is never lost and never sent without its change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from sarhad.audit.services import record_event
+from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SarhadError
+from sarhad.core.node import Node
+from sarhad.exchange import protocol
+from sarhad.exchange.domain import (
+    KEY_ROTATION_KIND,
+    Handling,
+    Op,
+    RecordShapeError,
+    Tlp,
+    check_record,
+    link_id,
+    split_link,
+)
+from sarhad.exchange.keys import Identity, IdentityStore
+from sarhad.exchange.models import (
+    Alert,
+    Evidence,
+    InboundEnvelope,
+    LinkHead,
+    OutboundEnvelope,
+    OwnKey,
+    Peer,
+    PeerKey,
+    Receipt,
+    ReceivedRecord,
+    Release,
+)
+from sarhad.exchange.registry import IncomingRecord, get_kind
+
+GENESIS = "0" * 64
+
+
+class ExchangeRefusal(SarhadError):
+    """A peer's request that the protocol refuses; ``code`` is the protocol error code."""
+
+    status_code = 400
+
+
+def identity(node: Node) -> Identity:
+    store = node.extensions.get("identity")
+    if store is None:
+        store = node.extensions["identity"] = IdentityStore(node.settings)
+    assert isinstance(store, IdentityStore)
+    return store.current()
+
+
+def ensure_own_key_recorded(session: Session, node: Node) -> Identity:
+    me = identity(node)
+    if session.get(OwnKey, me.fingerprint) is None:
+        session.add(
+            OwnKey(
+                fingerprint=me.fingerprint,
+                public_key=me.public_key_b64,
+                created_at=node.clock.now(),
+                retired_at=None,
+                valid_from_seq={},
+            )
+        )
+    return me
+
+
+# --- peers ----------------------------------------------------------------------------------------------
+
+
+def add_peer(
+    session: Session,
+    node: Node,
+    *,
+    party: str,
+    url: str,
+    public_key_b64: str,
+    fingerprint: str | None = None,
+    name: str = "",
+    push: bool = True,
+    pull: bool = False,
+    actor: str = "system",
+) -> Peer:
+    """Pair with a peer: pin its key (checked against the out-of-band fingerprint) and open both links."""
+    if party == node.party:
+        raise InvalidInput("a node cannot be its own peer")
+    if not party.isalpha() or len(party) != 2 or not party.isupper():
+        raise InvalidInput(f"{party!r} is not an ISO 3166-1 alpha-2 party code")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput("peer URL must start with http:// or https://")
+    try:
+        key = protocol.public_key_from_b64(public_key_b64)
+    except protocol.ProtocolError as exc:
+        raise InvalidInput(f"peer key: {exc.message}") from exc
+    actual = protocol.fingerprint(key)
+    if fingerprint and fingerprint.replace("-", "").replace(":", "").lower() not in (actual, actual[:16]):
+        raise InvalidInput(
+            f"the key's fingerprint is {actual}, not {fingerprint}; check it with the peer out of band"
+        )
+    if session.get(Peer, party) is not None:
+        raise Conflict(f"peer {party} is already configured; remove it first to re-pair", code="peer_exists")
+    now = node.clock.now()
+    session.add(
+        Peer(
+            party=party,
+            name=name or party,
+            url=url.rstrip("/"),
+            push=push,
+            pull=pull,
+            added_at=now,
+            last_error="",
+            failures=0,
+        )
+    )
+    existing = session.get(PeerKey, actual)
+    if existing is None:
+        session.add(
+            PeerKey(
+                fingerprint=actual,
+                party=party,
+                public_key=public_key_b64,
+                valid_from_seq=1,
+                valid_until_seq=None,
+                source="pinned",
+                added_at=now,
+            )
+        )
+    for link, direction in ((link_id(node.party, party), "out"), (link_id(party, node.party), "in")):
+        if session.get(LinkHead, link) is None:
+            session.add(
+                LinkHead(
+                    link=link,
+                    direction=direction,
+                    peer=party,
+                    seq=0,
+                    hash=GENESIS,
+                    receipted_seq=0,
+                    receipted_hash=GENESIS,
+                    sent_seq=0,
+                    updated_at=now,
+                )
+            )
+    ensure_own_key_recorded(session, node)
+    record_event(
+        session,
+        node.clock,
+        actor=actor,
+        action="exchange.peer.add",
+        record_kind="peer",
+        record_id=party,
+        details={"url": url, "fingerprint": actual},
+    )
+    return session.get(Peer, party) or Peer()
+
+
+def remove_peer(session: Session, node: Node, party: str, actor: str = "system") -> None:
+    """Stop exchanging with a peer. Its links, keys and ledger stay for the record."""
+    peer = session.get(Peer, party)
+    if peer is None:
+        raise NotFound(f"no peer {party}")
+    session.delete(peer)
+    record_event(
+        session, node.clock, actor=actor, action="exchange.peer.remove", record_kind="peer", record_id=party
+    )
+
+
+def get_peer(session: Session, party: str) -> Peer:
+    peer = session.get(Peer, party)
+    if peer is None:
+        raise NotFound(f"no peer {party} is configured", code="unknown_peer")
+    return peer
+
+
+def peer_keys(session: Session, party: str) -> dict[str, Ed25519PublicKey]:
+    rows = session.scalars(select(PeerKey).where(PeerKey.party == party)).all()
+    return {row.fingerprint: protocol.public_key_from_b64(row.public_key) for row in rows}
+
+
+def _keys_valid_at(session: Session, party: str, seq: int) -> dict[str, Ed25519PublicKey]:
+    rows = session.scalars(
+        select(PeerKey).where(
+            PeerKey.party == party,
+            PeerKey.valid_from_seq <= seq,
+            (PeerKey.valid_until_seq.is_(None)) | (PeerKey.valid_until_seq >= seq),
+        )
+    ).all()
+    return {row.fingerprint: protocol.public_key_from_b64(row.public_key) for row in rows}
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    peer: str
+    url: str
+    link_out: str
+    last_seq: int
+    sent_seq: int
+    receipted_seq: int
+    receipted_at: datetime | None
+    backlog: int
+    oldest_unreceipted_at: datetime | None
+    link_in: str
+    received_seq: int
+    last_contact_at: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+def peer_status(session: Session, node: Node) -> list[LinkStatus]:
+    out: list[LinkStatus] = []
+    for peer in session.scalars(select(Peer).order_by(Peer.party)).all():
+        head_out = session.get(LinkHead, link_id(node.party, peer.party))
+        head_in = session.get(LinkHead, link_id(peer.party, node.party))
+        assert head_out is not None and head_in is not None
+        oldest = session.scalar(
+            select(func.min(OutboundEnvelope.created_at)).where(
+                OutboundEnvelope.link == head_out.link, OutboundEnvelope.seq > head_out.receipted_seq
+            )
+        )
+        out.append(
+            LinkStatus(
+                peer=peer.party,
+                url=peer.url,
+                link_out=head_out.link,
+                last_seq=head_out.seq,
+                sent_seq=head_out.sent_seq,
+                receipted_seq=head_out.receipted_seq,
+                receipted_at=head_out.receipted_at,
+                backlog=head_out.seq - head_out.receipted_seq,
+                oldest_unreceipted_at=oldest,
+                link_in=head_in.link,
+                received_seq=head_in.seq,
+                last_contact_at=peer.last_contact_at,
+                last_error=peer.last_error,
+                last_error_at=peer.last_error_at,
+                next_attempt_at=peer.next_attempt_at,
+            )
+        )
+    return out
+
+
+# --- releasing ------------------------------------------------------------------------------------------
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    return protocol.sha256_hex(protocol.canonical_json(content))
+
+
+def _record(
+    node: Node,
+    *,
+    kind: str,
+    record_id: str,
+    version: int,
+    op: Op,
+    handling: str,
+    tlp: str,
+    content: dict[str, Any],
+    origin: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "origin": origin or node.party,
+        "id": record_id,
+        "version": version,
+        "op": op.value,
+        "handling": handling,
+        "tlp": tlp,
+        "content": content,
+        "content_hash": content_hash(content),
+    }
+
+
+def enqueue_record(session: Session, node: Node, to_party: str, record: dict[str, Any]) -> OutboundEnvelope:
+    """Sign the record into the next envelope of the link to ``to_party``, in the caller's transaction."""
+    link = link_id(node.party, to_party)
+    head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
+    if head is None:
+        raise NotFound(f"no link to {to_party}; pair with it first (sarhad peer add)", code="unknown_peer")
+    me = identity(node)
+    now = node.clock.now()
+    envelope = protocol.make_envelope(me.private_key, link, head.seq + 1, head.hash, now, record)
+    body = protocol.canonical_json(envelope).decode()
+    row = OutboundEnvelope(
+        link=link,
+        seq=envelope["seq"],
+        hash=envelope["hash"],
+        body=body,
+        size=len(body),
+        record_kind=record["kind"],
+        record_id=record["id"],
+        record_version=record["version"],
+        op=record["op"],
+        created_at=now,
+        sent_at=None,
+        receipted_at=None,
+    )
+    session.add(row)
+    head.seq, head.hash, head.updated_at = envelope["seq"], envelope["hash"], now
+    wake = node.extensions.get("wake_delivery")
+    if wake is not None:
+        node.after_commit_hooks.append(_once(node, wake))
+    return row
+
+
+def _once(node: Node, fn: Any) -> Any:
+    def run() -> None:
+        with contextlib.suppress(ValueError):
+            node.after_commit_hooks.remove(run)
+        fn()
+
+    return run
+
+
+def release_record(
+    session: Session,
+    node: Node,
+    *,
+    kind: str,
+    record_id: str,
+    version: int,
+    content: dict[str, Any],
+    to: Sequence[str],
+    handling: str = Handling.NO_ONWARD.value,
+    tlp: str = Tlp.AMBER.value,
+    actor: str,
+    client_ip: str = "",
+    origin: str | None = None,
+) -> list[Release]:
+    """The originator's decision that this record (this version and all later ones) goes to ``to``."""
+    if get_kind(kind) is None:
+        raise InvalidInput(f"record kind {kind!r} is not registered")
+    if handling not in {h.value for h in Handling}:
+        raise InvalidInput(f"handling must be one of {', '.join(h.value for h in Handling)}")
+    if tlp not in {t.value for t in Tlp}:
+        raise InvalidInput(f"tlp must be one of {', '.join(t.value for t in Tlp)}")
+    targets = sorted(set(to))
+    if not targets:
+        raise InvalidInput("name at least one party to release to")
+    origin = origin or node.party
+    if origin != node.party:
+        _check_onward(session, origin, kind, record_id, targets)
+    releases: list[Release] = []
+    for party in targets:
+        if party == node.party:
+            raise InvalidInput("a record is not released to its own party")
+        get_peer(session, party)
+        existing = session.scalar(
+            select(Release).where(
+                Release.record_kind == kind, Release.record_id == record_id, Release.to_party == party
+            )
+        )
+        if existing is not None and existing.withdrawn_at is None:
+            raise Conflict(f"{kind} {record_id} is already released to {party}", code="already_released")
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        rel = Release(
+            record_kind=kind,
+            record_id=record_id,
+            origin=origin,
+            to_party=party,
+            handling=handling,
+            tlp=tlp,
+            released_by=actor,
+            released_at=node.clock.now(),
+            first_version=version,
+            withdrawn_at=None,
+        )
+        session.add(rel)
+        record = _record(
+            node,
+            kind=kind,
+            record_id=record_id,
+            version=version,
+            op=Op.UPSERT,
+            handling=handling,
+            tlp=tlp,
+            content=content,
+            origin=origin,
+        )
+        envelope = enqueue_record(session, node, party, record)
+        record_event(
+            session,
+            node.clock,
+            actor=actor,
+            action="exchange.release",
+            record_kind=kind,
+            record_id=record_id,
+            client_ip=client_ip,
+            details={
+                "to": party,
+                "version": version,
+                "content_hash": record["content_hash"],
+                "envelope": f"{envelope.link}#{envelope.seq}",
+                "handling": handling,
+                "tlp": tlp,
+            },
+        )
+        releases.append(rel)
+    return releases
+
+
+def _check_onward(session: Session, origin: str, kind: str, record_id: str, targets: list[str]) -> None:
+    received = session.get(ReceivedRecord, (origin, kind, record_id))
+    if received is None:
+        raise NotFound(f"no record {kind} {record_id} from {origin} is held here")
+    if origin in targets:
+        raise InvalidInput(f"the record came from {origin}; it is not released back to its originator")
+    if received.handling != Handling.ONWARD_ALLOWED.value:
+        raise PermissionDenied(
+            f"{kind} {record_id} was received from {origin} with handling 'no onward release'; it cannot be "
+            f"released to {', '.join(targets)}. Ask {origin}, its originator, to release it to them.",
+            code="no_onward_release",
+        )
+
+
+def active_releases(session: Session, kind: str, record_id: str) -> Sequence[Release]:
+    return session.scalars(
+        select(Release).where(
+            Release.record_kind == kind, Release.record_id == record_id, Release.withdrawn_at.is_(None)
+        )
+    ).all()
+
+
+def publish_version(
+    session: Session,
+    node: Node,
+    *,
+    kind: str,
+    record_id: str,
+    version: int,
+    content: dict[str, Any],
+    actor: str,
+) -> int:
+    """A new version of a record: it follows every active release automatically. Returns envelopes written."""
+    count = 0
+    for rel in active_releases(session, kind, record_id):
+        record = _record(
+            node,
+            kind=kind,
+            record_id=record_id,
+            version=version,
+            op=Op.UPSERT,
+            handling=rel.handling,
+            tlp=rel.tlp,
+            content=content,
+            origin=rel.origin,
+        )
+        enqueue_record(session, node, rel.to_party, record)
+        record_event(
+            session,
+            node.clock,
+            actor=actor,
+            action="exchange.release.version",
+            record_kind=kind,
+            record_id=record_id,
+            details={"to": rel.to_party, "version": version, "content_hash": record["content_hash"]},
+        )
+        count += 1
+    return count
+
+
+def withdraw_record(
+    session: Session, node: Node, *, kind: str, record_id: str, version: int, actor: str, reason: str = ""
+) -> int:
+    """Send a signed tombstone to every party the record was released to; the releases end."""
+    count = 0
+    now = node.clock.now()
+    for rel in active_releases(session, kind, record_id):
+        record = _record(
+            node,
+            kind=kind,
+            record_id=record_id,
+            version=version,
+            op=Op.WITHDRAW,
+            handling=rel.handling,
+            tlp=rel.tlp,
+            content={"reason": reason},
+            origin=rel.origin,
+        )
+        enqueue_record(session, node, rel.to_party, record)
+        rel.withdrawn_at = now
+        record_event(
+            session,
+            node.clock,
+            actor=actor,
+            action="exchange.withdraw",
+            record_kind=kind,
+            record_id=record_id,
+            details={"to": rel.to_party, "version": version, "reason": reason},
+        )
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class Delivery:
+    party: str
+    version: int
+    op: str
+    link: str
+    seq: int
+    state: str
+    created_at: datetime
+    sent_at: datetime | None
+    receipted_at: datetime | None
+
+
+def deliveries(session: Session, kind: str, record_ids: Sequence[str]) -> dict[str, list[Delivery]]:
+    """Delivery state of every envelope written for these records, grouped by record id."""
+    from sarhad.exchange.domain import delivery_state
+
+    result: dict[str, list[Delivery]] = {rid: [] for rid in record_ids}
+    if not record_ids:
+        return result
+    rows = session.execute(
+        select(
+            OutboundEnvelope.record_id,
+            OutboundEnvelope.link,
+            OutboundEnvelope.seq,
+            OutboundEnvelope.record_version,
+            OutboundEnvelope.op,
+            OutboundEnvelope.created_at,
+            OutboundEnvelope.sent_at,
+            OutboundEnvelope.receipted_at,
+        )
+        .where(OutboundEnvelope.record_kind == kind, OutboundEnvelope.record_id.in_(list(record_ids)))
+        .order_by(OutboundEnvelope.seq)
+    ).all()
+    for rid, link, seq, version, op, created, sent, receipted in rows:
+        result[rid].append(
+            Delivery(
+                party=split_link(link)[1],
+                version=version,
+                op=op,
+                link=link,
+                seq=seq,
+                state=delivery_state(sent is not None, receipted is not None),
+                created_at=created,
+                sent_at=sent,
+                receipted_at=receipted,
+            )
+        )
+    return result
+
+
+# --- receiving ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    receipt: dict[str, Any]
+    applied: int
+    duplicates: int
+    quarantined: int
+
+
+def _refuse(code: str, message: str, seq: int | None = None, status: int = 400) -> ExchangeRefusal:
+    err = ExchangeRefusal(message, code=code, details={"seq": seq} if seq is not None else {})
+    err.status_code = status
+    return err
+
+
+def issue_receipt(session: Session, node: Node, head: LinkHead) -> dict[str, Any]:
+    me = identity(node)
+    receipt = protocol.make_receipt(
+        me.private_key, head.link, head.seq, head.hash, node.clock.now(), node.party
+    )
+    exists = session.scalar(
+        select(Receipt.id).where(
+            Receipt.link == head.link, Receipt.seq == head.seq, Receipt.direction == "issued"
+        )
+    )
+    if exists is None and head.seq > 0:
+        session.add(
+            Receipt(
+                link=head.link,
+                seq=head.seq,
+                hash=head.hash,
+                body=protocol.canonical_json(receipt).decode(),
+                direction="issued",
+                at=node.clock.now(),
+            )
+        )
+    return receipt
+
+
+def current_receipt(node: Node, link: str) -> dict[str, Any]:
+    with node.transaction() as session:
+        head = session.get(LinkHead, link)
+        if head is None:
+            raise _refuse("unknown_link", f"this node has no link {link}", status=404)
+        return issue_receipt(session, node, head)
+
+
+def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
+    """Verify and apply a batch from a peer in one transaction; answer with a signed cumulative receipt.
+
+    Raises ExchangeRefusal (nothing written) for anything malformed, forged or out of order. On a gap
+    (the batch starts after our last seq + 1) the refusal carries our receipt so the sender resumes.
+    Equivocation is recorded as evidence and an alert in its own transaction, then refused.
+    """
+    try:
+        sender, receiver = split_link(link)
+    except ValueError as exc:
+        raise _refuse("bad_link", str(exc)) from exc
+    if receiver != node.party:
+        raise _refuse(
+            "bad_link", f"this node is {node.party}; link {link} is not addressed to it", status=404
+        )
+    max_count = node.settings.exchange_batch_max_envelopes
+    if len(envelopes) > max_count:
+        raise _refuse(
+            "too_large", f"batch of {len(envelopes)} envelopes exceeds the limit of {max_count}", status=413
+        )
+    checked: list[dict[str, Any]] = []
+    for index, raw in enumerate(envelopes):
+        try:
+            checked.append(protocol.check_envelope_shape(raw))
+        except protocol.ProtocolError as exc:
+            raise _refuse("malformed", f"envelope {index} in the batch: {exc.message}") from exc
+    for index, env in enumerate(checked):
+        if env["link"] != link:
+            raise _refuse("bad_link", f"envelope {index} is for link {env['link']}, not {link}", env["seq"])
+        if index and env["seq"] != checked[index - 1]["seq"] + 1:
+            raise _refuse(
+                "malformed",
+                f"batch is not in sequence: seq {env['seq']} follows {checked[index - 1]['seq']}",
+                env["seq"],
+            )
+    equivocation: tuple[dict[str, Any], str] | None = None
+    with node.transaction() as session:
+        if session.get(Peer, sender) is None:
+            raise _refuse("unknown_peer", f"{sender} is not a configured peer of {node.party}", status=403)
+        head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
+        if head is None:
+            raise _refuse("unknown_link", f"no link {link}", status=404)
+        applied = duplicates = quarantined = 0
+        for env in checked:
+            seq = env["seq"]
+            keys = _keys_valid_at(session, sender, seq)
+            try:
+                protocol.verify_envelope(env, keys)
+            except protocol.ProtocolError as exc:
+                raise _refuse(exc.code, f"envelope seq {seq}: {exc.message}", seq) from exc
+            if seq <= head.seq:
+                stored = session.get(InboundEnvelope, (link, seq))
+                if stored is not None and stored.hash == env["hash"]:
+                    duplicates += 1
+                    continue
+                if stored is not None:
+                    equivocation = (env, stored.body)
+                    break
+                raise _refuse(
+                    "bad_prev", f"envelope seq {seq} is at or below our head {head.seq} but unknown", seq
+                )
+            if seq > head.seq + 1:
+                if applied:
+                    break  # keep what was applied; the receipt tells the sender where we are
+                err = _refuse(
+                    "seq_gap",
+                    f"expected seq {head.seq + 1}, got {seq}; resend from {head.seq + 1}",
+                    seq,
+                    status=409,
+                )
+                err.details["receipt"] = issue_receipt(session, node, head)
+                err.details["last_seq"] = head.seq
+                raise err
+            if env["prev"] != head.hash:
+                raise _refuse(
+                    "bad_prev", f"envelope seq {seq} does not chain to our envelope {head.seq}", seq
+                )
+            status, _reason_text = _apply_record(session, node, link, env)
+            quarantined += status == "quarantined"
+            applied += status == "applied"
+            head.seq, head.hash, head.updated_at = seq, env["hash"], node.clock.now()
+        if equivocation is None:
+            receipt = issue_receipt(session, node, head)
+            peer = session.get(Peer, sender)
+            if peer is not None:
+                peer.last_contact_at = node.clock.now()
+            return BatchResult(
+                receipt=receipt, applied=applied, duplicates=duplicates, quarantined=quarantined
+            )
+        session.rollback()
+    env, first_body = equivocation
+    _record_equivocation(node, link, env, first_body)
+    raise _refuse(
+        "equivocation",
+        f"envelope seq {env['seq']} differs from the one already accepted for that seq; "
+        "both are kept as evidence and an alert was raised",
+        env["seq"],
+        status=409,
+    )
+
+
+def _record_equivocation(node: Node, link: str, env: dict[str, Any], first_body: str) -> None:
+    second = protocol.canonical_json(env).decode()
+    with node.transaction() as session:
+        session.add(
+            Evidence(
+                kind="equivocation",
+                link=link,
+                seq=env["seq"],
+                first_body=first_body,
+                second_body=second,
+                detected_at=node.clock.now(),
+            )
+        )
+        raise_alert(
+            session,
+            node,
+            kind="equivocation",
+            severity="critical",
+            link=link,
+            seq=env["seq"],
+            message=f"two different envelopes validly signed for {link} seq {env['seq']}: a fault at "
+            "the sender or a stolen key. The second was refused; both are kept as evidence.",
+        )
+
+
+def raise_alert(
+    session: Session,
+    node: Node,
+    *,
+    kind: str,
+    severity: str,
+    message: str,
+    link: str = "",
+    seq: int | None = None,
+) -> Alert:
+    alert = Alert(
+        kind=kind,
+        severity=severity,
+        message=message,
+        link=link,
+        seq=seq,
+        at=node.clock.now(),
+        acknowledged_at=None,
+        acknowledged_by="",
+    )
+    session.add(alert)
+    record_event(
+        session,
+        node.clock,
+        actor="system",
+        action=f"exchange.alert.{kind}",
+        record_kind="link",
+        record_id=f"{link}#{seq}" if seq else link,
+        details={"message": message},
+    )
+    return alert
+
+
+def _apply_record(session: Session, node: Node, link: str, env: dict[str, Any]) -> tuple[str, str]:
+    """Apply one verified envelope's record; anything unusable is quarantined, never fatal to the link."""
+    record = env["record"]
+    body = protocol.canonical_json(env).decode()
+    sender = split_link(link)[0]
+    status, reason = "applied", ""
+    meta = (str(record.get("kind", "?"))[:64], str(record.get("id", "?"))[:64], record.get("version", 0), "?")
+    try:
+        check_record(record)
+        meta = (record["kind"], record["id"], record["version"], record["op"])
+        if record["kind"] == KEY_ROTATION_KIND:
+            _apply_key_rotation(session, node, sender, env)
+        else:
+            if record["origin"] != sender and record["handling"] != Handling.ONWARD_ALLOWED.value:
+                raise RecordShapeError(
+                    f"record from origin {record['origin']} relayed by {sender} without onward release"
+                )
+            if content_hash(record["content"]) != record["content_hash"]:
+                raise RecordShapeError("content_hash does not match the content")
+            kind = get_kind(record["kind"])
+            if kind is None:
+                raise RecordShapeError(f"unknown record kind {record['kind']!r}")
+            if record["op"] == Op.UPSERT.value and kind.schema is not None:
+                kind.schema.model_validate(record["content"])
+            incoming = IncomingRecord(
+                kind=record["kind"],
+                origin=record["origin"],
+                record_id=record["id"],
+                version=record["version"],
+                op=record["op"],
+                handling=record["handling"],
+                tlp=record["tlp"],
+                content=record["content"],
+                content_hash=record["content_hash"],
+                link=link,
+                seq=env["seq"],
+                sent_at=env["sent_at"],
+            )
+            with session.begin_nested():
+                _store_received(session, node, incoming)
+                fn = kind.withdraw if record["op"] == Op.WITHDRAW.value else kind.apply
+                if fn is not None:
+                    fn(session, node, incoming)
+    except (RecordShapeError, ValidationError) as exc:
+        status, reason = "quarantined", _reason(exc)
+    except Exception as exc:  # a handler bug must not break the link; the envelope is kept for the admin
+        status, reason = "quarantined", f"handler failed: {type(exc).__name__}: {exc}"
+    session.add(
+        InboundEnvelope(
+            link=link,
+            seq=env["seq"],
+            hash=env["hash"],
+            body=body,
+            record_kind=meta[0],
+            record_id=meta[1],
+            record_version=meta[2] if isinstance(meta[2], int) and not isinstance(meta[2], bool) else 0,
+            op=str(meta[3])[:16],
+            sent_at=protocol.parse_time(env["sent_at"]),
+            received_at=node.clock.now(),
+            status=status,
+            reason=reason,
+        )
+    )
+    if status == "quarantined":
+        raise_alert(
+            session,
+            node,
+            kind="quarantine",
+            severity="warning",
+            link=link,
+            seq=env["seq"],
+            message=f"record in {link} seq {env['seq']} quarantined: {reason}",
+        )
+    return status, reason
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "invalid content: " + "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc)
+
+
+def _store_received(session: Session, node: Node, rec: IncomingRecord) -> None:
+    now = node.clock.now()
+    row = session.get(ReceivedRecord, (rec.origin, rec.kind, rec.record_id))
+    if row is None:
+        if rec.op == Op.WITHDRAW.value:
+            return
+        session.add(
+            ReceivedRecord(
+                origin=rec.origin,
+                record_kind=rec.kind,
+                record_id=rec.record_id,
+                version=rec.version,
+                content=rec.content,
+                content_hash=rec.content_hash,
+                handling=rec.handling,
+                tlp=rec.tlp,
+                link=rec.link,
+                seq=rec.seq,
+                received_at=now,
+                withdrawn_at=None,
+            )
+        )
+        return
+    if rec.op == Op.WITHDRAW.value:
+        row.withdrawn_at = now
+        row.link, row.seq = rec.link, rec.seq
+        return
+    if rec.version < row.version:
+        return  # an older version arriving late (relayed) never overwrites a newer one
+    row.version, row.content, row.content_hash = rec.version, rec.content, rec.content_hash
+    row.handling, row.tlp, row.link, row.seq, row.received_at = rec.handling, rec.tlp, rec.link, rec.seq, now
+    row.withdrawn_at = None
+
+
+def _apply_key_rotation(session: Session, node: Node, sender: str, env: dict[str, Any]) -> None:
+    try:
+        new_key = protocol.parse_key_rotation(env["record"])
+    except protocol.ProtocolError as exc:
+        raise RecordShapeError(f"key rotation: {exc.message}") from exc
+    if new_key is None:
+        raise RecordShapeError("key rotation record without a new key")
+    fp = protocol.fingerprint(new_key)
+    seq = env["seq"]
+    old = session.get(PeerKey, env["key"])
+    if old is not None:
+        old.valid_until_seq = seq
+    if session.get(PeerKey, fp) is None:
+        session.add(
+            PeerKey(
+                fingerprint=fp,
+                party=sender,
+                public_key=protocol.public_key_b64(new_key),
+                valid_from_seq=seq + 1,
+                valid_until_seq=None,
+                source="rotation",
+                added_at=node.clock.now(),
+            )
+        )
+    record_event(
+        session,
+        node.clock,
+        actor=f"peer:{sender}",
+        action="exchange.key.rotated",
+        record_kind="peer",
+        record_id=sender,
+        details={"new_fingerprint": fp, "from_seq": seq + 1},
+    )
+
+
+# --- receipts on the sender's side -------------------------------------------------------------------------
+
+
+def accept_receipt(session: Session, node: Node, peer_party: str, receipt: Any) -> int:
+    """Verify and store a peer's receipt for our outbound link; return the seq it acknowledges."""
+    try:
+        receipt = protocol.check_receipt_shape(receipt)
+        protocol.verify_receipt(receipt, peer_keys(session, peer_party))
+    except protocol.ProtocolError as exc:
+        raise _refuse(exc.code, f"receipt: {exc.message}") from exc
+    link = link_id(node.party, peer_party)
+    if receipt["link"] != link or receipt["by"] != peer_party:
+        raise _refuse("bad_link", f"receipt is for {receipt['link']} by {receipt['by']}, expected {link}")
+    head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
+    assert head is not None
+    seq = receipt["seq"]
+    if seq > head.seq:
+        raise _refuse("bad_receipt", f"receipt acknowledges seq {seq} but we only wrote {head.seq}", seq)
+    if seq > 0:
+        ours = session.get(OutboundEnvelope, (link, seq))
+        if ours is None or ours.hash != receipt["hash"]:
+            raise_alert(
+                session,
+                node,
+                kind="receipt_mismatch",
+                severity="critical",
+                link=link,
+                seq=seq,
+                message=f"{peer_party}'s receipt for {link} seq {seq} names a hash we never signed",
+            )
+            raise _refuse("bad_receipt", f"receipt hash for seq {seq} does not match our envelope", seq)
+    now = node.clock.now()
+    if seq > head.receipted_seq:
+        session.execute(
+            update(OutboundEnvelope)
+            .where(
+                OutboundEnvelope.link == link,
+                OutboundEnvelope.seq > head.receipted_seq,
+                OutboundEnvelope.seq <= seq,
+            )
+            .values(receipted_at=now)
+        )
+        session.execute(
+            update(OutboundEnvelope)
+            .where(
+                OutboundEnvelope.link == link, OutboundEnvelope.seq <= seq, OutboundEnvelope.sent_at.is_(None)
+            )
+            .values(sent_at=now)
+        )
+        head.receipted_seq, head.receipted_hash, head.receipted_at = seq, receipt["hash"], now
+        head.sent_seq = max(head.sent_seq, seq)
+        session.add(
+            Receipt(
+                link=link,
+                seq=seq,
+                hash=receipt["hash"],
+                body=protocol.canonical_json(receipt).decode(),
+                direction="received",
+                at=now,
+            )
+        )
+    peer = session.get(Peer, peer_party)
+    if peer is not None:
+        peer.last_contact_at = now
+    return int(seq)
+
+
+def outbound_batch(session: Session, node: Node, peer_party: str, after: int) -> list[str]:
+    """Bodies of the envelopes after ``after`` on our link to the peer, capped by count and bytes."""
+    link = link_id(node.party, peer_party)
+    max_count = node.settings.exchange_batch_max_envelopes
+    max_bytes = node.settings.exchange_batch_max_bytes
+    rows = session.execute(
+        select(OutboundEnvelope.body, OutboundEnvelope.size)
+        .where(OutboundEnvelope.link == link, OutboundEnvelope.seq > after)
+        .order_by(OutboundEnvelope.seq)
+        .limit(max_count)
+    ).all()
+    bodies: list[str] = []
+    total = 0
+    for body, size in rows:
+        if bodies and total + size > max_bytes:
+            break
+        bodies.append(body)
+        total += size
+    return bodies
+
+
+def mark_sent(session: Session, node: Node, peer_party: str, up_to: int) -> None:
+    link = link_id(node.party, peer_party)
+    session.execute(
+        update(OutboundEnvelope)
+        .where(
+            OutboundEnvelope.link == link, OutboundEnvelope.seq <= up_to, OutboundEnvelope.sent_at.is_(None)
+        )
+        .values(sent_at=node.clock.now())
+    )
+    head = session.get(LinkHead, link)
+    if head is not None and up_to > head.sent_seq:
+        head.sent_seq = up_to
+
+
+def note_contact(
+    session: Session, node: Node, party: str, error: str | None, next_attempt: datetime | None
+) -> None:
+    peer = session.get(Peer, party)
+    if peer is None:
+        return
+    now = node.clock.now()
+    if error is None:
+        peer.last_contact_at, peer.failures, peer.next_attempt_at = now, 0, None
+    else:
+        peer.last_error, peer.last_error_at = error[:2000], now
+        peer.failures += 1
+        peer.next_attempt_at = next_attempt
+
+
+# --- key rotation -------------------------------------------------------------------------------------------
+
+
+def rotate_key(session: Session, node: Node, actor: str = "cli") -> tuple[str, str]:
+    """Announce a new key to every peer in envelopes signed by the old one, then switch to it.
+
+    The announcements and the switch happen together: the new key file replaces the old only after the
+    announcing envelopes are committed, and the old key is kept (retired) so history stays verifiable.
+    """
+    from sarhad.exchange.keys import write_key_file
+
+    old = ensure_own_key_recorded(session, node)
+    new_key = protocol.generate_private_key()
+    new_public = new_key.public_key()
+    new_fp = protocol.fingerprint(new_public)
+    valid_from: dict[str, int] = {}
+    for peer in session.scalars(select(Peer)).all():
+        announcement = protocol.key_rotation_record(new_public)
+        record = _record(
+            node,
+            kind=KEY_ROTATION_KIND,
+            record_id=new_fp,
+            version=1,
+            op=Op.UPSERT,
+            handling=Handling.NO_ONWARD.value,
+            tlp=Tlp.CLEAR.value,
+            content=dict(announcement),
+        )
+        record.update(announcement)  # the ledger verifier reads new_key at the record's top level
+        envelope = enqueue_record(session, node, peer.party, record)
+        valid_from[envelope.link] = envelope.seq + 1
+    own_old = session.get(OwnKey, old.fingerprint)
+    if own_old is not None:
+        own_old.retired_at = node.clock.now()
+    session.add(
+        OwnKey(
+            fingerprint=new_fp,
+            public_key=protocol.public_key_b64(new_public),
+            created_at=node.clock.now(),
+            retired_at=None,
+            valid_from_seq=valid_from,
+        )
+    )
+    record_event(
+        session,
+        node.clock,
+        actor=actor,
+        action="exchange.key.rotate",
+        record_kind="key",
+        record_id=new_fp,
+        details={"old": old.fingerprint, "valid_from": valid_from},
+    )
+    session.flush()
+    store = node.extensions.get("identity")
+    archive = IdentityStore(node.settings).archive_dir() if store is None else store.archive_dir()
+    write_key_file(archive / f"{old.fingerprint}.pem", old.private_key)
+    # Switching the file is the last step; the caller commits right after. A crash between the two
+    # leaves the old key in force and the announcement unsent, which is safe.
+    write_key_file(node.settings.key_path, new_key)
+    return old.fingerprint, new_fp
+
+
+# --- administration ---------------------------------------------------------------------------------------
+
+
+def list_alerts(session: Session, *, include_acknowledged: bool = False, limit: int = 200) -> Sequence[Alert]:
+    query = select(Alert).order_by(Alert.id.desc()).limit(limit)
+    if not include_acknowledged:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    return session.scalars(query).all()
+
+
+def acknowledge_alert(session: Session, node: Node, alert_id: int, actor: str) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    alert.acknowledged_at, alert.acknowledged_by = node.clock.now(), actor
+    record_event(
+        session,
+        node.clock,
+        actor=actor,
+        action="exchange.alert.acknowledge",
+        record_kind="alert",
+        record_id=str(alert_id),
+    )
+    return alert
+
+
+def list_quarantine(session: Session, limit: int = 200) -> Sequence[InboundEnvelope]:
+    return session.scalars(
+        select(InboundEnvelope)
+        .where(InboundEnvelope.status == "quarantined")
+        .order_by(InboundEnvelope.received_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def envelope_json(body: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(body)
+    return value
