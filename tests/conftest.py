@@ -23,12 +23,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
-from support.processes import free_port
 from typer.testing import CliRunner
 
 from sarhad.app import create_app
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
+from support.processes import free_port
 
 POSTGRES_ENV = "SARHAD_TEST_POSTGRES_URL"
 TESTS_DIR = Path(__file__).resolve().parent

@@ -33,6 +33,7 @@ __all__ = [
     "distance_along_line_m",
     "distance_to_line_m",
     "geodesic_length_m",
+    "nearest_point_on_line",
     "nearest_section",
     "parse_border_geojson",
     "point_at_distance_m",
@@ -348,7 +349,8 @@ def split_into_sections(line: LineString, cut_points_km: Sequence[float]) -> lis
     """Split the line at geodesic distances (km from its first position) into consecutive sections.
 
     ``n`` cut points give ``n + 1`` sections; each section ends exactly where the next one starts, and the
-    sections' geodesic lengths add up to the line's.
+    sections' geodesic lengths add up to the line's. A cut point inside an edge lies on the geodesic between
+    the edge's ends (so lengths add up), which for a long edge can be a little off the straight lon/lat edge.
     """
     xy = _single_line_coords(line)
     cum = _cumulative_m(xy)

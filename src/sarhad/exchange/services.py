@@ -248,12 +248,17 @@ def peer_status(session: Session, node: Node) -> list[LinkStatus]:
                 link_in=head_in.link,
                 received_seq=head_in.seq,
                 last_contact_at=peer.last_contact_at,
-                last_error=peer.last_error,
+                # An error is news only until the next successful contact.
+                last_error=peer.last_error if _newer(peer.last_error_at, peer.last_contact_at) else "",
                 last_error_at=peer.last_error_at,
                 next_attempt_at=peer.next_attempt_at,
             )
         )
     return out
+
+
+def _newer(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and (b is None or a > b)
 
 
 # --- releasing ------------------------------------------------------------------------------------------
