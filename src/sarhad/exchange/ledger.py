@@ -505,6 +505,7 @@ class _Verifier:
         current_key = current.key if current is not None else None
         last_seq, last_hash = lk.start - 1, lk.start_prev
         announced: set[int] = set()
+        signers: dict[int, dict[str, Ed25519PublicKey]] = {}  # seq -> the key valid there
         for i, raw in enumerate(lk.envelopes):
 
             def problem(exc: ProtocolError, code: str | None = None, index: int = i) -> None:
@@ -519,18 +520,26 @@ class _Verifier:
                 continue
             seq: int = env["seq"]
             if seq in lk.chain:
-                same = lk.chain[seq] == env["hash"]
+                if lk.chain[seq] == env["hash"]:
+                    problem(ProtocolError("duplicate_seq", f"envelope {seq} is listed twice", seq))
+                    continue
+                # A different envelope for a seq already seen: equivocation if the key valid at that seq
+                # signed it, otherwise just a damaged or forged entry.
+                try:
+                    verify_envelope(env, signers.get(seq, {}))
+                except ProtocolError as exc:
+                    problem(exc)
+                    continue
                 problem(
                     ProtocolError(
-                        "duplicate_seq" if same else "equivocation",
-                        f"a second envelope for seq {seq}" + ("" if same else " with a different hash"),
-                        seq,
+                        "equivocation", f"two different envelopes signed for seq {seq} (hashes differ)", seq
                     )
                 )
                 continue
+            signers[seq] = {current_fp: current_key} if current_fp and current_key else {}
             verified = False
             try:
-                verify_envelope(env, {current_fp: current_key} if current_fp and current_key else {})
+                verify_envelope(env, signers[seq])
                 verified = True
             except ProtocolError as exc:
                 if exc.code == "unknown_key":

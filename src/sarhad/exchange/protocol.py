@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -263,6 +263,8 @@ def canonical_json(obj: object) -> bytes:
         return rfc8785.dumps(obj)  # type: ignore[arg-type]  # any JSON value; others are refused below
     except rfc8785.CanonicalizationError as exc:
         raise _malformed(f"value cannot be canonicalised (RFC 8785): {exc}") from exc
+    except RecursionError as exc:
+        raise _malformed("value nests too deeply to canonicalise") from exc
 
 
 def sha256_hex(data: bytes) -> str:
@@ -366,7 +368,7 @@ def make_envelope(
     sent_at: datetime,
     record: Mapping[str, Any],
 ) -> JSONObject:
-    """Build and sign envelope ``seq`` on ``link`` carrying ``record`` (deep-copied).
+    """Build and sign envelope ``seq`` on ``link`` carrying a copy of ``record``.
 
     ``prev`` is the hash of envelope ``seq - 1`` (:data:`GENESIS_HASH` for seq 1). The result passes
     :func:`check_envelope_shape` and :func:`verify_envelope`; a bad argument raises ``ProtocolError``.
@@ -378,7 +380,8 @@ def make_envelope(
         "prev": prev,
         "sent_at": format_time(sent_at),
         "key": fingerprint(private_key.public_key()),
-        "record": copy.deepcopy(dict(record)) if isinstance(record, Mapping) else record,
+        # A copy made through canonical JSON: plain JSON types only, detached from the caller's object.
+        "record": json.loads(canonical_json(record)) if isinstance(record, Mapping) else record,
         "hash": GENESIS_HASH,  # placeholders so the shape check can run before hashing
         "sig": base64.b64encode(bytes(_SIGNATURE_BYTES)).decode("ascii"),
     }

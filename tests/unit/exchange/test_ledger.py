@@ -334,6 +334,17 @@ def test_two_different_signed_envelopes_for_one_seq_are_reported_as_equivocation
     assert [(x.index, x.seq, x.code) for x in report.problems] == [(2, 2, "equivocation")]
 
 
+def test_second_envelope_for_a_seq_that_fails_its_signature_is_not_called_equivocation() -> None:
+    doc = sample_ledger()
+    envs = doc["links"][0]["envelopes"]
+    forged = copy.deepcopy(envs[1])
+    forged["record"]["content"]["title"] = "forged"
+    forged["hash"] = p.envelope_hash(forged)
+    envs.insert(2, forged)
+    report = verify_ledger(reseal(doc))
+    assert [(x.index, x.seq, x.code) for x in report.problems] == [(2, 2, "bad_signature")]
+
+
 def test_receipt_that_does_not_match_the_chain_is_reported() -> None:
     doc = sample_ledger()
     wrong = p.make_receipt(IR_KEY, "PK>IR", 2, "ab" * 32, T0, "IR")

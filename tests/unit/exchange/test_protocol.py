@@ -171,8 +171,12 @@ def test_time_not_in_rfc3339_utc_form_is_refused_as_malformed(text: object) -> N
 # ---------------------------------------------------------------------------------------------------------
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=20)
+# Floats whose canonical form is an integer beyond 2^53 - 1 cannot travel (see the test after the next).
+json_floats = st.floats(allow_nan=False, allow_infinity=False).filter(
+    lambda f: not (f.is_integer() and abs(f) >= 2**53)
+)
 json_values = st.recursive(
-    json_scalars | st.floats(allow_nan=False, allow_infinity=False),
+    json_scalars | json_floats,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
@@ -192,6 +196,16 @@ def test_envelope_roundtrip_verifies_after_json_transport(
     received = json.loads(json.dumps(env))
     p.verify_envelope(received, keyring(PK_KEY))
     assert received["hash"] == p.envelope_hash(received)
+
+
+def test_record_number_that_receivers_would_read_as_an_unsafe_integer_is_refused_when_sending() -> None:
+    """The float 2^53 is written "9007199254740992"; a receiver parses that as an integer outside the range
+    JSON numbers hold exactly and could not verify the hash, so the sender refuses it up front."""
+    with pytest.raises(ProtocolError) as exc:
+        p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2.0**53})
+    assert code_of(exc) == "malformed"
+    env = p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2.0**53 - 1, "big": 1e300})
+    p.verify_envelope(json.loads(p.canonical_json(env)), keyring(PK_KEY))
 
 
 def test_envelope_does_not_change_when_caller_mutates_record_afterwards() -> None:
@@ -304,7 +318,8 @@ def test_envelope_of_wrong_shape_is_refused_as_malformed_naming_the_field(mutate
 
 
 def test_envelope_shape_check_refuses_non_objects() -> None:
-    for bad in (None, [], "envelope", 1):
+    bad_values: list[object] = [None, [], "envelope", 1]
+    for bad in bad_values:
         with pytest.raises(ProtocolError) as exc:
             p.check_envelope_shape(bad)
         assert code_of(exc) == "malformed"
@@ -631,3 +646,12 @@ def test_published_test_vectors_match_the_implementation() -> None:
         assert doc_block(name) == v[name], name
     p.verify_envelope(json.loads(doc_block("envelope")), keyring(PK_KEY))
     p.verify_receipt(json.loads(doc_block("receipt")), keyring(IR_KEY))
+
+
+def test_deeply_nested_record_is_refused_as_malformed_rather_than_crashing() -> None:
+    nested: list[object] = []
+    for _ in range(50_000):
+        nested = [nested]
+    with pytest.raises(ProtocolError) as exc:
+        p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"content": nested})
+    assert code_of(exc) == "malformed"
