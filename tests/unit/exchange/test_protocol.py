@@ -655,3 +655,35 @@ def test_deeply_nested_record_is_refused_as_malformed_rather_than_crashing() -> 
     with pytest.raises(ProtocolError) as exc:
         p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"content": nested})
     assert code_of(exc) == "malformed"
+
+
+# --- the fast canonical-JSON path must be byte-identical to RFC 8785 ------------------------------------
+
+_json_leaves = (
+    st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | st.text()
+)
+_json_values = st.recursive(
+    _json_leaves,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(_json_values)
+def test_fast_canonical_json_is_byte_identical_to_rfc8785(value: object) -> None:
+    import rfc8785
+
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(p.ProtocolError):
+            p.canonical_json(value)
+        return
+    assert p.canonical_json(value) == expected
+
+
+def test_fast_canonical_json_orders_keys_by_utf16_code_units_like_rfc8785() -> None:
+    import rfc8785
+
+    value = {"\U0001f600": 1, "\ufb01": 2, "a": 3, "é": 4}  # astral vs high-BMP keys sort differently
+    assert p.canonical_json(value) == rfc8785.dumps(value)
