@@ -27,7 +27,7 @@ from sarhad.exchange.transport import link_path, make_client, send
 
 log = logging.getLogger("sarhad.exchange.delivery")
 LEASE_SECONDS = 60
-IDLE_POLL_SECONDS = 10.0
+IDLE_POLL_SECONDS = 2.0  # picks up releases made by other processes (CLI, jobs) promptly
 
 
 class DeliveryWorker:

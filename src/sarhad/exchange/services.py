@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sarhad.audit.services import record_event
@@ -193,15 +193,25 @@ def peer_keys(session: Session, party: str) -> dict[str, Ed25519PublicKey]:
     return {row.fingerprint: protocol.public_key_from_b64(row.public_key) for row in rows}
 
 
-def _keys_valid_at(session: Session, party: str, seq: int) -> dict[str, Ed25519PublicKey]:
-    rows = session.scalars(
-        select(PeerKey).where(
-            PeerKey.party == party,
-            PeerKey.valid_from_seq <= seq,
-            (PeerKey.valid_until_seq.is_(None)) | (PeerKey.valid_until_seq >= seq),
-        )
-    ).all()
-    return {row.fingerprint: protocol.public_key_from_b64(row.public_key) for row in rows}
+class _PeerKeyRing:
+    """A peer's keys with the seqs each may sign, loaded once per batch (and again after a rotation)."""
+
+    def __init__(self, session: Session, party: str) -> None:
+        self.session, self.party = session, party
+        self.reload()
+
+    def reload(self) -> None:
+        self.keys = [
+            (row.fingerprint, protocol.public_key_from_b64(row.public_key), row.valid_from_seq, row.valid_until_seq)
+            for row in self.session.scalars(select(PeerKey).where(PeerKey.party == self.party)).all()
+        ]
+
+    def valid_at(self, seq: int) -> dict[str, Ed25519PublicKey]:
+        return {
+            fp: key
+            for fp, key, first, last in self.keys
+            if first <= seq and (last is None or last >= seq)
+        }
 
 
 @dataclass(frozen=True)
@@ -659,11 +669,12 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
         if head is None:
             raise _refuse("unknown_link", f"no link {link}", status=404)
         applied = duplicates = quarantined = 0
+        ring = _PeerKeyRing(session, sender)
+        inbox: list[dict[str, Any]] = []
         for env in checked:
             seq = env["seq"]
-            keys = _keys_valid_at(session, sender, seq)
             try:
-                protocol.verify_envelope(env, keys)
+                protocol.verify_envelope(env, ring.valid_at(seq))
             except protocol.ProtocolError as exc:
                 raise _refuse(exc.code, f"envelope seq {seq}: {exc.message}", seq) from exc
             if seq <= head.seq:
@@ -693,11 +704,16 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
                 raise _refuse(
                     "bad_prev", f"envelope seq {seq} does not chain to our envelope {head.seq}", seq
                 )
-            status, _reason_text = _apply_record(session, node, link, env)
-            quarantined += status == "quarantined"
-            applied += status == "applied"
+            row = _apply_record(session, node, link, env)
+            inbox.append(row)
+            quarantined += row["status"] == "quarantined"
+            applied += row["status"] == "applied"
+            if row["record_kind"] == KEY_ROTATION_KIND and row["status"] == "applied":
+                ring.reload()
             head.seq, head.hash, head.updated_at = seq, env["hash"], node.clock.now()
         if equivocation is None:
+            if inbox:
+                session.execute(insert(InboundEnvelope), inbox)  # one statement for the whole batch
             receipt = issue_receipt(session, node, head)
             peer = session.get(Peer, sender)
             if peer is not None:
@@ -775,8 +791,11 @@ def raise_alert(
     return alert
 
 
-def _apply_record(session: Session, node: Node, link: str, env: dict[str, Any]) -> tuple[str, str]:
-    """Apply one verified envelope's record; anything unusable is quarantined, never fatal to the link."""
+def _apply_record(session: Session, node: Node, link: str, env: dict[str, Any]) -> dict[str, Any]:
+    """Apply one verified envelope's record; return its inbox row (applied, or quarantined with the reason).
+
+    Anything unusable is quarantined, never fatal to the link.
+    """
     record = env["record"]
     body = protocol.canonical_json(env).decode()
     sender = split_link(link)[0]
@@ -822,22 +841,20 @@ def _apply_record(session: Session, node: Node, link: str, env: dict[str, Any]) 
         status, reason = "quarantined", _reason(exc)
     except Exception as exc:  # a handler bug must not break the link; the envelope is kept for the admin
         status, reason = "quarantined", f"handler failed: {type(exc).__name__}: {exc}"
-    session.add(
-        InboundEnvelope(
-            link=link,
-            seq=env["seq"],
-            hash=env["hash"],
-            body=body,
-            record_kind=meta[0],
-            record_id=meta[1],
-            record_version=meta[2] if isinstance(meta[2], int) and not isinstance(meta[2], bool) else 0,
-            op=str(meta[3])[:16],
-            sent_at=protocol.parse_time(env["sent_at"]),
-            received_at=node.clock.now(),
-            status=status,
-            reason=reason,
-        )
-    )
+    row = {
+        "link": link,
+        "seq": env["seq"],
+        "hash": env["hash"],
+        "body": body,
+        "record_kind": meta[0],
+        "record_id": meta[1],
+        "record_version": meta[2] if isinstance(meta[2], int) and not isinstance(meta[2], bool) else 0,
+        "op": str(meta[3])[:16],
+        "sent_at": protocol.parse_time(env["sent_at"]),
+        "received_at": node.clock.now(),
+        "status": status,
+        "reason": reason,
+    }
     if status == "quarantined":
         raise_alert(
             session,
@@ -848,7 +865,7 @@ def _apply_record(session: Session, node: Node, link: str, env: dict[str, Any]) 
             seq=env["seq"],
             message=f"record in {link} seq {env['seq']} quarantined: {reason}",
         )
-    return status, reason
+    return row
 
 
 def _reason(exc: Exception) -> str:

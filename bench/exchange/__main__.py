@@ -1,0 +1,318 @@
+"""Exchange benchmark: two real node processes on loopback, 1 KB bulletins from release on PK to receipt.
+
+    python -m bench.exchange [--seconds 20] [--backlog 100000] [--db sqlite,postgresql]
+
+Measures, per database:
+  * sustained envelopes per second from release (a committed bulletin + envelope on PK) to PK holding IR's
+    signed receipt for it, with p50/p99/max release-to-receipt latency;
+  * the time to drain a backlog of N envelopes released while IR was stopped, from IR's restart;
+  * peak resident memory (VmHWM) of each node process.
+In the same run it measures the limits that bound those figures on this machine — raw Ed25519 signatures and
+verifications per second, envelopes made and verified per second, raw batched inserts of 1 KB rows per second —
+and prints the ratios. PostgreSQL is used when SARHAD_TEST_POSTGRES_URL names a server (``make bench`` starts one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Column, Integer, MetaData, Text, create_engine, insert, select, text
+from sqlalchemy import Table as SqlTable
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from sarhad.accounts.domain import Permission
+from sarhad.bulletins import services as bulletins
+from sarhad.bulletins.schemas import BulletinContentIn
+from sarhad.core.database import upgrade_database
+from sarhad.core.node import Node, build_node
+from sarhad.core.settings import load_settings, write_config
+from sarhad.exchange import protocol
+from sarhad.exchange import services as exchange
+from sarhad.exchange.keys import create_node_key
+from sarhad.exchange.models import LinkHead, OutboundEnvelope
+from support.processes import NodeProcess, free_port
+
+console = Console()
+BODY = ("Patrol report: movement observed near the crossing; coordinates and times follow. " * 13)[:1024]
+
+
+class BenchActor:
+    username = "bench"
+
+    def can(self, permission: Permission) -> bool:
+        return True
+
+
+# --- limits of this machine -----------------------------------------------------------------------------
+
+
+def rate(fn: Callable[[], None], seconds: float = 1.5) -> float:
+    count, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(100):
+            fn()
+        count += 100
+    return count / elapsed
+
+
+def crypto_limits() -> dict[str, float]:
+    key = protocol.generate_private_key()
+    public = key.public_key()
+    message = b"x" * 64
+    signature = key.sign(message)
+    record = {"kind": "bulletin", "origin": "PK", "id": str(uuid.uuid4()), "version": 1, "op": "upsert",
+              "handling": "no_onward", "tlp": "amber", "content": {"title": "t", "body": BODY},
+              "content_hash": "0" * 64}
+    now = datetime.now(UTC)
+    envelope = protocol.make_envelope(key, "PK>IR", 1, protocol.GENESIS_HASH, now, record)
+    keys = {envelope["key"]: public}
+    return {
+        "ed25519 sign/s": rate(lambda: key.sign(message)),
+        "ed25519 verify/s": rate(lambda: public.verify(signature, message)),
+        "make envelope/s": rate(lambda: protocol.make_envelope(key, "PK>IR", 1, protocol.GENESIS_HASH, now, record)),
+        "verify envelope/s": rate(lambda: protocol.verify_envelope(envelope, keys)),
+    }
+
+
+def insert_limit(url: str, rows: int = 20_000, batch: int = 500) -> float:
+    """Raw batched inserts of 1 KB rows per second (executemany in transactions of ``batch``)."""
+    engine = create_engine(url, poolclass=NullPool)
+    metadata = MetaData()
+    table = SqlTable(f"bench_rows_{uuid.uuid4().hex[:8]}", metadata, Column("id", Integer, primary_key=True),
+                     Column("body", Text))
+    metadata.create_all(engine)
+    try:
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+                connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        start = time.perf_counter()
+        for first in range(0, rows, batch):
+            with engine.begin() as connection:
+                connection.execute(insert(table), [{"id": i + 1, "body": BODY} for i in range(first, first + batch)])
+        return rows / (time.perf_counter() - start)
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
+
+
+# --- two nodes ------------------------------------------------------------------------------------------
+
+
+def make_node(folder: Path, party: str, name: str, port: int, database_url: str | None) -> Node:
+    folder.mkdir(parents=True)
+    values: dict[str, object] = {"party": party, "name": name, "port": port, "demo_mode": True,
+                                 "secret_key": uuid.uuid4().hex * 2}
+    if database_url:
+        values["database_url"] = database_url
+    write_config(folder, values)
+    settings = load_settings(folder)
+    create_node_key(settings)
+    upgrade_database(settings.resolved_database_url)
+    return build_node(settings)
+
+
+def pair(a: Node, b: Node) -> None:
+    for mine, theirs in ((a, b), (b, a)):
+        them = exchange.identity(theirs)
+        with mine.transaction() as session:
+            exchange.add_peer(session, mine, party=theirs.party, url=theirs.settings.base_url,
+                              public_key_b64=them.public_key_b64, fingerprint=them.fingerprint)
+
+
+def release_bulletins(node: Node, count: int, per_transaction: int = 200,
+                      after_commit: Callable[[int], None] | None = None) -> None:
+    actor = BenchActor()
+    content = BulletinContentIn(title="bench", body=BODY)
+    done = 0
+    while done < count:
+        n = min(per_transaction, count - done)
+        with node.transaction() as session:
+            for _ in range(n):
+                bulletins.create_bulletin(session, node, actor, content, tlp="amber", release_to=["IR"])
+        done += n
+        if after_commit is not None:
+            after_commit(n)
+
+
+def link_state(node: Node) -> tuple[int, int]:
+    with node.sessions() as session:
+        head = session.get(LinkHead, "PK>IR")
+        assert head is not None
+        return head.seq, head.receipted_seq
+
+
+def wake(sender: NodeProcess, waker: Node) -> None:
+    """Tell PK 'IR is up' with IR's key (what IR itself does on start-up), so PK pushes at once."""
+    from sarhad.exchange.transport import signed_headers
+
+    headers = signed_headers(waker, "POST", "/exchange/v1/hello", b"{}")
+    httpx.post(f"{sender.url}/exchange/v1/hello", content=b"{}", headers=headers, timeout=5)
+
+
+def latencies(node: Node, first_seq: int, last_seq: int) -> list[float]:
+    with node.sessions() as session:
+        rows = session.execute(select(OutboundEnvelope.created_at, OutboundEnvelope.receipted_at).where(
+            OutboundEnvelope.link == "PK>IR", OutboundEnvelope.seq > first_seq, OutboundEnvelope.seq <= last_seq)).all()
+    return [(r - c).total_seconds() for c, r in rows if r is not None]
+
+
+def peak_rss_mib(pid: int | None) -> float:
+    if pid is None:
+        return float("nan")
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_database(label: str, urls: tuple[str | None, str | None], seconds: float, backlog: int,
+                 root: Path) -> dict[str, Any]:
+    pk_port, ir_port = free_port(), free_port()
+    pk = make_node(root / f"{label}-pk", "PK", "Pakistan", pk_port, urls[0])
+    ir = make_node(root / f"{label}-ir", "IR", "Iran", ir_port, urls[1])
+    pair(pk, ir)
+    result: dict[str, Any] = {}
+    with NodeProcess(pk.settings.data_dir, pk_port, name="pk") as pk_proc, \
+            NodeProcess(ir.settings.data_dir, ir_port, name="ir") as ir_proc:
+        # 1. sustained: release as fast as one producer can for `seconds`, then wait for the last receipt.
+        released = 0
+        start = time.perf_counter()
+        with _progress() as progress:
+            task = progress.add_task(f"{label}: sustained release → receipt", total=None)
+
+            def committed(n: int) -> None:
+                nonlocal released
+                released += n
+                progress.advance(task, n)
+
+            wake(pk_proc, ir)
+            while time.perf_counter() - start < seconds:
+                release_bulletins(pk, 200, after_commit=committed)
+            produced_in = time.perf_counter() - start
+            head, receipted = link_state(pk)
+            while receipted < head:
+                time.sleep(0.05)
+                head, receipted = link_state(pk)
+        elapsed = time.perf_counter() - start
+        lat = latencies(pk, 0, head)
+        result["sustained envelopes/s"] = head / elapsed
+        result["release rate/s (producer)"] = released / produced_in
+        result["latency p50 ms"] = statistics.median(lat) * 1000
+        result["latency p99 ms"] = statistics.quantiles(lat, n=100)[98] * 1000 if len(lat) > 100 else float("nan")
+        result["latency max ms"] = max(lat) * 1000
+
+        # 2. backlog: IR away while `backlog` bulletins are released, then IR returns.
+        ir_proc.stop()
+        first = head
+        with _progress() as progress:
+            task = progress.add_task(f"{label}: releasing {backlog} while IR is down", total=backlog)
+            release_bulletins(pk, backlog, per_transaction=500, after_commit=lambda n: progress.advance(task, n))
+        head, receipted = link_state(pk)
+        assert head - receipted == backlog, (head, receipted)
+        restart = time.perf_counter()
+        ir_proc.start()
+        with _progress() as progress:
+            task = progress.add_task(f"{label}: draining the backlog", total=backlog)
+            while receipted < head:
+                time.sleep(0.1)
+                _, receipted = link_state(pk)
+                progress.update(task, completed=receipted - first)
+        result["backlog"] = backlog
+        result["backlog drain s"] = time.perf_counter() - restart
+        result["drain envelopes/s"] = backlog / result["backlog drain s"]
+        result["PK peak MiB"] = peak_rss_mib(pk_proc.pid)
+        result["IR peak MiB"] = peak_rss_mib(ir_proc.pid)
+        with ir.sessions() as session:
+            result["IR inbox rows"] = session.scalar(text("SELECT count(*) FROM exchange_inbox"))
+    pk.dispose()
+    ir.dispose()
+    return result
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def postgres_databases(server: str) -> tuple[str, str, Callable[[], None]]:
+    admin = create_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    names = [f"bench_{p}_{uuid.uuid4().hex[:6]}" for p in ("pk", "ir")]
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            for name in names:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    base = make_url(server)
+    urls = [base.set(database=n).render_as_string(hide_password=False) for n in names]
+    return urls[0], urls[1], drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the sustained phase")
+    parser.add_argument("--backlog", type=int, default=100_000, help="envelopes released while the peer is away")
+    parser.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    args = parser.parse_args()
+    console.print(f"[bold]sarhad exchange benchmark[/] · {os.cpu_count()} CPUs · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    limits = crypto_limits()
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="sarhad-bench-") as tmp:
+        root = Path(tmp)
+        for label in [d.strip() for d in args.db.split(",") if d.strip()]:
+            if label == "sqlite":
+                limits["sqlite batched inserts/s"] = insert_limit(f"sqlite:///{root / 'inserts.db'}")
+                results[label] = run_database(label, (None, None), args.seconds, args.backlog, root)
+            elif label == "postgresql":
+                server = os.environ.get("SARHAD_TEST_POSTGRES_URL")
+                if not server:
+                    console.print("[yellow]postgresql skipped: SARHAD_TEST_POSTGRES_URL is not set (make bench sets it)")
+                    continue
+                pk_url, ir_url, drop = postgres_databases(server)
+                try:
+                    limits["postgresql batched inserts/s"] = insert_limit(pk_url)
+                    results[label] = run_database(label, (pk_url, ir_url), args.seconds, args.backlog, root)
+                finally:
+                    drop()
+    table = Table("limit of this machine (one core)", "per second", title="baseline")
+    for name, value in limits.items():
+        table.add_row(name, f"{value:,.0f}")
+    console.print(table)
+    for label, figures in results.items():
+        table = Table("figure", "value", title=f"exchange on {label}")
+        for name, value in figures.items():
+            table.add_row(name, f"{value:,.1f}" if isinstance(value, float) else str(value))
+        sustained = figures["sustained envelopes/s"]
+        table.add_row("ratio: sustained / raw ed25519 verify", f"{sustained / limits['ed25519 verify/s']:.2f}")
+        table.add_row("ratio: sustained / verify envelope", f"{sustained / limits['verify envelope/s']:.2f}")
+        inserts = limits.get(f"{label} batched inserts/s")
+        if inserts:
+            table.add_row("ratio: sustained / raw batched inserts", f"{sustained / inserts:.3f}")
+        table.add_row("target: ≥ 5,000/s sustained (SQLite)", "met" if sustained >= 5000 else "not met")
+        table.add_row("target: backlog drained < 30 s", "met" if figures["backlog drain s"] < 30 else "not met")
+        console.print(table)
+
+
+if __name__ == "__main__":
+    main()
