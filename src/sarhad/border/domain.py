@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import LineString, MultiLineString, Point, shape
@@ -37,7 +37,7 @@ COORDINATE_DECIMALS: Final = 7  # ~1 cm; stored GeoJSON is rounded to this so re
 
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
-Line = LineString | MultiLineString
+Line: TypeAlias = LineString | MultiLineString
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -54,23 +54,23 @@ def to_geojson(geometry: BaseGeometry) -> dict[str, Any]:
     """A GeoJSON geometry dict (lists, not tuples; coordinates rounded to ~1 cm), 2-D."""
     kind = geometry.geom_type
     if kind == "Point":
-        return {"type": "Point", "coordinates": _round_coords([geometry.x, geometry.y])}  # type: ignore[attr-defined]
+        return {"type": "Point", "coordinates": _round_coords([geometry.x, geometry.y])}
     if kind == "LineString":
         return {"type": "LineString", "coordinates": [_round_coords(c[:2]) for c in geometry.coords]}
     if kind == "MultiLineString":
         return {
             "type": "MultiLineString",
-            "coordinates": [[_round_coords(c[:2]) for c in part.coords] for part in geometry.geoms],  # type: ignore[attr-defined]
+            "coordinates": [[_round_coords(c[:2]) for c in part.coords] for part in geometry.geoms],
         }
     if kind == "Polygon":
-        rings = [geometry.exterior, *geometry.interiors]  # type: ignore[attr-defined]
+        rings = [geometry.exterior, *geometry.interiors]
         return {"type": "Polygon", "coordinates": [[_round_coords(c[:2]) for c in r.coords] for r in rings]}
     if kind == "MultiPolygon":
         return {
             "type": "MultiPolygon",
             "coordinates": [
                 [[_round_coords(c[:2]) for c in r.coords] for r in [poly.exterior, *poly.interiors]]
-                for poly in geometry.geoms  # type: ignore[attr-defined]
+                for poly in geometry.geoms
             ],
         }
     raise ValueError(f"unsupported geometry type {kind}")
@@ -105,7 +105,9 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     if not all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)):
         raise ValueError("bbox values must be finite numbers")
     if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise ValueError("bbox must satisfy -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90")
+        raise ValueError(
+            "bbox must satisfy -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90"
+        )
     return min_lon, min_lat, max_lon, max_lat
 
 
@@ -229,7 +231,9 @@ def reverse_line(line: Line) -> Line:
     return MultiLineString([LineString(list(p.coords)[::-1]) for p in reversed(line.geoms)])
 
 
-def fence_stretch_m(section_start_m: float, section_end_m: float, start_fraction: float, end_fraction: float) -> tuple[float, float]:
+def fence_stretch_m(
+    section_start_m: float, section_end_m: float, start_fraction: float, end_fraction: float
+) -> tuple[float, float]:
     """Chainage (m) of a fence segment given as fractions of its section."""
     check_fractions(start_fraction, end_fraction)
     length = section_end_m - section_start_m
@@ -238,7 +242,9 @@ def fence_stretch_m(section_start_m: float, section_end_m: float, start_fraction
 
 def check_fractions(start_fraction: float, end_fraction: float) -> None:
     if not 0.0 <= start_fraction < end_fraction <= 1.0:
-        raise ValueError(f"need 0 <= start_fraction < end_fraction <= 1, got {start_fraction} – {end_fraction}")
+        raise ValueError(
+            f"need 0 <= start_fraction < end_fraction <= 1, got {start_fraction} – {end_fraction}"
+        )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -262,7 +268,9 @@ class FenceProgress:
     party: str
     section_length_m: float = 0.0
     by_status_m: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FENCE_STATUSES, 0.0))
-    reported_by_status_km: dict[str, float] | None = field(default_factory=lambda: dict.fromkeys(FENCE_STATUSES, 0.0))
+    reported_by_status_km: dict[str, float] | None = field(
+        default_factory=lambda: dict.fromkeys(FENCE_STATUSES, 0.0)
+    )
 
     @property
     def fence_length_m(self) -> float:
@@ -332,7 +340,12 @@ def fence_progress(
                     target.reported_by_status_km = None
                 else:
                     target.reported_by_status_km[seg.status] += seg.reported_length_km
-    ordered = [rows[key] for key in sorted(rows, key=lambda k: (_section_order(k[0], section_lengths_m), all_parties.index(k[1])))]
+    ordered = [
+        rows[key]
+        for key in sorted(
+            rows, key=lambda k: (_section_order(k[0], section_lengths_m), all_parties.index(k[1]))
+        )
+    ]
     return ordered, [totals[p] for p in all_parties]
 
 
@@ -360,7 +373,9 @@ def check_weekly(slots: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             raise ValueError(f"weekly[{k}]: give at least one day")
         unknown = [d for d in days if d not in WEEKDAYS]
         if unknown:
-            raise ValueError(f"weekly[{k}]: unknown day(s) {', '.join(map(str, unknown))}; use {', '.join(WEEKDAYS)}")
+            raise ValueError(
+                f"weekly[{k}]: unknown day(s) {', '.join(map(str, unknown))}; use {', '.join(WEEKDAYS)}"
+            )
         if len(set(days)) != len(days):
             raise ValueError(f"weekly[{k}]: a day is listed twice")
         opens, closes = check_hhmm(str(slot.get("open", ""))), check_hhmm(str(slot.get("close", "")))
@@ -417,3 +432,31 @@ def csv_safe(value: Any) -> Any:
         except ValueError:
             return "'" + value
     return value
+
+
+def parse_weekly_text(text: str) -> list[dict[str, Any]]:
+    """Weekly slots typed one per line as ``mon tue wed 08:00-16:00`` (days, then open–close)."""
+    slots: list[dict[str, Any]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip().replace("–", "-").replace(",", " ")
+        if not line:
+            continue
+        words = line.split()
+        span = words[-1] if words else ""
+        if "-" not in span or len(words) < 2:
+            raise ValueError(f"line {number}: write the days, then the hours, e.g. 'mon tue 08:00-16:00'")
+        opens, _, closes = span.partition("-")
+        slot = {"days": [w.lower() for w in words[:-1]], "open": opens, "close": closes}
+        try:
+            slots += check_weekly([slot])
+        except ValueError as exc:
+            raise ValueError(f"line {number}: {str(exc).removeprefix('weekly[0]: ')}") from exc
+    return slots
+
+
+def weekly_text(schedule: Mapping[str, Any] | None) -> str:
+    """The inverse of :func:`parse_weekly_text`, for filling in a form."""
+    return "\n".join(
+        f"{' '.join(slot.get('days', ()))} {slot.get('open', '')}-{slot.get('close', '')}"
+        for slot in (schedule or {}).get("weekly") or ()
+    )

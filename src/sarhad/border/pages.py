@@ -1,0 +1,560 @@
+"""Border pages: the full-window map, the data tables with filters and CSV links, and the edit forms.
+
+Forms are checked with the API's pydantic models and call the same services, so a page refuses exactly
+what the API refuses; a refused form is shown again with the reason and what was typed.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from sarhad.accounts.domain import Permission
+from sarhad.accounts.services import Principal
+from sarhad.border import domain, exports, services
+from sarhad.border.api import crossings_collection, list_filter, sections_collection
+from sarhad.border.schemas import CrossingPatch, FencePatch, MarketPatch
+from sarhad.core.errors import NotFound, SarhadError
+from sarhad.core.i18n import gettext as _
+from sarhad.core.i18n import pick_name
+from sarhad.core.node import Node
+from sarhad.web.deps import NodeDep, client_ip, public, requires
+from sarhad.web.templating import add_nav_item, render
+
+router = APIRouter(include_in_schema=False)
+add_nav_item("/map", "Map", Permission.BORDER_READ.value)
+add_nav_item("/border", "Border data", Permission.BORDER_READ.value)
+
+STATIC_FILES = {"border-map.js": "text/javascript; charset=utf-8", "border.css": "text/css; charset=utf-8"}
+SECTION_Q = Query(None, max_length=32)
+PARTY_Q = Query(None, pattern="^(|[A-Z]{2})$")
+
+
+@router.get("/border/static/{name}")
+def static_asset(
+    name: str, _access: None = public("static asset (map script and style), no data")
+) -> Response:
+    """The package's own static files; a fixed list, so no path from the request reaches the file system."""
+    media_type = STATIC_FILES.get(name)
+    if media_type is None:
+        raise NotFound(f"no static file {name!r}")
+    body = files("sarhad.border").joinpath("static", name).read_bytes()
+    return Response(body, media_type=media_type, headers={"Cache-Control": "public, max-age=300"})
+
+
+# --- shared context ---------------------------------------------------------------------------------------
+
+
+def _labels() -> dict[str, Any]:
+    """Every text the map script shows, translated for the viewer (the script itself has no catalogue)."""
+    return {
+        "layers": {
+            "countries": _("Country outlines"),
+            "sections": _("Sections"),
+            "fence": _("Fence segments"),
+            "line": _("Border line"),
+            "crossings": _("Crossing points"),
+            "markets": _("Border markets"),
+            "posts": _("Posts"),
+        },
+        "fields": {
+            "status": _("Status"),
+            "section": _("Section"),
+            "party": _("Party"),
+            "side": _("Side"),
+            "hours": _("Hours"),
+            "open_now": _("Open now"),
+            "modes": _("Modes"),
+            "length_km": _("Length (km)"),
+            "start_km": _("From km"),
+            "end_km": _("To km"),
+            "market_days": _("Market days"),
+            "host_party": _("Host"),
+            "counterpart": _("Facing"),
+            "formation": _("Formation"),
+            "kind": _("Kind"),
+            "left_party": _("Left side"),
+            "right_party": _("Right side"),
+            "source": _("Source"),
+            "district": _("District"),
+            "reported_length_km": _("Reported length (km)"),
+            "note": _("Note"),
+        },
+        "status": {
+            "open": _("open"),
+            "restricted": _("restricted"),
+            "closed": _("closed"),
+            "unknown": _("unknown"),
+            "planned": _("planned"),
+            "under_construction": _("under construction"),
+            "complete": _("complete"),
+            "operating": _("operating"),
+            "suspended": _("suspended"),
+        },
+        "kinds": {
+            "post": _("Post"),
+            "headquarters": _("Headquarters"),
+            "market": _("Market"),
+            "crossing": _("Crossing point"),
+        },
+        "yes": _("yes"),
+        "no": _("no"),
+        "estimate": _("estimate"),
+        "legend": _("Legend"),
+        "fence_outer": _("Fence, outer band"),
+        "fence_inner": _("Fence, inner line"),
+        "error": _("The map data could not be loaded."),
+        "details": _("Details"),
+    }
+
+
+def _parties(node: Node) -> dict[str, str]:
+    with node.sessions() as session:
+        return {p.code: pick_name(p.names, p.code) for p in services.list_parties(session)}
+
+
+def _sections_choice(node: Node) -> list[tuple[str, str]]:
+    with node.sessions() as session:
+        return [(s.id, pick_name(s.names, s.id)) for s in services.list_sections(session)]
+
+
+def _progress_rows(
+    node: Node,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[str]]:
+    """Sections with their per-side progress rows, the per-side totals, the published figures, the parties."""
+    with node.sessions() as session:
+        sections = services.list_sections(session)
+        report = services.fence_progress(session)
+        parties = services.line_parties(session)
+    rows = [
+        {
+            "id": s.id,
+            "name": pick_name(s.names, s.id),
+            "length_km": round(s.length_m / 1000, 1),
+            "start_km": round(s.start_m / 1000, 1),
+            "end_km": round(s.end_m / 1000, 1),
+            "estimate": bool((s.extra or {}).get("estimate")),
+            "progress": [report.for_section(s.id).get(p) for p in parties],
+        }
+        for s in sections
+    ]
+    return rows, [t.as_dict() for t in report.totals], report.published, parties
+
+
+def _base(node: Node, principal: Principal) -> dict[str, Any]:
+    return {
+        "parties": _parties(node),
+        "can_edit": principal.can(Permission.BORDER_EDIT),
+        "node_party": node.party,
+        "statuses": _labels()["status"],
+    }
+
+
+def _csv_link(kind: str, filters: dict[str, Any]) -> str:
+    query = {k: v for k, v in filters.items() if v}
+    query["format"] = "csv"
+    return f"/api/v1/border/{kind}?{urlencode(query)}"
+
+
+# --- the map ---------------------------------------------------------------------------------------------
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(
+    request: Request, node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)
+) -> HTMLResponse:
+    rows, totals, published, parties = _progress_rows(node)
+    config = {
+        "api": "/api/v1/border",
+        "tileUrl": node.settings.tile_url,
+        "labels": _labels(),
+        "parties": _parties(node),
+        "partyOrder": parties,
+    }
+    context = {
+        "sections": rows,
+        "totals": totals,
+        "published": published,
+        "line_parties": parties,
+        "map_config": config,
+    }
+    return render(request, "border/map.html", {**_base(node, principal), **context}, principal=principal)
+
+
+# --- data tables -----------------------------------------------------------------------------------------
+
+
+@router.get("/border", response_class=HTMLResponse)
+def border_index(
+    request: Request, node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)
+) -> HTMLResponse:
+    rows, totals, published, parties = _progress_rows(node)
+    fc = sections_collection(node, list_filter())
+    posts = {f["id"]: f["properties"]["posts"] for f in fc["features"]}
+    with node.sessions() as session:
+        lines = exports.lines(services.list_lines(session))["features"]
+    context = {
+        "tab": "sections",
+        "sections": rows,
+        "section_posts": posts,
+        "totals": totals,
+        "published": published,
+        "line_parties": parties,
+        "lines": lines,
+        "csv": {"sections": _csv_link("sections", {}), "progress": _csv_link("fence/progress", {})},
+    }
+    return render(request, "border/index.html", {**_base(node, principal), **context}, principal=principal)
+
+
+@router.get("/border/crossings", response_class=HTMLResponse)
+def crossings_page(
+    request: Request,
+    node: NodeDep,
+    section: str | None = SECTION_Q,
+    party: str | None = PARTY_Q,
+    status: str | None = Query(None, pattern="^(|open|restricted|closed|unknown)$"),
+    kind: str | None = Query(None, pattern="^(|official_crossing|local_corridor)$"),
+    updated: str | None = Query(None, max_length=64),
+    principal: Principal = requires(Permission.BORDER_READ),
+) -> HTMLResponse:
+    filters = {"section": section, "party": party, "status": status, "kind": kind}
+    fc = crossings_collection(node, list_filter(**filters))
+    grouped: dict[str, dict[str, Any]] = {}
+    for item in fc["features"]:
+        props = item["properties"]
+        entry = grouped.setdefault(props["crossing"], {"props": props, "sides": []})
+        if props["side"]:
+            entry["sides"].append({**props, "coordinates": (item["geometry"] or {}).get("coordinates")})
+    context = {
+        "tab": "crossings",
+        "crossings": list(grouped.values()),
+        "filters": filters,
+        "sections": _sections_choice(node),
+        "status_choices": [*domain.CROSSING_STATUSES, domain.CROSSING_STATUS_UNKNOWN],
+        "csv": _csv_link("crossings", filters),
+        "updated": updated,
+    }
+    return render(
+        request, "border/crossings.html", {**_base(node, principal), **context}, principal=principal
+    )
+
+
+@router.get("/border/markets", response_class=HTMLResponse)
+def markets_page(
+    request: Request,
+    node: NodeDep,
+    section: str | None = SECTION_Q,
+    party: str | None = PARTY_Q,
+    status: str | None = Query(None, pattern="^(|planned|operating|suspended|closed)$"),
+    updated: str | None = Query(None, max_length=64),
+    principal: Principal = requires(Permission.BORDER_READ),
+) -> HTMLResponse:
+    filters = {"section": section, "party": party, "status": status}
+    with node.sessions() as session:
+        fc = exports.markets(
+            services.list_markets(session, list_filter(**filters)),
+            node.clock.now(),
+            node.settings.default_time_zone,
+        )
+    context = {
+        "tab": "markets",
+        "markets": fc["features"],
+        "filters": filters,
+        "sections": _sections_choice(node),
+        "status_choices": domain.MARKET_STATUSES,
+        "csv": _csv_link("markets", filters),
+        "updated": updated,
+    }
+    return render(request, "border/markets.html", {**_base(node, principal), **context}, principal=principal)
+
+
+@router.get("/border/posts", response_class=HTMLResponse)
+def posts_page(
+    request: Request,
+    node: NodeDep,
+    section: str | None = SECTION_Q,
+    party: str | None = PARTY_Q,
+    kind: str | None = Query(None, max_length=32),
+    principal: Principal = requires(Permission.BORDER_READ),
+) -> HTMLResponse:
+    filters = {"section": section, "party": party, "kind": kind}
+    with node.sessions() as session:
+        fc = exports.posts(services.list_posts(session, list_filter(**filters)))
+    context = {
+        "tab": "posts",
+        "posts": fc["features"],
+        "filters": filters,
+        "sections": _sections_choice(node),
+        "csv": _csv_link("posts", filters),
+    }
+    return render(request, "border/posts.html", {**_base(node, principal), **context}, principal=principal)
+
+
+@router.get("/border/fence", response_class=HTMLResponse)
+def fence_page(
+    request: Request,
+    node: NodeDep,
+    section: str | None = SECTION_Q,
+    party: str | None = PARTY_Q,
+    status: str | None = Query(None, pattern="^(|planned|under_construction|complete)$"),
+    updated: str | None = Query(None, max_length=64),
+    principal: Principal = requires(Permission.BORDER_READ),
+) -> HTMLResponse:
+    filters = {"section": section, "party": party, "status": status}
+    with node.sessions() as session:
+        fc = exports.fence(services.list_fence_segments(session, list_filter(**filters)))
+    context = {
+        "tab": "fence",
+        "segments": fc["features"],
+        "filters": filters,
+        "sections": _sections_choice(node),
+        "status_choices": domain.FENCE_STATUSES,
+        "csv": _csv_link("fence", filters),
+        "updated": updated,
+    }
+    return render(request, "border/fence.html", {**_base(node, principal), **context}, principal=principal)
+
+
+# --- edit forms --------------------------------------------------------------------------------------------
+
+
+def _problems(exc: ValidationError | ValueError | SarhadError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) + ': ' if err['loc'] else ''}{err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+    if isinstance(exc, SarhadError):
+        return exc.message
+    return str(exc)
+
+
+def _crossing_form(node: Node, crossing_id: str) -> dict[str, Any]:
+    with node.sessions() as session:
+        row = services.get_crossing(session, crossing_id)
+    return {
+        "item": {
+            "id": row.id,
+            "name": pick_name(row.names, row.id),
+            "status": row.status,
+            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+            "updated_by": row.updated_by,
+        },
+        "values": {
+            "status": row.status if row.status in domain.CROSSING_STATUSES else "",
+            "always_open": bool(row.hours.get("always_open")),
+            "time_zone": row.hours.get("time_zone", ""),
+            "weekly": domain.weekly_text(row.hours),
+            "note": row.hours.get("note", ""),
+            "reason": "",
+        },
+    }
+
+
+@router.get("/border/crossings/{crossing_id}/edit", response_class=HTMLResponse)
+def edit_crossing_form(
+    request: Request, node: NodeDep, crossing_id: str, principal: Principal = requires(Permission.BORDER_EDIT)
+) -> HTMLResponse:
+    context = {
+        **_base(node, principal),
+        **_crossing_form(node, crossing_id),
+        "status_choices": domain.CROSSING_STATUSES,
+    }
+    return render(request, "border/edit_crossing.html", context, principal=principal)
+
+
+@router.post("/border/crossings/{crossing_id}", response_class=HTMLResponse)
+def edit_crossing(
+    request: Request,
+    node: NodeDep,
+    crossing_id: str,
+    status: Annotated[str, Form(max_length=32)] = "",
+    always_open: Annotated[str, Form(max_length=8)] = "",
+    time_zone: Annotated[str, Form(max_length=64)] = "",
+    weekly: Annotated[str, Form(max_length=2000)] = "",
+    note: Annotated[str, Form(max_length=1000)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    principal: Principal = requires(Permission.BORDER_EDIT),
+) -> Response:
+    values = {
+        "status": status,
+        "always_open": bool(always_open),
+        "time_zone": time_zone,
+        "weekly": weekly,
+        "note": note,
+        "reason": reason,
+    }
+    try:
+        hours = {
+            "always_open": bool(always_open),
+            "time_zone": time_zone or None,
+            "weekly": domain.parse_weekly_text(weekly),
+            "note": note,
+        }
+        patch = CrossingPatch.model_validate({"status": status or None, "hours": hours, "reason": reason})
+        with node.transaction() as session:
+            services.update_crossing(
+                session,
+                node,
+                crossing_id,
+                patch,
+                actor=principal.username,
+                scope_sections=principal.scope_sections,
+                client_ip=client_ip(request),
+            )
+    except (ValidationError, ValueError, SarhadError) as exc:
+        if isinstance(exc, SarhadError) and exc.status_code != 422:
+            raise
+        context = {
+            **_base(node, principal),
+            **_crossing_form(node, crossing_id),
+            "values": values,
+            "error": _problems(exc),
+            "status_choices": domain.CROSSING_STATUSES,
+        }
+        return render(request, "border/edit_crossing.html", context, principal=principal, status_code=422)
+    return RedirectResponse(f"/border/crossings?updated={crossing_id}", status_code=303)
+
+
+def _market_form(node: Node, market_id: str) -> dict[str, Any]:
+    with node.sessions() as session:
+        row = services.get_market(session, market_id)
+    return {
+        "item": {
+            "id": row.id,
+            "name": pick_name(row.names, row.id),
+            "status": row.status,
+            "host_party": row.host_party,
+            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+            "updated_by": row.updated_by,
+        },
+        "values": {
+            "status": row.status,
+            "time_zone": row.schedule.get("time_zone", ""),
+            "weekly": domain.weekly_text(row.schedule),
+            "note": row.schedule.get("note", ""),
+            "reason": "",
+        },
+    }
+
+
+@router.get("/border/markets/{market_id}/edit", response_class=HTMLResponse)
+def edit_market_form(
+    request: Request, node: NodeDep, market_id: str, principal: Principal = requires(Permission.BORDER_EDIT)
+) -> HTMLResponse:
+    context = {
+        **_base(node, principal),
+        **_market_form(node, market_id),
+        "status_choices": domain.MARKET_STATUSES,
+    }
+    return render(request, "border/edit_market.html", context, principal=principal)
+
+
+@router.post("/border/markets/{market_id}", response_class=HTMLResponse)
+def edit_market(
+    request: Request,
+    node: NodeDep,
+    market_id: str,
+    status: Annotated[str, Form(max_length=32)] = "",
+    time_zone: Annotated[str, Form(max_length=64)] = "",
+    weekly: Annotated[str, Form(max_length=2000)] = "",
+    note: Annotated[str, Form(max_length=1000)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    principal: Principal = requires(Permission.BORDER_EDIT),
+) -> Response:
+    values = {"status": status, "time_zone": time_zone, "weekly": weekly, "note": note, "reason": reason}
+    try:
+        schedule = {"time_zone": time_zone or None, "weekly": domain.parse_weekly_text(weekly), "note": note}
+        patch = MarketPatch.model_validate({"status": status or None, "schedule": schedule, "reason": reason})
+        with node.transaction() as session:
+            services.update_market(
+                session,
+                node,
+                market_id,
+                patch,
+                actor=principal.username,
+                scope_sections=principal.scope_sections,
+                client_ip=client_ip(request),
+            )
+    except (ValidationError, ValueError, SarhadError) as exc:
+        if isinstance(exc, SarhadError) and exc.status_code != 422:
+            raise
+        context = {
+            **_base(node, principal),
+            **_market_form(node, market_id),
+            "values": values,
+            "error": _problems(exc),
+            "status_choices": domain.MARKET_STATUSES,
+        }
+        return render(request, "border/edit_market.html", context, principal=principal, status_code=422)
+    return RedirectResponse(f"/border/markets?updated={market_id}", status_code=303)
+
+
+def _fence_form(node: Node, segment_id: str) -> dict[str, Any]:
+    with node.sessions() as session:
+        row = services.get_fence_segment(session, segment_id)
+    return {
+        "item": {
+            "id": row.id,
+            "party": row.party,
+            "section": row.section_id,
+            "status": row.status,
+            "length_km": round(row.length_m / 1000, 3),
+            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+            "updated_by": row.updated_by,
+        },
+        "values": {"status": row.status, "reason": ""},
+    }
+
+
+@router.get("/border/fence/{segment_id}/edit", response_class=HTMLResponse)
+def edit_fence_form(
+    request: Request, node: NodeDep, segment_id: str, principal: Principal = requires(Permission.BORDER_EDIT)
+) -> HTMLResponse:
+    context = {
+        **_base(node, principal),
+        **_fence_form(node, segment_id),
+        "status_choices": domain.FENCE_STATUSES,
+    }
+    return render(request, "border/edit_fence.html", context, principal=principal)
+
+
+@router.post("/border/fence/{segment_id}", response_class=HTMLResponse)
+def edit_fence(
+    request: Request,
+    node: NodeDep,
+    segment_id: str,
+    status: Annotated[str, Form(max_length=32)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    principal: Principal = requires(Permission.BORDER_EDIT),
+) -> Response:
+    values = {"status": status, "reason": reason}
+    try:
+        patch = FencePatch.model_validate({"status": status, "reason": reason})
+        with node.transaction() as session:
+            services.update_fence_segment(
+                session,
+                node,
+                segment_id,
+                patch,
+                actor=principal.username,
+                scope_sections=principal.scope_sections,
+                client_ip=client_ip(request),
+            )
+    except (ValidationError, SarhadError) as exc:
+        if isinstance(exc, SarhadError) and exc.status_code != 422:
+            raise
+        context = {
+            **_base(node, principal),
+            **_fence_form(node, segment_id),
+            "values": values,
+            "error": _problems(exc),
+            "status_choices": domain.FENCE_STATUSES,
+        }
+        return render(request, "border/edit_fence.html", context, principal=principal, status_code=422)
+    return RedirectResponse(f"/border/fence?updated={segment_id}", status_code=303)
