@@ -1,0 +1,732 @@
+"""The one write path for liaison bulletins. The API, the pages, the CLI and the exchange handlers call these.
+
+Each change writes the bulletin, its version, the audit entry and — for a released bulletin — the outbound
+envelopes in the caller's transaction (the exchange's transactional outbox), so either all of it happens or
+none of it does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from sarhad.accounts.domain import Permission
+from sarhad.audit.services import record_event
+from sarhad.bulletins import domain
+from sarhad.bulletins.domain import KIND, BulletinFields, BulletinRuleError
+from sarhad.bulletins.models import Bulletin, BulletinVersion
+from sarhad.bulletins.schemas import BulletinContent, BulletinContentIn
+from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.ids import new_id
+from sarhad.core.node import Node
+from sarhad.exchange import services as exchange
+from sarhad.exchange.domain import Handling
+from sarhad.exchange.models import Peer, Release
+from sarhad.exchange.registry import IncomingRecord
+from sarhad.exchange.services import Delivery
+
+
+class Actor(Protocol):
+    """Who makes a change: a signed-in ``Principal``, or ``SystemActor`` for the CLI and jobs."""
+
+    @property
+    def username(self) -> str: ...
+
+    def can(self, permission: Permission) -> bool: ...
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """An actor that holds every permission (command line, seeding, tests)."""
+
+    name: str = "system"
+
+    @property
+    def username(self) -> str:
+        return self.name
+
+    def can(self, permission: Permission) -> bool:
+        return True
+
+
+def _require(actor: Actor, permission: Permission, what: str) -> None:
+    if not actor.can(permission):
+        raise PermissionDenied(
+            f"your role does not allow {what} (needs {permission.value})", code="forbidden"
+        )
+
+
+def _invalid(exc: BulletinRuleError) -> InvalidInput:
+    return InvalidInput(f"{exc.field}: {exc.message}", details={"field": exc.field})
+
+
+def _check_content(data: BulletinContentIn) -> BulletinFields:
+    place = data.place
+    try:
+        return domain.check_bulletin(
+            title=data.title,
+            body=data.body,
+            place_name=place.name if place else None,
+            lat=place.lat if place else None,
+            lon=place.lon if place else None,
+            valid_from=data.valid_from,
+            valid_until=data.valid_until,
+        )
+    except BulletinRuleError as exc:
+        raise _invalid(exc) from exc
+
+
+def _set_fields(bulletin: Bulletin, fields: BulletinFields) -> None:
+    bulletin.title, bulletin.body = fields.title, fields.body
+    place = fields.place
+    bulletin.place_name = place.name if place else None
+    bulletin.lat = place.lat if place else None
+    bulletin.lon = place.lon if place else None
+    bulletin.valid_from, bulletin.valid_until = fields.valid_from, fields.valid_until
+
+
+def _add_version(session: Session, bulletin: Bulletin, content: dict[str, Any], by: str, node: Node) -> None:
+    session.add(
+        BulletinVersion(
+            origin=bulletin.origin,
+            bulletin_id=bulletin.id,
+            version=bulletin.version,
+            content=content,
+            content_hash=exchange.content_hash(content),
+            recorded_at=node.clock.now(),
+            recorded_by=by,
+        )
+    )
+
+
+def _peer_parties(session: Session) -> set[str]:
+    return set(session.scalars(select(Peer.party)).all())
+
+
+def configured_peers(session: Session) -> Sequence[Peer]:
+    """The parties this node can release to (for the compose form)."""
+    return session.scalars(select(Peer).order_by(Peer.party)).all()
+
+
+def _not_originator(bulletin_id: str, origin: str, verb: str) -> PermissionDenied:
+    return PermissionDenied(
+        f"bulletin {bulletin_id} was received from {origin}; received bulletins are never {verb} here. "
+        f"Only {origin}, its originator, can do that.",
+        code="not_originator",
+    )
+
+
+def editable_bulletin(
+    session: Session, node: Node, bulletin_id: str, origin: str | None, verb: str
+) -> Bulletin:
+    """This node's own bulletin, not withdrawn; a received one is refused with the reason."""
+    origin = origin or node.party
+    if origin != node.party:
+        if session.get(Bulletin, (origin, bulletin_id)) is None:
+            raise NotFound(f"no bulletin {bulletin_id} from {origin} is held here")
+        raise _not_originator(bulletin_id, origin, verb)
+    bulletin = session.get(Bulletin, (origin, bulletin_id))
+    if bulletin is None:
+        received = session.scalar(
+            select(Bulletin.origin).where(Bulletin.id == bulletin_id, Bulletin.origin != node.party)
+        )
+        if received is not None:
+            raise _not_originator(bulletin_id, received, verb)
+        raise NotFound(f"no bulletin {bulletin_id} of {node.party}")
+    if bulletin.withdrawn_at is not None:
+        raise Conflict(
+            f"bulletin {bulletin_id} was withdrawn on {domain.iso(bulletin.withdrawn_at)}; "
+            "a withdrawn bulletin is not changed or released again (write a new one)",
+            code="withdrawn",
+        )
+    return bulletin
+
+
+def current_content(session: Session, bulletin: Bulletin) -> dict[str, Any]:
+    """The content of the current version exactly as stored (for a received one: as its originator sent it)."""
+    row = session.get(BulletinVersion, (bulletin.origin, bulletin.id, bulletin.version))
+    return dict(row.content) if row is not None else domain.snapshot(bulletin)
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+
+
+def create_bulletin(
+    session: Session,
+    node: Node,
+    actor: Actor,
+    data: BulletinContentIn,
+    *,
+    tlp: str,
+    handling: str = Handling.NO_ONWARD.value,
+    release_to: Sequence[str] = (),
+    client_ip: str = "",
+) -> Bulletin:
+    """Write version 1 of a new bulletin and, if ``release_to`` names parties, release it to them at once."""
+    _require(actor, Permission.BULLETINS_WRITE, "writing bulletins")
+    if release_to:
+        _require(actor, Permission.RECORDS_RELEASE, "releasing records to other parties")
+    fields = _check_content(data)
+    try:
+        label, handling_code = domain.check_tlp(tlp), domain.check_handling(handling)
+        targets = (
+            domain.check_release_targets(node.party, list(release_to), _peer_parties(session))
+            if release_to
+            else []
+        )
+    except BulletinRuleError as exc:
+        raise _invalid(exc) from exc
+    now = node.clock.now()
+    bulletin = Bulletin(
+        origin=node.party,
+        id=new_id(),
+        version=1,
+        tlp=label.value,
+        handling=handling_code.value,
+        created_by=actor.username,
+        created_at=now,
+        updated_at=now,
+        withdrawn_at=None,
+        withdraw_reason="",
+        received_at=None,
+    )
+    _set_fields(bulletin, fields)
+    content = domain.snapshot(bulletin)
+    bulletin.content_hash = exchange.content_hash(content)
+    session.add(bulletin)
+    session.flush()
+    _add_version(session, bulletin, content, actor.username, node)
+    record_event(
+        session,
+        node.clock,
+        actor=actor.username,
+        action="bulletin.create",
+        record_kind=KIND,
+        record_id=bulletin.id,
+        client_ip=client_ip,
+        details={"version": 1, "tlp": bulletin.tlp, "content_hash": bulletin.content_hash},
+    )
+    if targets:
+        exchange.release_record(
+            session,
+            node,
+            kind=KIND,
+            record_id=bulletin.id,
+            version=1,
+            content=content,
+            to=targets,
+            handling=bulletin.handling,
+            tlp=bulletin.tlp,
+            actor=actor.username,
+            client_ip=client_ip,
+        )
+    return bulletin
+
+
+def update_bulletin(
+    session: Session,
+    node: Node,
+    actor: Actor,
+    bulletin_id: str,
+    data: BulletinContentIn,
+    *,
+    origin: str | None = None,
+    tlp: str | None = None,
+    expected_version: int | None = None,
+    client_ip: str = "",
+) -> Bulletin:
+    """A new version of one of this node's bulletins; it follows every active release automatically.
+
+    Received bulletins are never editable. An edit that changes nothing makes no new version.
+    """
+    _require(actor, Permission.BULLETINS_WRITE, "writing bulletins")
+    bulletin = editable_bulletin(session, node, bulletin_id, origin, "edited")
+    if expected_version is not None and expected_version != bulletin.version:
+        raise Conflict(
+            f"bulletin {bulletin_id} is at version {bulletin.version} now, not {expected_version}; "
+            "someone changed it meanwhile. Reload it and edit again.",
+            code="stale_version",
+        )
+    fields = _check_content(data)
+    try:
+        label = domain.check_tlp(tlp).value if tlp else bulletin.tlp
+    except BulletinRuleError as exc:
+        raise _invalid(exc) from exc
+    if label != bulletin.tlp and exchange.active_releases(session, KIND, bulletin.id):
+        raise InvalidInput(
+            f"tlp: bulletin {bulletin_id} is already released as TLP:{bulletin.tlp.upper()}; its label cannot "
+            "change under the receivers. Withdraw it and write a new bulletin instead.",
+            details={"field": "tlp"},
+        )
+    before = domain.snapshot(bulletin)
+    _set_fields(bulletin, fields)
+    if domain.snapshot(bulletin) == before and label == bulletin.tlp:
+        return bulletin  # nothing changed: no new version, nothing sent
+    bulletin.version += 1
+    bulletin.tlp = label
+    bulletin.updated_at = node.clock.now()
+    content = domain.snapshot(bulletin)
+    bulletin.content_hash = exchange.content_hash(content)
+    _add_version(session, bulletin, content, actor.username, node)
+    record_event(
+        session,
+        node.clock,
+        actor=actor.username,
+        action="bulletin.update",
+        record_kind=KIND,
+        record_id=bulletin.id,
+        client_ip=client_ip,
+        details={"version": bulletin.version, "tlp": bulletin.tlp, "content_hash": bulletin.content_hash},
+    )
+    exchange.publish_version(
+        session,
+        node,
+        kind=KIND,
+        record_id=bulletin.id,
+        version=bulletin.version,
+        content=content,
+        actor=actor.username,
+    )
+    return bulletin
+
+
+def release_bulletin(
+    session: Session,
+    node: Node,
+    actor: Actor,
+    bulletin_id: str,
+    to: Sequence[str],
+    *,
+    origin: str | None = None,
+    tlp: str | None = None,
+    handling: str | None = None,
+    client_ip: str = "",
+) -> list[Release]:
+    """Release a bulletin (its current and all later versions) to more parties.
+
+    For one of our own bulletins the handling defaults to the bulletin's. A received bulletin goes onward
+    only if its originator allowed that (the exchange refuses otherwise, saying to ask the originator), and
+    keeps the originator's handling.
+    """
+    _require(actor, Permission.RECORDS_RELEASE, "releasing records to other parties")
+    origin = origin or node.party
+    bulletin = session.get(Bulletin, (origin, bulletin_id))
+    own = origin == node.party
+    if bulletin is None or (not own and bulletin.withdrawn_at is not None):
+        raise NotFound(f"no bulletin {bulletin_id} from {origin} is held here")
+    if bulletin.withdrawn_at is not None:
+        raise Conflict(
+            f"bulletin {bulletin_id} was withdrawn; a withdrawn bulletin is not released again",
+            code="withdrawn",
+        )
+    if not to:
+        raise InvalidInput("to: name at least one party to release to", details={"field": "to"})
+    try:
+        label = domain.check_release_tlp(bulletin.tlp, tlp or bulletin.tlp)
+        if own:
+            handling_code = domain.check_handling(handling or bulletin.handling)
+            targets = domain.check_release_targets(node.party, list(to), _peer_parties(session))
+        else:
+            # Received: the exchange checks the originator's handling code first, with its own message.
+            handling_code = domain.check_onward_handling(bulletin.handling, handling)
+            targets = sorted(set(to))
+    except BulletinRuleError as exc:
+        raise _invalid(exc) from exc
+    releases = exchange.release_record(
+        session,
+        node,
+        kind=KIND,
+        record_id=bulletin.id,
+        version=bulletin.version,
+        content=current_content(session, bulletin),
+        to=targets,
+        handling=handling_code.value,
+        tlp=label.value,
+        actor=actor.username,
+        client_ip=client_ip,
+        origin=None if own else bulletin.origin,
+    )
+    record_event(
+        session,
+        node.clock,
+        actor=actor.username,
+        action="bulletin.release" if own else "bulletin.release_onward",
+        record_kind=KIND,
+        record_id=bulletin.id,
+        client_ip=client_ip,
+        details={
+            "origin": bulletin.origin,
+            "to": targets,
+            "version": bulletin.version,
+            "tlp": label.value,
+            "handling": handling_code.value,
+        },
+    )
+    return releases
+
+
+def withdraw_bulletin(
+    session: Session,
+    node: Node,
+    actor: Actor,
+    bulletin_id: str,
+    reason: str,
+    *,
+    origin: str | None = None,
+    client_ip: str = "",
+) -> Bulletin:
+    """Withdraw one of our bulletins: every party it went to gets a signed tombstone and stops showing it."""
+    _require(actor, Permission.RECORDS_RELEASE, "withdrawing released records")
+    reason = reason.strip()
+    if not reason or len(reason) > domain.REASON_MAX:
+        raise InvalidInput(
+            f"reason: say why the bulletin is withdrawn (1 to {domain.REASON_MAX} characters)",
+            details={"field": "reason"},
+        )
+    bulletin = editable_bulletin(session, node, bulletin_id, origin, "withdrawn")
+    tombstones = exchange.withdraw_record(
+        session,
+        node,
+        kind=KIND,
+        record_id=bulletin.id,
+        version=bulletin.version,
+        actor=actor.username,
+        reason=reason,
+    )
+    bulletin.withdrawn_at = node.clock.now()
+    bulletin.withdraw_reason = reason
+    record_event(
+        session,
+        node.clock,
+        actor=actor.username,
+        action="bulletin.withdraw",
+        record_kind=KIND,
+        record_id=bulletin.id,
+        client_ip=client_ip,
+        details={"version": bulletin.version, "tombstones": tombstones, "reason": reason},
+    )
+    return bulletin
+
+
+# --- receiving (called by the exchange through handlers.py) ---------------------------------------------------
+
+
+def _refuse_own_origin(session: Session, node: Node, record: IncomingRecord) -> None:
+    """Refuse a received record that could touch this node's own bulletins.
+
+    Only this node writes bulletins of origin ``node.party``, so a peer relaying one is refused. And the
+    exchange keys releases by ``(kind, id)`` without the origin, so a peer's bulletin reusing the id of one
+    of ours (ids are visible to every receiver) would let its later versions or withdrawal act on our
+    releases; such an id is refused too.
+    """
+    if record.origin == node.party:
+        raise ValueError(
+            f"bulletin {record.record_id} claims to originate from {node.party}, this node; refused"
+        )
+    if session.get(Bulletin, (node.party, record.record_id)) is not None:
+        raise ValueError(
+            f"bulletin {record.record_id} from {record.origin} reuses the id of a bulletin of {node.party}; refused"
+        )
+
+
+def apply_received(session: Session, node: Node, record: IncomingRecord) -> None:
+    """Store a received bulletin version. Never overwrites a newer version; older ones only join the history."""
+    _refuse_own_origin(session, node, record)
+    content = BulletinContent.model_validate(record.content)
+    place = content.place
+    fields = domain.check_bulletin(  # the same rules as for our own users; a BulletinRuleError quarantines
+        title=content.title,
+        body=content.body,
+        place_name=place.name if place else None,
+        lat=place.lat if place else None,
+        lon=place.lon if place else None,
+        valid_from=content.valid_from,
+        valid_until=content.valid_until,
+    )
+    now = node.clock.now()
+    by = f"peer:{record.origin}"
+    bulletin = session.get(Bulletin, (record.origin, record.record_id))
+    is_new = bulletin is None
+    newer = is_new or (bulletin is not None and record.version > bulletin.version)
+    if bulletin is None:
+        bulletin = Bulletin(
+            origin=record.origin,
+            id=record.record_id,
+            created_by=by,
+            created_at=content.created_at,
+            withdraw_reason="",
+        )
+        session.add(bulletin)
+    if newer:
+        _set_fields(bulletin, fields)
+        bulletin.version = record.version
+        bulletin.tlp, bulletin.handling = record.tlp, record.handling
+        bulletin.content_hash = record.content_hash
+        bulletin.updated_at = content.updated_at
+        bulletin.received_at = now
+        bulletin.withdrawn_at, bulletin.withdraw_reason = None, ""
+        session.flush()
+    if session.get(BulletinVersion, (record.origin, record.record_id, record.version)) is None:
+        session.add(
+            BulletinVersion(
+                origin=record.origin,
+                bulletin_id=record.record_id,
+                version=record.version,
+                content=record.content,
+                content_hash=record.content_hash,
+                recorded_at=now,
+                recorded_by=by,
+            )
+        )
+    record_event(
+        session,
+        node.clock,
+        actor=by,
+        action="bulletin.receive" if newer else "bulletin.receive_stale",
+        record_kind=KIND,
+        record_id=record.record_id,
+        details={"origin": record.origin, "version": record.version, "link": record.link, "seq": record.seq},
+    )
+    if newer and not is_new and record.handling == Handling.ONWARD_ALLOWED.value:
+        # We released this bulletin onward earlier: later versions follow that release, as our own do.
+        exchange.publish_version(
+            session,
+            node,
+            kind=KIND,
+            record_id=record.record_id,
+            version=record.version,
+            content=record.content,
+            actor=by,
+        )
+
+
+def withdraw_received(session: Session, node: Node, record: IncomingRecord) -> None:
+    """The originator withdrew a bulletin: stop showing it, and pass the withdrawal on where we relayed it."""
+    _refuse_own_origin(session, node, record)
+    bulletin = session.get(Bulletin, (record.origin, record.record_id))
+    if bulletin is None:
+        return
+    reason = str(record.content.get("reason", ""))[: domain.REASON_MAX]
+    if bulletin.withdrawn_at is None:
+        bulletin.withdrawn_at, bulletin.withdraw_reason = node.clock.now(), reason
+    record_event(
+        session,
+        node.clock,
+        actor=f"peer:{record.origin}",
+        action="bulletin.withdrawn_by_origin",
+        record_kind=KIND,
+        record_id=record.record_id,
+        details={"origin": record.origin, "version": record.version, "reason": reason},
+    )
+    exchange.withdraw_record(
+        session,
+        node,
+        kind=KIND,
+        record_id=record.record_id,
+        version=bulletin.version,
+        actor=f"peer:{record.origin}",
+        reason=reason,
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulletinFilter:
+    origin: str | None = None
+    text: str | None = None
+    tlp: str | None = None
+    include_withdrawn: bool = False  # our own withdrawn bulletins; received withdrawn ones are never shown
+    limit: int = 200
+
+
+MAX_LIST = 1000
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_bulletins(session: Session, node: Node, flt: BulletinFilter) -> Sequence[Bulletin]:
+    """Own and received bulletins, newest change first."""
+    query = select(Bulletin)
+    if flt.include_withdrawn:
+        query = query.where(or_(Bulletin.withdrawn_at.is_(None), Bulletin.origin == node.party))
+    else:
+        query = query.where(Bulletin.withdrawn_at.is_(None))
+    if flt.origin:
+        query = query.where(Bulletin.origin == flt.origin)
+    if flt.tlp:
+        query = query.where(Bulletin.tlp == flt.tlp)
+    if flt.text and flt.text.strip():
+        pattern = _like_pattern(flt.text.strip())
+        query = query.where(
+            or_(Bulletin.title.ilike(pattern, escape="\\"), Bulletin.body.ilike(pattern, escape="\\"))
+        )
+    query = query.order_by(Bulletin.updated_at.desc(), Bulletin.id.desc()).limit(
+        max(1, min(flt.limit, MAX_LIST))
+    )
+    return session.scalars(query).all()
+
+
+def get_bulletin(
+    session: Session, node: Node, actor: Actor, origin: str, bulletin_id: str, *, client_ip: str = ""
+) -> Bulletin:
+    """One bulletin. Reading a received one is a sensitive read and is audited (in the caller's transaction)."""
+    _require(actor, Permission.BULLETINS_READ, "reading bulletins")
+    bulletin = session.get(Bulletin, (origin, bulletin_id))
+    if bulletin is None:
+        raise NotFound(f"no bulletin {bulletin_id} from {origin} is held here")
+    if origin != node.party:
+        if bulletin.withdrawn_at is not None:
+            raise NotFound(
+                f"bulletin {bulletin_id} from {origin} was withdrawn by its originator", code="withdrawn"
+            )
+        record_event(
+            session,
+            node.clock,
+            actor=actor.username,
+            action="bulletin.read",
+            record_kind=KIND,
+            record_id=bulletin.id,
+            client_ip=client_ip,
+            details={"origin": origin, "version": bulletin.version},
+        )
+    return bulletin
+
+
+def versions_of(session: Session, bulletin: Bulletin) -> Sequence[BulletinVersion]:
+    return session.scalars(
+        select(BulletinVersion)
+        .where(BulletinVersion.origin == bulletin.origin, BulletinVersion.bulletin_id == bulletin.id)
+        .order_by(BulletinVersion.version.desc())
+    ).all()
+
+
+def releases_of(session: Session, bulletin: Bulletin) -> Sequence[Release]:
+    """This node's release decisions for the bulletin (for a received one: where we passed it on)."""
+    return session.scalars(
+        select(Release)
+        .where(
+            Release.record_kind == KIND, Release.record_id == bulletin.id, Release.origin == bulletin.origin
+        )
+        .order_by(Release.to_party)
+    ).all()
+
+
+def timeline(session: Session, bulletin: Bulletin) -> list[Delivery]:
+    """Every envelope written for the bulletin, oldest first: per party queued → sent → receipted."""
+    return exchange.deliveries(session, KIND, [bulletin.id])[bulletin.id]
+
+
+def latest_per_party(items: Iterable[Delivery]) -> list[Delivery]:
+    """The latest envelope to each party (``items`` oldest first), by party."""
+    latest: dict[str, Delivery] = {}
+    for item in items:
+        latest[item.party] = item
+    return [latest[party] for party in sorted(latest)]
+
+
+def delivery_summary(session: Session, bulletins: Sequence[Bulletin]) -> dict[str, list[Delivery]]:
+    """Per bulletin id: the state of the latest envelope to each party."""
+    all_items = exchange.deliveries(session, KIND, [b.id for b in bulletins])
+    return {rid: latest_per_party(items) for rid, items in all_items.items()}
+
+
+def record_export(
+    session: Session, node: Node, actor: Actor, count: int, fmt: str, client_ip: str = ""
+) -> None:
+    """Bulk exports may carry received bulletins out of the node; they are audited like sensitive reads."""
+    record_event(
+        session,
+        node.clock,
+        actor=actor.username,
+        action="bulletin.export",
+        record_kind=KIND,
+        client_ip=client_ip,
+        details={"format": fmt, "count": count},
+    )
+
+
+CSV_COLUMNS = (
+    "origin",
+    "id",
+    "version",
+    "title",
+    "body",
+    "tlp",
+    "handling",
+    "place_name",
+    "lat",
+    "lon",
+    "valid_from",
+    "valid_until",
+    "created_at",
+    "updated_at",
+    "received_at",
+    "withdrawn_at",
+    "deliveries",
+)
+
+
+def bulletins_as_csv(bulletins: Sequence[Bulletin], summary: dict[str, list[Delivery]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for b in bulletins:
+        deliveries = " ".join(f"{d.party}:v{d.version}:{d.state}" for d in summary.get(b.id, []))
+        writer.writerow(
+            [
+                b.origin,
+                b.id,
+                b.version,
+                domain.csv_safe(b.title),
+                domain.csv_safe(b.body),
+                b.tlp,
+                b.handling,
+                domain.csv_safe(b.place_name or ""),
+                "" if b.lat is None else b.lat,
+                "" if b.lon is None else b.lon,
+                domain.iso(b.valid_from) or "",
+                domain.iso(b.valid_until) or "",
+                domain.iso(b.created_at),
+                domain.iso(b.updated_at),
+                domain.iso(b.received_at) or "",
+                domain.iso(b.withdrawn_at) or "",
+                deliveries,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def bulletins_as_geojson(bulletins: Sequence[Bulletin]) -> dict[str, Any]:
+    """Bulletins with a point as a GeoJSON FeatureCollection (RFC 7946: longitude first)."""
+    features = [
+        {
+            "type": "Feature",
+            "id": f"{b.origin}/{b.id}",
+            "geometry": {"type": "Point", "coordinates": [b.lon, b.lat]},
+            "properties": {
+                "origin": b.origin,
+                "id": b.id,
+                "version": b.version,
+                "title": b.title,
+                "tlp": b.tlp,
+                "place_name": b.place_name or "",
+                "valid_from": domain.iso(b.valid_from),
+                "valid_until": domain.iso(b.valid_until),
+                "updated_at": domain.iso(b.updated_at),
+            },
+        }
+        for b in bulletins
+        if b.lat is not None and b.lon is not None
+    ]
+    return {"type": "FeatureCollection", "features": features}
