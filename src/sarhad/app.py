@@ -163,7 +163,10 @@ def _install_errors(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            location = list(err.get("loc", ()))
+            if location and location[0] in ("body", "query", "path", "header", "cookie"):
+                location = location[1:]  # where the value came from, not part of the field's name
+            where = ".".join(str(p) for p in location)
             problems.append({"field": where, "problem": err.get("msg", "")})
         message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems) or "invalid request"
         body = {"error": {"code": "invalid", "message": message, "details": {"problems": problems}}}

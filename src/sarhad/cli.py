@@ -134,6 +134,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,
+        timeout_graceful_shutdown=5,  # a peer's idle keep-alive (TLS) connection must not delay a stop
         access_log=False,
         **ssl,
     )

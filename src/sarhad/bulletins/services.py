@@ -258,7 +258,7 @@ def update_bulletin(
         label = domain.check_tlp(tlp).value if tlp else bulletin.tlp
     except BulletinRuleError as exc:
         raise _invalid(exc) from exc
-    if label != bulletin.tlp and exchange.active_releases(session, KIND, bulletin.id):
+    if label != bulletin.tlp and exchange.active_releases(session, KIND, bulletin.id, node.party):
         raise InvalidInput(
             f"tlp: bulletin {bulletin_id} is already released as TLP:{bulletin.tlp.upper()}; its label cannot "
             "change under the receivers. Withdraw it and write a new bulletin instead.",
@@ -503,6 +503,7 @@ def apply_received(session: Session, node: Node, record: IncomingRecord) -> None
             version=record.version,
             content=record.content,
             actor=by,
+            origin=record.origin,
         )
 
 
@@ -532,6 +533,7 @@ def withdraw_received(session: Session, node: Node, record: IncomingRecord) -> N
         version=bulletin.version,
         actor=f"peer:{record.origin}",
         reason=reason,
+        origin=record.origin,
     )
 
 

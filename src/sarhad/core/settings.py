@@ -159,7 +159,11 @@ def write_config(data_dir: Path, values: dict[str, Any]) -> Path:
     for table, content in tables.items():
         lines += ["", f"[{table}]"] + [f"{k} = {_toml_value(v)}" for k, v in content.items()]
     path = data_dir / CONFIG_FILE_NAME
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # The file holds secret_key: readable by the node's owner only, from the moment it exists.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
     return path
 
 

@@ -108,6 +108,7 @@ async def serve_envelopes(
     receiver: str,
     node: NodeDep,
     after: int = Query(0, ge=0),
+    limit: int | None = Query(None, ge=1),
     _: None = public(SIGNED),
 ) -> Response:
     """Pull: the receiving peer fetches what we hold for it after seq ``after`` (a capped batch)."""
@@ -119,7 +120,7 @@ async def serve_envelopes(
         def batch() -> tuple[list[str], int]:
             with node.sessions() as session:
                 head = session.get(LinkHead, link_id(node.party, caller))
-                return services.outbound_batch(session, node, caller, after), head.seq if head else 0
+                return services.outbound_batch(session, node, caller, after, limit), head.seq if head else 0
 
         bodies, last = await asyncio.to_thread(batch)
     except ExchangeRefusal as exc:

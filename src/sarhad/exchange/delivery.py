@@ -26,7 +26,7 @@ from sarhad.exchange.models import LinkHead, Peer
 from sarhad.exchange.transport import link_path, make_client, send
 
 log = logging.getLogger("sarhad.exchange.delivery")
-LEASE_SECONDS = 60
+LEASE_SECONDS = 15  # renewed before every batch; a crashed process's lease lapses quickly
 IDLE_POLL_SECONDS = 2.0  # picks up releases made by other processes (CLI, jobs) promptly
 
 
@@ -37,6 +37,7 @@ class DeliveryWorker:
         self.wake_event = asyncio.Event()
         self.loop = asyncio.get_running_loop()
         self.cursor: dict[str, int] = {}  # peer -> seq we believe the peer holds
+        self.batch_limit: dict[str, int] = {}  # peer -> envelopes per batch it accepted (halved on 413)
         self.sent_envelopes = 0
 
     def wake(self) -> None:
@@ -46,6 +47,7 @@ class DeliveryWorker:
     async def run(self) -> None:
         self.node.extensions["wake_delivery"] = self.wake
         self.node.extensions["delivery_worker"] = self
+        await asyncio.to_thread(self._clear_dead_leases)
         async with make_client(self.node) as client:
             await self._say_hello(client)
             while True:
@@ -66,11 +68,13 @@ class DeliveryWorker:
                 delay = min(delay, 1.0)
                 continue
             try:
+                talked = False
                 if push:
-                    await self.push(client, party, url)
+                    talked |= await self.push(client, party, url)
                 if pull:
-                    await self.pull(client, party, url)
-                await asyncio.to_thread(self._note, party, None)
+                    talked |= await self.pull(client, party, url)
+                if talked:
+                    await asyncio.to_thread(self._note, party, None)
             except PeerUnavailable as exc:
                 failures = await asyncio.to_thread(self._note, party, str(exc))
                 delay = min(delay, backoff_seconds(failures))
@@ -103,6 +107,19 @@ class DeliveryWorker:
             )
             return bool(getattr(result, "rowcount", 0))
 
+    def _clear_dead_leases(self) -> None:
+        """Free leases held by processes of this host that no longer exist (a crash, kill -9)."""
+        host = socket.gethostname()
+        with self.node.transaction() as session:
+            for peer in session.scalars(select(Peer).where(Peer.lease_owner.startswith(f"{host}:"))).all():
+                try:
+                    pid = int(peer.lease_owner.split(":")[1])
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    peer.lease_owner, peer.lease_until = "", None
+                except (ValueError, IndexError, PermissionError):
+                    continue
+
     def _release_lease(self, party: str) -> None:
         with self.node.transaction() as session:
             session.execute(
@@ -129,7 +146,8 @@ class DeliveryWorker:
             after = self.cursor.get(party, head.receipted_seq)
             if after > head.seq:
                 after = head.receipted_seq
-            return after, services.outbound_batch(session, self.node, party, after)
+            limit = self.batch_limit.get(party)
+            return after, services.outbound_batch(session, self.node, party, after, max_count=limit)
 
     def _accept(self, party: str, receipt: Any) -> int:
         with self.node.transaction() as session:
@@ -141,22 +159,36 @@ class DeliveryWorker:
 
     # -- network steps --
 
-    async def push(self, client: httpx.AsyncClient, party: str, url: str) -> None:
-        """Send batches until the link is drained or the peer stops accepting."""
+    async def push(self, client: httpx.AsyncClient, party: str, url: str) -> bool:
+        """Send batches until the link is drained or the peer stops accepting; True if the peer answered."""
+        talked = False
         while True:
+            if not await asyncio.to_thread(self._take_lease, party):
+                return talked  # another process took over the link
             after, bodies = await asyncio.to_thread(self._batch, party)
             if not bodies:
-                return
+                return talked
             payload = ('{"envelopes":[' + ",".join(bodies) + "]}").encode()
             path = link_path(self.node.party, party, "envelopes")
             try:
                 response = await send(client, self.node, url, "POST", path, raw_body=payload)
             except httpx.HTTPError as exc:
                 raise PeerUnavailable(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+            talked = True
             answer = _json(response)
             last_sent = after + len(bodies)
             error = answer.get("error", {}) if isinstance(answer.get("error"), dict) else {}
             details = error.get("details", {}) if isinstance(error.get("details"), dict) else {}
+            if response.status_code == 413 and len(bodies) > 1:
+                # The peer's limits are smaller than ours: halve the batch for this peer and go on.
+                self.batch_limit[party] = max(1, len(bodies) // 2)
+                log.info(
+                    "peer %s refused a batch of %s as too large; now sending %s",
+                    party,
+                    len(bodies),
+                    self.batch_limit[party],
+                )
+                continue
             try:
                 if response.status_code == 200 and "receipt" in answer:
                     await asyncio.to_thread(self._mark_sent, party, last_sent)
@@ -192,24 +224,27 @@ class DeliveryWorker:
                 return seq
             return services.accept_receipt(session, self.node, party, receipt)
 
-    async def pull(self, client: httpx.AsyncClient, party: str, url: str) -> None:
-        """Fetch what the peer holds for us (when it cannot open a connection to us) and receipt it."""
+    async def pull(self, client: httpx.AsyncClient, party: str, url: str) -> bool:
+        """Fetch what the peer holds for us (when it cannot connect to us) and receipt it; True if it answered."""
         link = link_id(party, self.node.party)
+        limit = self.node.settings.exchange_batch_max_envelopes
+        talked = False
         while True:
             with self.node.sessions() as session:
                 head = session.get(LinkHead, link)
                 after = head.seq if head else 0
-            path = link_path(party, self.node.party, "envelopes") + f"?after={after}"
+            path = link_path(party, self.node.party, "envelopes") + f"?after={after}&limit={limit}"
             try:
                 response = await send(client, self.node, url, "GET", path)
             except httpx.HTTPError as exc:
                 raise PeerUnavailable(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+            talked = True
             answer = _json(response)
             if response.status_code != 200:
                 raise PeerUnavailable(f"pull refused: HTTP {response.status_code} {answer.get('error', '')}")
             envelopes = answer.get("envelopes", [])
             if not isinstance(envelopes, list) or not envelopes:
-                return
+                return talked
             try:
                 result = await asyncio.to_thread(services.receive_batch, self.node, link, envelopes)
             except services.ExchangeRefusal as exc:

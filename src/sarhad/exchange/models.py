@@ -155,7 +155,9 @@ class Release(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
-        UniqueConstraint("record_kind", "record_id", "to_party", name="uq_exchange_releases_rec_to"),
+        UniqueConstraint(
+            "origin", "record_kind", "record_id", "to_party", name="uq_exchange_releases_rec_to"
+        ),
     )
 
 

@@ -258,7 +258,9 @@ def _b64decode_strict(text: object, length: int, what: str) -> bytes:
 
 
 _MAX_SAFE_INTEGER: Final = 2**53 - 1
-_FAST_JSON: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
+_FAST_JSON: Final = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
 
 
 def _fast_path_applies(value: object, depth: int = 0) -> bool:

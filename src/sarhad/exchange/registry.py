@@ -77,4 +77,3 @@ def load_handlers() -> None:
 
     for feature in FEATURES:
         feature_module(feature, "handlers")
-

@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -21,7 +22,14 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sarhad.audit.services import record_event
-from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SarhadError
+from sarhad.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    SarhadError,
+)
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
 from sarhad.exchange.domain import (
@@ -62,9 +70,30 @@ class ExchangeRefusal(SarhadError):
 def identity(node: Node) -> Identity:
     store = node.extensions.get("identity")
     if store is None:
+        complete_rotation(node)  # once per process: finish or discard a rotation a crash interrupted
         store = node.extensions["identity"] = IdentityStore(node.settings)
     assert isinstance(store, IdentityStore)
     return store.current()
+
+
+def pending_key_path(node: Node) -> Path:
+    return node.settings.key_path.with_name(node.settings.key_path.name + ".next")
+
+
+def complete_rotation(node: Node) -> None:
+    """Switch to a pending rotated key if its announcement committed, else discard it."""
+    import os
+
+    pending = pending_key_path(node)
+    if not pending.exists():
+        return
+    new_fp = protocol.fingerprint(protocol.private_key_from_pem(pending.read_bytes()).public_key())
+    with node.sessions() as session:
+        committed = session.get(OwnKey, new_fp) is not None
+    if committed:
+        os.replace(pending, node.settings.key_path)
+    else:
+        pending.unlink()
 
 
 def ensure_own_key_recorded(session: Session, node: Node) -> Identity:
@@ -202,15 +231,18 @@ class _PeerKeyRing:
 
     def reload(self) -> None:
         self.keys = [
-            (row.fingerprint, protocol.public_key_from_b64(row.public_key), row.valid_from_seq, row.valid_until_seq)
+            (
+                row.fingerprint,
+                protocol.public_key_from_b64(row.public_key),
+                row.valid_from_seq,
+                row.valid_until_seq,
+            )
             for row in self.session.scalars(select(PeerKey).where(PeerKey.party == self.party)).all()
         ]
 
     def valid_at(self, seq: int) -> dict[str, Ed25519PublicKey]:
         return {
-            fp: key
-            for fp, key, first, last in self.keys
-            if first <= seq and (last is None or last >= seq)
+            fp: key for fp, key, first, last in self.keys if first <= seq and (last is None or last >= seq)
         }
 
 
@@ -310,9 +342,24 @@ def enqueue_record(session: Session, node: Node, to_party: str, record: dict[str
     if head is None:
         raise NotFound(f"no link to {to_party}; pair with it first (sarhad peer add)", code="unknown_peer")
     me = identity(node)
+    current = session.scalar(select(OwnKey.fingerprint).where(OwnKey.retired_at.is_(None)))
+    if current is not None and current != me.fingerprint:
+        # A rotation committed (we hold the link lock it took) but this process still has the old key:
+        # sign with the announced key, never the retired one, or the peer would refuse the envelope.
+        complete_rotation(node)
+        me = identity(node)
+        if me.fingerprint != current:
+            raise RuntimeError(f"signing key {current[:16]} was announced but its key file is missing")
     now = node.clock.now()
     envelope = protocol.make_envelope(me.private_key, link, head.seq + 1, head.hash, now, record)
     body = protocol.canonical_json(envelope).decode()
+    if len(body) > node.settings.exchange_batch_max_bytes:
+        # Refused here, before it takes a seq, so one oversized record can never jam the link.
+        raise PayloadTooLarge(
+            f"this record is {len(body)} bytes as an envelope; the exchange carries at most "
+            f"{node.settings.exchange_batch_max_bytes} bytes per record",
+            code="record_too_large",
+        )
     row = OutboundEnvelope(
         link=link,
         seq=envelope["seq"],
@@ -379,7 +426,10 @@ def release_record(
         get_peer(session, party)
         existing = session.scalar(
             select(Release).where(
-                Release.record_kind == kind, Release.record_id == record_id, Release.to_party == party
+                Release.origin == origin,
+                Release.record_kind == kind,
+                Release.record_id == record_id,
+                Release.to_party == party,
             )
         )
         if existing is not None and existing.withdrawn_at is None:
@@ -447,12 +497,16 @@ def _check_onward(session: Session, origin: str, kind: str, record_id: str, targ
         )
 
 
-def active_releases(session: Session, kind: str, record_id: str) -> Sequence[Release]:
-    return session.scalars(
-        select(Release).where(
-            Release.record_kind == kind, Release.record_id == record_id, Release.withdrawn_at.is_(None)
-        )
-    ).all()
+def active_releases(
+    session: Session, kind: str, record_id: str, origin: str | None = None
+) -> Sequence[Release]:
+    """The releases in force for a record; ``origin`` defaults to any (own records: pass ``node.party``)."""
+    query = select(Release).where(
+        Release.record_kind == kind, Release.record_id == record_id, Release.withdrawn_at.is_(None)
+    )
+    if origin is not None:
+        query = query.where(Release.origin == origin)
+    return session.scalars(query).all()
 
 
 def publish_version(
@@ -464,10 +518,14 @@ def publish_version(
     version: int,
     content: dict[str, Any],
     actor: str,
+    origin: str | None = None,
 ) -> int:
-    """A new version of a record: it follows every active release automatically. Returns envelopes written."""
+    """A new version of a record: it follows every active release automatically. Returns envelopes written.
+
+    ``origin`` is the record's originator (default: this node; a relayed record passes its origin).
+    """
     count = 0
-    for rel in active_releases(session, kind, record_id):
+    for rel in active_releases(session, kind, record_id, origin or node.party):
         record = _record(
             node,
             kind=kind,
@@ -494,12 +552,20 @@ def publish_version(
 
 
 def withdraw_record(
-    session: Session, node: Node, *, kind: str, record_id: str, version: int, actor: str, reason: str = ""
+    session: Session,
+    node: Node,
+    *,
+    kind: str,
+    record_id: str,
+    version: int,
+    actor: str,
+    reason: str = "",
+    origin: str | None = None,
 ) -> int:
     """Send a signed tombstone to every party the record was released to; the releases end."""
     count = 0
     now = node.clock.now()
-    for rel in active_releases(session, kind, record_id):
+    for rel in active_releases(session, kind, record_id, origin or node.party):
         record = _record(
             node,
             kind=kind,
@@ -807,10 +873,9 @@ def _apply_record(session: Session, node: Node, link: str, env: dict[str, Any]) 
         if record["kind"] == KEY_ROTATION_KIND:
             _apply_key_rotation(session, node, sender, env)
         else:
-            if record["origin"] != sender and record["handling"] != Handling.ONWARD_ALLOWED.value:
-                raise RecordShapeError(
-                    f"record from origin {record['origin']} relayed by {sender} without onward release"
-                )
+            if record["origin"] == node.party:
+                # Only this node writes records of its own party; a peer sending one is refused.
+                raise RecordShapeError(f"record claims to originate from {node.party}, this node")
             if content_hash(record["content"]) != record["content_hash"]:
                 raise RecordShapeError("content_hash does not match the content")
             kind = get_kind(record["kind"])
@@ -1012,10 +1077,14 @@ def accept_receipt(session: Session, node: Node, peer_party: str, receipt: Any) 
     return int(seq)
 
 
-def outbound_batch(session: Session, node: Node, peer_party: str, after: int) -> list[str]:
+def outbound_batch(
+    session: Session, node: Node, peer_party: str, after: int, max_count: int | None = None
+) -> list[str]:
     """Bodies of the envelopes after ``after`` on our link to the peer, capped by count and bytes."""
     link = link_id(node.party, peer_party)
-    max_count = node.settings.exchange_batch_max_envelopes
+    max_count = min(
+        max_count or node.settings.exchange_batch_max_envelopes, node.settings.exchange_batch_max_envelopes
+    )
     max_bytes = node.settings.exchange_batch_max_bytes
     rows = session.execute(
         select(OutboundEnvelope.body, OutboundEnvelope.size)
@@ -1118,9 +1187,11 @@ def rotate_key(session: Session, node: Node, actor: str = "cli") -> tuple[str, s
     store = node.extensions.get("identity")
     archive = IdentityStore(node.settings).archive_dir() if store is None else store.archive_dir()
     write_key_file(archive / f"{old.fingerprint}.pem", old.private_key)
-    # Switching the file is the last step; the caller commits right after. A crash between the two
-    # leaves the old key in force and the announcement unsent, which is safe.
-    write_key_file(node.settings.key_path, new_key)
+    # The new key goes into a pending file now and replaces the current key only after the announcement has
+    # committed. If the transaction rolls back, the pending file is discarded; if the process dies between the
+    # commit and the switch, ``identity`` completes the switch at the next start (see complete_rotation).
+    write_key_file(pending_key_path(node), new_key)
+    node.after_commit_hooks.append(_once(node, lambda: complete_rotation(node)))
     return old.fingerprint, new_fp
 
 
