@@ -17,9 +17,10 @@ from sarhad.accounts import services as accounts
 from sarhad.audit.models import AuditEntry
 from sarhad.bulletins.models import Bulletin, BulletinVersion
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
-from sarhad.exchange.domain import link_id
-from sarhad.exchange.models import LinkHead, OutboundEnvelope
+from sarhad.exchange.models import OutboundEnvelope
+from support.inprocess import deliver, pair
+
+__all__ = ["deliver", "pair"]
 
 PASSWORD = "correct horse battery"
 
@@ -33,35 +34,6 @@ def token(client: TestClient, username: str) -> dict[str, str]:
     answer = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def pair(a: Node, b: Node) -> None:
-    """Pin each node's key at the other, as ``sarhad peer add`` does (the URLs are never called here)."""
-    for here, there in ((a, b), (b, a)):
-        with here.transaction() as session:
-            exchange.add_peer(
-                session,
-                here,
-                party=there.party,
-                url=f"http://127.0.0.1:1/{there.party.lower()}",
-                public_key_b64=exchange.identity(there).public_key_b64,
-                name=there.settings.name,
-                actor="test",
-            )
-
-
-def deliver(sender: Node, receiver: Node) -> exchange.BatchResult:
-    """Send everything the sender holds for the receiver (beyond its last receipt) and bring the receipt back."""
-    link = link_id(sender.party, receiver.party)
-    with sender.transaction() as session:
-        head = session.get(LinkHead, link)
-        assert head is not None
-        bodies = exchange.outbound_batch(session, sender, receiver.party, head.receipted_seq)
-        exchange.mark_sent(session, sender, receiver.party, head.seq)
-    result = exchange.receive_batch(receiver, link, [json.loads(body) for body in bodies])
-    with sender.transaction() as session:
-        exchange.accept_receipt(session, sender, receiver.party, result.receipt)
-    return result
 
 
 def outbox(node: Node, link: str | None = None) -> list[OutboundEnvelope]:

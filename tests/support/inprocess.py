@@ -1,0 +1,45 @@
+"""Two nodes in one test process, paired, with delivery through the exchange's own code path (no network).
+
+The sender's outbox batch goes through ``receive_batch`` on the receiver, and the receiver's signed receipt
+through ``accept_receipt`` on the sender, exactly as the delivery worker and the link endpoint do it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sarhad.core.node import Node
+from sarhad.exchange import services as exchange
+from sarhad.exchange.domain import link_id
+from sarhad.exchange.models import LinkHead
+
+
+def pair(a: Node, b: Node) -> None:
+    """Pin each node's key at the other, as ``sarhad peer add`` does (the URLs are never called here)."""
+    for here, there in ((a, b), (b, a)):
+        with here.transaction() as session:
+            exchange.add_peer(
+                session,
+                here,
+                party=there.party,
+                url=f"http://127.0.0.1:1/{there.party.lower()}",
+                public_key_b64=exchange.identity(there).public_key_b64,
+                name=there.settings.name,
+                actor="test",
+            )
+
+
+def deliver(sender: Node, receiver: Node) -> exchange.BatchResult:
+    """Send everything the sender holds for the receiver (beyond its last receipt) and bring the receipt back."""
+    link = link_id(sender.party, receiver.party)
+    with sender.transaction() as session:
+        head = session.get(LinkHead, link)
+        assert head is not None
+        bodies = exchange.outbound_batch(session, sender, receiver.party, head.receipted_seq)
+        exchange.mark_sent(session, sender, receiver.party, head.seq)
+    result = exchange.receive_batch(receiver, link, [json.loads(body) for body in bodies])
+    with sender.transaction() as session:
+        exchange.accept_receipt(session, sender, receiver.party, result.receipt)
+    return result
+
+
