@@ -56,7 +56,7 @@ from sarhad.exchange.models import (
     ReceivedRecord,
     Release,
 )
-from sarhad.exchange.registry import IncomingRecord, get_kind
+from sarhad.exchange.registry import IncomingRecord, RecordKind, get_kind
 
 GENESIS = "0" * 64
 
@@ -736,7 +736,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
             raise _refuse("unknown_link", f"no link {link}", status=404)
         applied = duplicates = quarantined = 0
         ring = _PeerKeyRing(session, sender)
-        inbox: list[dict[str, Any]] = []
+        batch: list[_Pending] = []
         for env in checked:
             seq = env["seq"]
             try:
@@ -755,7 +755,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
                     "bad_prev", f"envelope seq {seq} is at or below our head {head.seq} but unknown", seq
                 )
             if seq > head.seq + 1:
-                if applied:
+                if batch:
                     break  # keep what was applied; the receipt tells the sender where we are
                 err = _refuse(
                     "seq_gap",
@@ -770,16 +770,17 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
                 raise _refuse(
                     "bad_prev", f"envelope seq {seq} does not chain to our envelope {head.seq}", seq
                 )
-            row = _apply_record(session, node, link, env)
-            inbox.append(row)
-            quarantined += row["status"] == "quarantined"
-            applied += row["status"] == "applied"
-            if row["record_kind"] == KEY_ROTATION_KIND and row["status"] == "applied":
+            pending = _prepare_record(session, node, link, env)
+            batch.append(pending)
+            if pending.row["record_kind"] == KEY_ROTATION_KIND and pending.row["status"] == "applied":
                 ring.reload()
             head.seq, head.hash, head.updated_at = seq, env["hash"], node.clock.now()
         if equivocation is None:
-            if inbox:
-                session.execute(insert(InboundEnvelope), inbox)  # one statement for the whole batch
+            _apply_pending(session, node, batch)
+            if batch:  # one statement for the whole batch
+                session.execute(insert(InboundEnvelope), [p.row for p in batch])
+            quarantined = sum(p.row["status"] == "quarantined" for p in batch)
+            applied = len(batch) - quarantined
             receipt = issue_receipt(session, node, head)
             peer = session.get(Peer, sender)
             if peer is not None:
@@ -857,16 +858,26 @@ def raise_alert(
     return alert
 
 
-def _apply_record(session: Session, node: Node, link: str, env: dict[str, Any]) -> dict[str, Any]:
-    """Apply one verified envelope's record; return its inbox row (applied, or quarantined with the reason).
+@dataclass
+class _Pending:
+    """One accepted envelope on its way into the inbox: its row, and the record to apply if it is usable."""
 
-    Anything unusable is quarantined, never fatal to the link.
+    row: dict[str, Any]
+    incoming: IncomingRecord | None = None
+    kind: RecordKind | None = None
+
+
+def _prepare_record(session: Session, node: Node, link: str, env: dict[str, Any]) -> _Pending:
+    """Check one verified envelope's record and make its inbox row; an unusable record is quarantined.
+
+    A key rotation is applied at once, because it decides which key verifies the envelopes after it.
     """
     record = env["record"]
-    body = protocol.canonical_json(env).decode()
     sender = split_link(link)[0]
     status, reason = "applied", ""
     meta = (str(record.get("kind", "?"))[:64], str(record.get("id", "?"))[:64], record.get("version", 0), "?")
+    incoming: IncomingRecord | None = None
+    kind: RecordKind | None = None
     try:
         check_record(record)
         meta = (record["kind"], record["id"], record["version"], record["op"])
@@ -897,20 +908,13 @@ def _apply_record(session: Session, node: Node, link: str, env: dict[str, Any]) 
                 seq=env["seq"],
                 sent_at=env["sent_at"],
             )
-            with session.begin_nested():
-                _store_received(session, node, incoming)
-                fn = kind.withdraw if record["op"] == Op.WITHDRAW.value else kind.apply
-                if fn is not None:
-                    fn(session, node, incoming)
     except (RecordShapeError, ValidationError) as exc:
-        status, reason = "quarantined", _reason(exc)
-    except Exception as exc:  # a handler bug must not break the link; the envelope is kept for the admin
-        status, reason = "quarantined", f"handler failed: {type(exc).__name__}: {exc}"
+        status, reason, incoming = "quarantined", _reason(exc), None
     row = {
         "link": link,
         "seq": env["seq"],
         "hash": env["hash"],
-        "body": body,
+        "body": protocol.canonical_json(env).decode(),
         "record_kind": meta[0],
         "record_id": meta[1],
         "record_version": meta[2] if isinstance(meta[2], int) and not isinstance(meta[2], bool) else 0,
@@ -920,17 +924,55 @@ def _apply_record(session: Session, node: Node, link: str, env: dict[str, Any]) 
         "status": status,
         "reason": reason,
     }
-    if status == "quarantined":
-        raise_alert(
-            session,
-            node,
-            kind="quarantine",
-            severity="warning",
-            link=link,
-            seq=env["seq"],
-            message=f"record in {link} seq {env['seq']} quarantined: {reason}",
-        )
-    return row
+    return _Pending(row=row, incoming=incoming, kind=kind)
+
+
+def _apply_one(session: Session, node: Node, pending: _Pending) -> None:
+    assert pending.incoming is not None and pending.kind is not None
+    _store_received(session, node, pending.incoming)
+    fn = pending.kind.withdraw if pending.incoming.op == Op.WITHDRAW.value else pending.kind.apply
+    if fn is not None:
+        fn(session, node, pending.incoming)
+
+
+def _apply_pending(session: Session, node: Node, batch: list[_Pending]) -> None:
+    """Apply the usable records of a batch; a handler failure quarantines only its own record.
+
+    The whole batch is tried inside one savepoint; only if a handler fails is it redone record by record,
+    each in its own savepoint, so the common case costs one savepoint per batch instead of one per record.
+    """
+    usable = [p for p in batch if p.incoming is not None]
+    if usable:
+        try:
+            with session.begin_nested():
+                for pending in usable:
+                    _apply_one(session, node, pending)
+            usable = []
+        except Exception:  # noqa: S110 - redone one by one just below, where the culprit is named
+            pass
+    for pending in usable:
+        try:
+            with session.begin_nested():
+                _apply_one(session, node, pending)
+        except Exception as exc:  # a handler bug must not break the link; the envelope is kept for the admin
+            reason = (
+                _reason(exc)
+                if isinstance(exc, RecordShapeError | ValidationError)
+                else (f"handler failed: {type(exc).__name__}: {exc}")
+            )
+            pending.row.update(status="quarantined", reason=reason)
+    for pending in batch:
+        row = pending.row
+        if row["status"] == "quarantined":
+            raise_alert(
+                session,
+                node,
+                kind="quarantine",
+                severity="warning",
+                link=row["link"],
+                seq=row["seq"],
+                message=f"record in {row['link']} seq {row['seq']} quarantined: {row['reason']}",
+            )
 
 
 def _reason(exc: Exception) -> str:
