@@ -18,6 +18,7 @@ DATA_DIR ?= var/node
 PARTY ?= PK
 NAME ?= Pakistan
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
@@ -89,13 +90,8 @@ test-e2e: system-deps install ## browser tests with headless Chromium (tests/e2e
 	@$(call with_postgres,$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS))
 
 .PHONY: bench
-bench: install ## run every benchmark package bench/<name>/__main__.py
-	@found=0; for main in bench/*/__main__.py; do \
-		[[ -f "$$main" ]] || continue; found=1; \
-		module="bench.$$(basename "$$(dirname "$$main")")"; \
-		echo "== $(BIN)/python -m $$module"; $(BIN)/python -m "$$module"; \
-	done; \
-	(( found )) || echo "no benchmarks yet (bench/<name>/__main__.py)"
+bench: system-deps install ## run the benchmarks in bench/ on SQLite and a throw-away PostgreSQL (BENCH_ARGS=...)
+	@$(call with_postgres,scripts/run-benchmarks.sh $(BENCH_ARGS))
 
 # ---------------------------------------------------------------------------------------------------------
 # running
@@ -117,9 +113,12 @@ migrate: install ## upgrade the database of the node in DATA_DIR to the newest s
 	$(BIN)/sarhad migrate --data-dir $(DATA_DIR)
 
 .PHONY: screenshot
-screenshot: install ## take screenshots of the pages (scripts/screenshot.py)
-	@if [[ -f scripts/screenshot.py ]]; then $(BIN)/python scripts/screenshot.py; \
-	else echo "scripts/screenshot.py does not exist yet"; fi
+screenshot: install ## screenshot the map page of a running demo into docs/images (run `make demo` first)
+	$(BIN)/python scripts/screenshot.py
+
+.PHONY: i18n
+i18n: install ## extract translatable text and merge it into the Urdu and Persian catalogues
+	$(BIN)/python scripts/i18n.py update
 
 .PHONY: clean
 clean: ## remove caches, build output and leftover test servers (keeps .venv and node data in var/)
