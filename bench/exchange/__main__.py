@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -339,7 +340,13 @@ def print_results(label: str, figures: dict[str, Any], limits: dict[str, float])
     console.print(table)
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    # A timeout or CI kill sends SIGTERM: leave through the context managers so the node processes stop too.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the sustained phase")
     parser.add_argument(
