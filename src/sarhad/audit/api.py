@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from sarhad.accounts.domain import Permission
@@ -19,18 +19,19 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 def audit_filter(
     actor: str | None = Query(None, max_length=100),
     action: str | None = Query(None, max_length=64),
-    outcome: str | None = Query(None, pattern="^(ok|denied|failed)$"),
+    outcome: str | None = Query(None, pattern="^(|ok|denied|failed)$"),
     record_id: str | None = Query(None, max_length=128),
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = Query(200, ge=1, le=10_000),
     before_id: int | None = Query(None, ge=1),
 ) -> AuditFilter:
+    """The filter from query parameters, shared by the API and the page (an empty field means any)."""
     return AuditFilter(
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        record_id=record_id,
+        actor=actor or None,
+        action=action or None,
+        outcome=outcome or None,
+        record_id=record_id or None,
         since=since,
         until=until,
         limit=limit,
@@ -41,18 +42,10 @@ def audit_filter(
 @router.get("/audit")
 def read_audit_log(
     node: NodeDep,
-    actor: str | None = Query(None, max_length=100),
-    action: str | None = Query(None, max_length=64),
-    outcome: str | None = Query(None, pattern="^(ok|denied|failed)$"),
-    record_id: str | None = Query(None, max_length=128),
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = Query(200, ge=1, le=10_000),
-    before_id: int | None = Query(None, ge=1),
+    flt: AuditFilter = Depends(audit_filter),
     format: str = Query("json", pattern="^(json|csv)$"),
     _: Principal = requires(Permission.AUDIT_READ),
 ) -> Any:
-    flt = audit_filter(actor, action, outcome, record_id, since, until, limit, before_id)
     with node.sessions() as session:
         entries = list_entries(session, flt)
     if format == "csv":

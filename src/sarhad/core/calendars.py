@@ -6,7 +6,7 @@ Iran) starts its year at the March equinox; jdatetime does the arithmetic.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -148,7 +148,3 @@ def format_iso_date(instant: datetime, zone: str, calendar: CalendarName) -> str
     """Numeric ``YYYY-MM-DD`` in the calendar (Latin digits), for tables and exports."""
     year, month, day = calendar_date(instant, zone, calendar)
     return f"{year:04d}-{month:02d}-{day:02d}"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -38,7 +38,6 @@ class DeliveryWorker:
         self.loop = asyncio.get_running_loop()
         self.cursor: dict[str, int] = {}  # peer -> seq we believe the peer holds
         self.batch_limit: dict[str, int] = {}  # peer -> envelopes per batch it accepted (halved on 413)
-        self.sent_envelopes = 0
 
     def wake(self) -> None:
         """Thread-safe: called from after-commit hooks running in worker threads."""
@@ -46,7 +45,6 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         self.node.extensions["wake_delivery"] = self.wake
-        self.node.extensions["delivery_worker"] = self
         await asyncio.to_thread(self._clear_dead_leases)
         async with make_client(self.node) as client:
             await self._say_hello(client)
@@ -194,7 +192,6 @@ class DeliveryWorker:
                     await asyncio.to_thread(self._mark_sent, party, last_sent)
                     # The receipt may stop short of the batch (the receiver met a gap); we resume from it.
                     self.cursor[party] = await asyncio.to_thread(self._accept, party, answer["receipt"])
-                    self.sent_envelopes += len(bodies)
                     continue
                 if response.status_code == 409 and error.get("code") == "seq_gap" and "receipt" in details:
                     seq = await asyncio.to_thread(self._accept_gap, party, details["receipt"])

@@ -59,11 +59,6 @@ def get_kind(name: str) -> RecordKind | None:
     return _KINDS.get(name)
 
 
-def known_kinds() -> list[str]:
-    load_handlers()
-    return sorted(_KINDS)
-
-
 _loaded = False
 
 

@@ -6,7 +6,6 @@ requests that change state must carry the session's CSRF token (form field or ``
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -95,13 +94,3 @@ def public(reason: str) -> Any:
 
     setattr(dependency, ACCESS_ATTRIBUTE, ("public", reason))
     return Depends(dependency)
-
-
-def optional_principal() -> Callable[[Request], Awaitable[Principal | None]]:
-    async def dependency(request: Request) -> Principal | None:
-        try:
-            return await _principal(request)
-        except NotAuthenticated:
-            return None
-
-    return dependency
