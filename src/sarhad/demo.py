@@ -110,7 +110,11 @@ def _seed(node: Node, party: DemoParty) -> dict[str, str]:
         for position in session.query(Position).filter(Position.party == party.code).all():
             holder = "commander" if position.kind in ("commander", "post") else "secretariat"
             accounts.assign_position(
-                session, node.clock, position_id=position.id, username=f"{party.code.lower()}.{holder}", actor="demo"
+                session,
+                node.clock,
+                position_id=position.id,
+                username=f"{party.code.lower()}.{holder}",
+                actor="demo",
             )
     return credentials
 
@@ -134,10 +138,22 @@ def _pair(nodes: dict[str, Node]) -> None:
                 )
 
 
+def _seed_features(node: Node, party: str, console: Console) -> None:
+    """Each feature's exercise data (``<feature>.demo.seed``), after pairing so it can be released."""
+    from sarhad.features import FEATURES, feature_module
+
+    for feature in FEATURES:
+        module = feature_module(feature, "demo")
+        if module is not None:
+            console.print(f"seeding {feature} exercise data on {party}")
+            module.seed(node, party)
+
+
 def prepare(root: Path, console: Console) -> dict[str, dict[str, str]]:
     """Create and seed the demo nodes if needed; return the demo credentials."""
     credentials_path = root / "credentials.json"
     nodes: dict[str, Node] = {}
+    created: list[str] = []
     credentials: dict[str, dict[str, str]] = {}
     if credentials_path.exists():
         credentials = json.loads(credentials_path.read_text(encoding="utf-8"))
@@ -151,9 +167,14 @@ def prepare(root: Path, console: Console) -> dict[str, dict[str, str]]:
         console.print(f"creating demo node {party.code} in {folder}")
         nodes[party.code] = _create_node(folder, party)
         credentials[party.code] = _seed(nodes[party.code], party)
+        created.append(party.code)
     _pair(nodes)
+    for code in created:
+        _seed_features(nodes[code], code, console)
     root.mkdir(parents=True, exist_ok=True)
-    credentials_path.write_text(json.dumps(credentials, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    credentials_path.write_text(
+        json.dumps(credentials, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     os.chmod(credentials_path, 0o600)
     for node in nodes.values():
         node.dispose()
@@ -200,7 +221,9 @@ def run_demo(root: Path, console: Console) -> None:
                 table.add_row(party.code, f"http://127.0.0.1:{party.port}", username, password)
         console.print(table)
         console.print(f"logins are also in {root / 'credentials.json'}; node logs in {root}/*/node.log")
-        console.print("press Ctrl-C to stop both nodes (nothing is lost; run 'sarhad demo' again to continue)")
+        console.print(
+            "press Ctrl-C to stop both nodes (nothing is lost; run 'sarhad demo' again to continue)"
+        )
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         console.print("[red]a node stopped unexpectedly; see its node.log[/]")

@@ -1,7 +1,8 @@
 """The feature packages of a node, in the order their routers and workers are registered.
 
 Each package may provide ``api.router``, ``pages.router``, ``cli.app`` (a Typer group, added under the
-package's ``CLI_NAME``) and ``workers.TASKS`` (async background tasks). Adding a domain package means
+package's ``CLI_NAME``) and ``workers.TASKS`` (async background tasks), ``handlers`` (record kinds) and
+``demo.seed(node, party)`` (exercise data for ``sarhad demo``, run once after the nodes are paired). Adding a domain package means
 adding its name here; nothing else in the core changes.
 """
 
@@ -11,7 +12,19 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-FEATURES: tuple[str, ...] = ("web", "accounts", "audit", "border", "exchange", "bulletins")
+FEATURES: tuple[str, ...] = (
+    "web",
+    "accounts",
+    "audit",
+    "border",
+    "exchange",
+    "bulletins",
+    "live",
+    "hotline",
+    "incidents",
+    "requests",
+    "impact",
+)
 
 
 def feature_module(feature: str, module: str) -> ModuleType | None:

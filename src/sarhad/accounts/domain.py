@@ -34,6 +34,14 @@ class Permission(StrEnum):
     BULLETINS_READ = "bulletins.read"
     BULLETINS_WRITE = "bulletins.write"
     JOINT_DECIDE = "joint.decide"
+    HOTLINE_READ = "hotline.read"  # read the hotline inbox and threads of the positions one holds
+    HOTLINE_SEND = "hotline.send"  # send, reply and acknowledge from a position one holds
+    HOTLINE_ADMIN = "hotline.admin"  # channels between counterpart positions and escalation policies
+    INCIDENTS_READ = "incidents.read"
+    INCIDENTS_WRITE = "incidents.write"  # draft, report, edit and release incidents
+    INCIDENTS_VALIDATE = "incidents.validate"  # validate, close or dismiss reported incidents
+    REQUESTS_READ = "requests.read"
+    REQUESTS_WRITE = "requests.write"  # send requests to the other side and answer theirs
 
 
 _EVERYONE = {Permission.PROFILE, Permission.BORDER_READ}
@@ -47,6 +55,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EXCHANGE_ADMIN,
             Permission.EXCHANGE_READ,
             Permission.BULLETINS_READ,
+            Permission.HOTLINE_ADMIN,
         }
     ),
     Role.COMMANDER: frozenset(
@@ -56,6 +65,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.BULLETINS_WRITE,
             Permission.RECORDS_RELEASE,
             Permission.JOINT_DECIDE,
+            Permission.HOTLINE_READ,
+            Permission.HOTLINE_SEND,
+            Permission.INCIDENTS_READ,
+            Permission.INCIDENTS_WRITE,
+            Permission.INCIDENTS_VALIDATE,
+            Permission.REQUESTS_READ,
+            Permission.REQUESTS_WRITE,
         }
     ),
     Role.LIAISON_OFFICER: frozenset(
@@ -66,15 +82,52 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RECORDS_RELEASE,
             Permission.JOINT_DECIDE,
             Permission.EXCHANGE_READ,
+            Permission.HOTLINE_READ,
+            Permission.HOTLINE_SEND,
+            Permission.INCIDENTS_READ,
+            Permission.INCIDENTS_WRITE,
+            Permission.INCIDENTS_VALIDATE,
+            Permission.REQUESTS_READ,
+            Permission.REQUESTS_WRITE,
         }
     ),
-    Role.OPERATOR: frozenset(_EVERYONE | {Permission.BULLETINS_READ}),
-    Role.ANALYST: frozenset(_EVERYONE | {Permission.BULLETINS_READ}),
+    Role.OPERATOR: frozenset(
+        _EVERYONE
+        | {
+            Permission.BULLETINS_READ,
+            Permission.HOTLINE_READ,
+            Permission.HOTLINE_SEND,
+            Permission.INCIDENTS_READ,
+            Permission.INCIDENTS_WRITE,
+            Permission.REQUESTS_READ,
+        }
+    ),
+    Role.ANALYST: frozenset(
+        _EVERYONE | {Permission.BULLETINS_READ, Permission.INCIDENTS_READ, Permission.REQUESTS_READ}
+    ),
     Role.TRADE_OFFICER: frozenset(_EVERYONE),
     Role.CUSTODY_OFFICER: frozenset(_EVERYONE),
-    Role.SECRETARIAT: frozenset(_EVERYONE | {Permission.BULLETINS_READ, Permission.JOINT_DECIDE}),
+    Role.SECRETARIAT: frozenset(
+        _EVERYONE
+        | {
+            Permission.BULLETINS_READ,
+            Permission.JOINT_DECIDE,
+            Permission.HOTLINE_READ,
+            Permission.HOTLINE_SEND,
+            Permission.INCIDENTS_READ,
+            Permission.REQUESTS_READ,
+        }
+    ),
     Role.AUDITOR: frozenset(
-        _EVERYONE | {Permission.AUDIT_READ, Permission.EXCHANGE_READ, Permission.BULLETINS_READ}
+        _EVERYONE
+        | {
+            Permission.AUDIT_READ,
+            Permission.EXCHANGE_READ,
+            Permission.BULLETINS_READ,
+            Permission.HOTLINE_READ,
+            Permission.INCIDENTS_READ,
+            Permission.REQUESTS_READ,
+        }
     ),
 }
 

@@ -38,11 +38,30 @@ class RecordHandler(Protocol):
 
 
 @dataclass(frozen=True)
+class ReceiptedRecord:
+    """One of our envelopes that the peer has just receipted (signed that it holds it)."""
+
+    kind: str
+    record_id: str
+    version: int
+    op: str
+    link: str
+    seq: int
+
+
+class ReceiptHandler(Protocol):
+    def __call__(self, session: Session, node: Node, party: str, records: list[ReceiptedRecord]) -> None: ...
+
+
+@dataclass(frozen=True)
 class RecordKind:
     name: str
     schema: type[BaseModel] | None
     apply: RecordHandler | None = None
     withdraw: RecordHandler | None = None
+    # Called on the sender's node, in the transaction that stores a peer's receipt, with this kind's
+    # records that the receipt newly covers (e.g. so a hotline message becomes "delivered" at once).
+    on_receipted: ReceiptHandler | None = None
     control: bool = False  # protocol-level kinds (key rotation), not user records
 
 
@@ -57,6 +76,11 @@ def register_kind(kind: RecordKind) -> RecordKind:
 def get_kind(name: str) -> RecordKind | None:
     load_handlers()
     return _KINDS.get(name)
+
+
+def kinds_with_receipt_hooks() -> dict[str, ReceiptHandler]:
+    load_handlers()
+    return {name: kind.on_receipted for name, kind in _KINDS.items() if kind.on_receipted is not None}
 
 
 _loaded = False

@@ -8,7 +8,6 @@ outbox): a release is never lost and never sent without its change.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from sarhad.core.errors import (
     PermissionDenied,
     SarhadError,
 )
-from sarhad.core.node import Node
+from sarhad.core.node import Node, after_commit
 from sarhad.exchange import protocol
 from sarhad.exchange.domain import (
     KEY_ROTATION_KIND,
@@ -56,7 +55,13 @@ from sarhad.exchange.models import (
     ReceivedRecord,
     Release,
 )
-from sarhad.exchange.registry import IncomingRecord, RecordKind, get_kind
+from sarhad.exchange.registry import (
+    IncomingRecord,
+    ReceiptedRecord,
+    RecordKind,
+    get_kind,
+    kinds_with_receipt_hooks,
+)
 
 GENESIS = "0" * 64
 
@@ -378,17 +383,8 @@ def enqueue_record(session: Session, node: Node, to_party: str, record: dict[str
     head.seq, head.hash, head.updated_at = envelope["seq"], envelope["hash"], now
     wake = node.extensions.get("wake_delivery")
     if wake is not None:
-        node.after_commit_hooks.append(_once(node, wake))
+        after_commit(session, wake)
     return row
-
-
-def _once(node: Node, fn: Any) -> Any:
-    def run() -> None:
-        with contextlib.suppress(ValueError):
-            node.after_commit_hooks.remove(run)
-        fn()
-
-    return run
 
 
 def release_record(
@@ -1101,6 +1097,7 @@ def accept_receipt(session: Session, node: Node, peer_party: str, receipt: Any) 
             )
             .values(sent_at=now)
         )
+        _notify_receipted(session, node, peer_party, link, head.receipted_seq, seq)
         head.receipted_seq, head.receipted_hash, head.receipted_at = seq, receipt["hash"], now
         head.sent_seq = max(head.sent_seq, seq)
         session.add(
@@ -1117,6 +1114,36 @@ def accept_receipt(session: Session, node: Node, peer_party: str, receipt: Any) 
     if peer is not None:
         peer.last_contact_at = now
     return int(seq)
+
+
+def _notify_receipted(session: Session, node: Node, party: str, link: str, after: int, up_to: int) -> None:
+    """Tell the kinds that asked which of their records a receipt has just covered."""
+    hooks = kinds_with_receipt_hooks()
+    if not hooks:
+        return
+    rows = session.execute(
+        select(
+            OutboundEnvelope.record_kind,
+            OutboundEnvelope.record_id,
+            OutboundEnvelope.record_version,
+            OutboundEnvelope.op,
+            OutboundEnvelope.seq,
+        )
+        .where(
+            OutboundEnvelope.link == link,
+            OutboundEnvelope.seq > after,
+            OutboundEnvelope.seq <= up_to,
+            OutboundEnvelope.record_kind.in_(list(hooks)),
+        )
+        .order_by(OutboundEnvelope.seq)
+    ).all()
+    grouped: dict[str, list[ReceiptedRecord]] = {}
+    for kind, record_id, version, op, seq in rows:
+        grouped.setdefault(kind, []).append(
+            ReceiptedRecord(kind=kind, record_id=record_id, version=version, op=op, link=link, seq=seq)
+        )
+    for kind, records in grouped.items():
+        hooks[kind](session, node, party, records)
 
 
 def outbound_batch(
@@ -1233,7 +1260,7 @@ def rotate_key(session: Session, node: Node, actor: str = "cli") -> tuple[str, s
     # committed. If the transaction rolls back, the pending file is discarded; if the process dies between the
     # commit and the switch, ``identity`` completes the switch at the next start (see complete_rotation).
     write_key_file(pending_key_path(node), new_key)
-    node.after_commit_hooks.append(_once(node, lambda: complete_rotation(node)))
+    after_commit(session, lambda: complete_rotation(node))
     return old.fingerprint, new_fp
 
 

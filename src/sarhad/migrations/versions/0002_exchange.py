@@ -224,7 +224,9 @@ def upgrade() -> None:
         sa.Column("first_version", sa.Integer(), nullable=False),
         sa.Column("withdrawn_at", UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_releases")),
-        sa.UniqueConstraint("origin", "record_kind", "record_id", "to_party", name="uq_exchange_releases_rec_to"),
+        sa.UniqueConstraint(
+            "origin", "record_kind", "record_id", "to_party", name="uq_exchange_releases_rec_to"
+        ),
     )
     op.create_index(op.f("ix_exchange_releases_record_id"), "exchange_releases", ["record_id"], unique=False)
 
