@@ -20,10 +20,20 @@ def apply_bulletin(session: Session, node: Node, record: IncomingRecord) -> None
     services.apply_received(session, node, record)
 
 
+def apply_bulletins(session: Session, node: Node, records: list[IncomingRecord]) -> None:
+    services.apply_received_many(session, node, records)
+
+
 def withdraw_bulletin(session: Session, node: Node, record: IncomingRecord) -> None:
     services.withdraw_received(session, node, record)
 
 
 BULLETIN = register_kind(
-    RecordKind(KIND, schema=BulletinContent, apply=apply_bulletin, withdraw=withdraw_bulletin)
+    RecordKind(
+        KIND,
+        schema=BulletinContent,
+        apply=apply_bulletin,
+        withdraw=withdraw_bulletin,
+        apply_batch=apply_bulletins,
+    )
 )

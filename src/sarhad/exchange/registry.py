@@ -37,6 +37,10 @@ class RecordHandler(Protocol):
     def __call__(self, session: Session, node: Node, record: IncomingRecord) -> None: ...
 
 
+class BatchHandler(Protocol):
+    def __call__(self, session: Session, node: Node, records: list[IncomingRecord]) -> None: ...
+
+
 @dataclass(frozen=True)
 class ReceiptedRecord:
     """One of our envelopes that the peer has just receipted (signed that it holds it)."""
@@ -59,6 +63,10 @@ class RecordKind:
     schema: type[BaseModel] | None
     apply: RecordHandler | None = None
     withdraw: RecordHandler | None = None
+    # Optional, for speed: apply a run of consecutive records of this kind (upserts and withdrawals, in
+    # order) with the same effect as calling ``apply``/``withdraw`` for each. Anything it raises makes the
+    # exchange redo the run one record at a time, so the culprit alone is quarantined.
+    apply_batch: BatchHandler | None = None
     # Called on the sender's node, in the transaction that stores a peer's receipt, with this kind's
     # records that the receipt newly covers (e.g. so a hotline message becomes "delivered" at once).
     on_receipted: ReceiptHandler | None = None

@@ -1,6 +1,6 @@
 """The one write path of the exchange: peers, releases, the outbox, receiving batches, receipts.
 
-Everything that leaves this node leaves through ``enqueue_record``, which is only reached from a release
+Everything that leaves this node leaves through ``enqueue_records``, which is only reached from a release
 (``release_record``), a later version of a released record (``publish_version``), a withdrawal, or a
 protocol control record (key rotation). Envelopes are written in the caller's transaction (transactional
 outbox): a release is never lost and never sent without its change.
@@ -17,10 +17,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from sarhad.audit.services import record_event
+from sarhad.audit.services import AuditEvent, record_event, record_events
+from sarhad.core.database import table_of
 from sarhad.core.errors import (
     Conflict,
     InvalidInput,
@@ -340,12 +341,16 @@ def _record(
     }
 
 
-def enqueue_record(session: Session, node: Node, to_party: str, record: dict[str, Any]) -> OutboundEnvelope:
-    """Sign the record into the next envelope of the link to ``to_party``, in the caller's transaction."""
-    link = link_id(node.party, to_party)
-    head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
-    if head is None:
-        raise NotFound(f"no link to {to_party}; pair with it first (sarhad peer add)", code="unknown_peer")
+@dataclass(frozen=True)
+class Enqueued:
+    """Where a record went: its envelope's link, seq and hash."""
+
+    link: str
+    seq: int
+    hash: str
+
+
+def _signing_identity(session: Session, node: Node) -> Identity:
     me = identity(node)
     current = session.scalar(select(OwnKey.fingerprint).where(OwnKey.retired_at.is_(None)))
     if current is not None and current != me.fingerprint:
@@ -355,36 +360,214 @@ def enqueue_record(session: Session, node: Node, to_party: str, record: dict[str
         me = identity(node)
         if me.fingerprint != current:
             raise RuntimeError(f"signing key {current[:16]} was announced but its key file is missing")
+    return me
+
+
+def enqueue_records(
+    session: Session, node: Node, to_party: str, records: Sequence[dict[str, Any]]
+) -> list[Enqueued]:
+    """Sign each record into the next envelope of the link to ``to_party``, in the caller's transaction.
+
+    The records take consecutive seqs in the order given, under one lock of the link head, and their
+    envelopes are written with one statement. A record too large for the link is refused before any of
+    them takes a seq, so one oversized record can never jam the link.
+    """
+    if not records:
+        return []
+    link = link_id(node.party, to_party)
+    head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
+    if head is None:
+        raise NotFound(f"no link to {to_party}; pair with it first (sarhad peer add)", code="unknown_peer")
+    me = _signing_identity(session, node)
     now = node.clock.now()
-    envelope = protocol.make_envelope(me.private_key, link, head.seq + 1, head.hash, now, record)
-    body = protocol.canonical_json(envelope).decode()
-    if len(body) > node.settings.exchange_batch_max_bytes:
-        # Refused here, before it takes a seq, so one oversized record can never jam the link.
-        raise PayloadTooLarge(
-            f"this record is {len(body)} bytes as an envelope; the exchange carries at most "
-            f"{node.settings.exchange_batch_max_bytes} bytes per record",
-            code="record_too_large",
+    limit = node.settings.exchange_batch_max_bytes
+    seq, prev = head.seq, head.hash
+    rows: list[dict[str, Any]] = []
+    written: list[Enqueued] = []
+    for record in records:
+        envelope = protocol.make_envelope(me.private_key, link, seq + 1, prev, now, record)
+        body = protocol.canonical_json(envelope).decode()
+        if len(body) > limit:
+            raise PayloadTooLarge(
+                f"this record is {len(body)} bytes as an envelope; the exchange carries at most "
+                f"{limit} bytes per record",
+                code="record_too_large",
+            )
+        seq, prev = envelope["seq"], envelope["hash"]
+        rows.append(
+            {
+                "link": link,
+                "seq": seq,
+                "hash": prev,
+                "body": body,
+                "size": len(body),
+                "record_kind": record["kind"],
+                "record_id": record["id"],
+                "record_version": record["version"],
+                "op": record["op"],
+                "created_at": now,
+                "sent_at": None,
+                "receipted_at": None,
+            }
         )
-    row = OutboundEnvelope(
-        link=link,
-        seq=envelope["seq"],
-        hash=envelope["hash"],
-        body=body,
-        size=len(body),
-        record_kind=record["kind"],
-        record_id=record["id"],
-        record_version=record["version"],
-        op=record["op"],
-        created_at=now,
-        sent_at=None,
-        receipted_at=None,
-    )
-    session.add(row)
-    head.seq, head.hash, head.updated_at = envelope["seq"], envelope["hash"], now
+        written.append(Enqueued(link=link, seq=seq, hash=prev))
+    session.execute(insert(table_of(OutboundEnvelope)), rows)
+    head.seq, head.hash, head.updated_at = seq, prev, now
     wake = node.extensions.get("wake_delivery")
     if wake is not None:
         after_commit(session, wake)
-    return row
+    return written
+
+
+def enqueue_record(session: Session, node: Node, to_party: str, record: dict[str, Any]) -> Enqueued:
+    """One record into the next envelope of the link to ``to_party`` (see :func:`enqueue_records`)."""
+    return enqueue_records(session, node, to_party, [record])[0]
+
+
+@dataclass(frozen=True)
+class ReleaseItem:
+    """One record version to release: what ``release_record`` takes, for :func:`release_records`."""
+
+    kind: str
+    record_id: str
+    version: int
+    content: dict[str, Any]
+    to: Sequence[str]
+    handling: str = Handling.NO_ONWARD.value
+    tlp: str = Tlp.AMBER.value
+    origin: str | None = None  # default: this node; a relayed record names its originator
+
+
+_CHUNK = 500  # ids per IN (...) query
+
+
+def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
+    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+def release_records(
+    session: Session,
+    node: Node,
+    items: Sequence[ReleaseItem],
+    *,
+    actor: str,
+    client_ip: str = "",
+) -> int:
+    """Release many record versions at once; the same checks, rows, envelopes and audit as one by one.
+
+    Every item is checked before anything is written, so one bad item refuses the whole call. The
+    releases, the envelopes (per link, in the order given) and the audit entries are each written with one
+    statement. Returns the number of envelopes written.
+    """
+    if not items:
+        return 0
+    handlings = {h.value for h in Handling}
+    labels = {t.value for t in Tlp}
+    peers = set(session.scalars(select(Peer.party)).all())
+    planned: list[tuple[ReleaseItem, str, list[str]]] = []
+    keys: set[tuple[str, str, str, str]] = set()
+    for item in items:
+        if get_kind(item.kind) is None:
+            raise InvalidInput(f"record kind {item.kind!r} is not registered")
+        if item.handling not in handlings:
+            raise InvalidInput(f"handling must be one of {', '.join(sorted(handlings))}")
+        if item.tlp not in labels:
+            raise InvalidInput(f"tlp must be one of {', '.join(t.value for t in Tlp)}")
+        targets = sorted(set(item.to))
+        if not targets:
+            raise InvalidInput("name at least one party to release to")
+        origin = item.origin or node.party
+        if origin != node.party:
+            _check_onward(session, origin, item.kind, item.record_id, targets)
+        for party in targets:
+            if party == node.party:
+                raise InvalidInput("a record is not released to its own party")
+            if party not in peers:
+                raise NotFound(f"no peer {party} is configured", code="unknown_peer")
+            key = (origin, item.kind, item.record_id, party)
+            if key in keys:
+                raise Conflict(
+                    f"{item.kind} {item.record_id} is named twice for {party} in one release",
+                    code="already_released",
+                )
+            keys.add(key)
+        planned.append((item, origin, targets))
+    ended: list[int] = []
+    record_ids = sorted({key[2] for key in keys})
+    for chunk in _chunks(record_ids):
+        for rel_id, origin, kind, record_id, party, withdrawn in session.execute(
+            select(
+                Release.id,
+                Release.origin,
+                Release.record_kind,
+                Release.record_id,
+                Release.to_party,
+                Release.withdrawn_at,
+            ).where(Release.record_id.in_(chunk))
+        ):
+            if (origin, kind, record_id, party) not in keys:
+                continue
+            if withdrawn is None:
+                raise Conflict(f"{kind} {record_id} is already released to {party}", code="already_released")
+            ended.append(rel_id)  # withdrawn earlier: this release takes its place
+    if ended:
+        session.execute(delete(Release).where(Release.id.in_(ended)))
+    now = node.clock.now()
+    release_rows: list[dict[str, Any]] = []
+    per_party: dict[str, list[dict[str, Any]]] = {}
+    for item, origin, targets in planned:
+        digest = content_hash(item.content)
+        for party in targets:
+            release_rows.append(
+                {
+                    "record_kind": item.kind,
+                    "record_id": item.record_id,
+                    "origin": origin,
+                    "to_party": party,
+                    "handling": item.handling,
+                    "tlp": item.tlp,
+                    "released_by": actor,
+                    "released_at": now,
+                    "first_version": item.version,
+                    "withdrawn_at": None,
+                }
+            )
+            per_party.setdefault(party, []).append(
+                {
+                    "kind": item.kind,
+                    "origin": origin,
+                    "id": item.record_id,
+                    "version": item.version,
+                    "op": Op.UPSERT.value,
+                    "handling": item.handling,
+                    "tlp": item.tlp,
+                    "content": item.content,
+                    "content_hash": digest,
+                }
+            )
+    session.execute(insert(table_of(Release)), release_rows)
+    events: list[AuditEvent] = []
+    for party, records in per_party.items():
+        for record, envelope in zip(records, enqueue_records(session, node, party, records), strict=True):
+            events.append(
+                AuditEvent(
+                    actor=actor,
+                    action="exchange.release",
+                    record_kind=record["kind"],
+                    record_id=record["id"],
+                    client_ip=client_ip,
+                    details={
+                        "to": party,
+                        "version": record["version"],
+                        "content_hash": record["content_hash"],
+                        "envelope": f"{envelope.link}#{envelope.seq}",
+                        "handling": record["handling"],
+                        "tlp": record["tlp"],
+                    },
+                )
+            )
+    record_events(session, node.clock, events)
+    return len(events)
 
 
 def release_record(
@@ -403,80 +586,29 @@ def release_record(
     origin: str | None = None,
 ) -> list[Release]:
     """The originator's decision that this record (this version and all later ones) goes to ``to``."""
-    if get_kind(kind) is None:
-        raise InvalidInput(f"record kind {kind!r} is not registered")
-    if handling not in {h.value for h in Handling}:
-        raise InvalidInput(f"handling must be one of {', '.join(h.value for h in Handling)}")
-    if tlp not in {t.value for t in Tlp}:
-        raise InvalidInput(f"tlp must be one of {', '.join(t.value for t in Tlp)}")
-    targets = sorted(set(to))
-    if not targets:
-        raise InvalidInput("name at least one party to release to")
-    origin = origin or node.party
-    if origin != node.party:
-        _check_onward(session, origin, kind, record_id, targets)
-    releases: list[Release] = []
-    for party in targets:
-        if party == node.party:
-            raise InvalidInput("a record is not released to its own party")
-        get_peer(session, party)
-        existing = session.scalar(
-            select(Release).where(
-                Release.origin == origin,
+    item = ReleaseItem(
+        kind=kind,
+        record_id=record_id,
+        version=version,
+        content=content,
+        to=to,
+        handling=handling,
+        tlp=tlp,
+        origin=origin,
+    )
+    release_records(session, node, [item], actor=actor, client_ip=client_ip)
+    return list(
+        session.scalars(
+            select(Release)
+            .where(
+                Release.origin == (origin or node.party),
                 Release.record_kind == kind,
                 Release.record_id == record_id,
-                Release.to_party == party,
+                Release.to_party.in_(sorted(set(to))),
             )
-        )
-        if existing is not None and existing.withdrawn_at is None:
-            raise Conflict(f"{kind} {record_id} is already released to {party}", code="already_released")
-        if existing is not None:
-            session.delete(existing)
-            session.flush()
-        rel = Release(
-            record_kind=kind,
-            record_id=record_id,
-            origin=origin,
-            to_party=party,
-            handling=handling,
-            tlp=tlp,
-            released_by=actor,
-            released_at=node.clock.now(),
-            first_version=version,
-            withdrawn_at=None,
-        )
-        session.add(rel)
-        record = _record(
-            node,
-            kind=kind,
-            record_id=record_id,
-            version=version,
-            op=Op.UPSERT,
-            handling=handling,
-            tlp=tlp,
-            content=content,
-            origin=origin,
-        )
-        envelope = enqueue_record(session, node, party, record)
-        record_event(
-            session,
-            node.clock,
-            actor=actor,
-            action="exchange.release",
-            record_kind=kind,
-            record_id=record_id,
-            client_ip=client_ip,
-            details={
-                "to": party,
-                "version": version,
-                "content_hash": record["content_hash"],
-                "envelope": f"{envelope.link}#{envelope.seq}",
-                "handling": handling,
-                "tlp": tlp,
-            },
-        )
-        releases.append(rel)
-    return releases
+            .order_by(Release.to_party)
+        ).all()
+    )
 
 
 def _check_onward(session: Session, origin: str, kind: str, record_id: str, targets: list[str]) -> None:
@@ -774,7 +906,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
         if equivocation is None:
             _apply_pending(session, node, batch)
             if batch:  # one statement for the whole batch
-                session.execute(insert(InboundEnvelope), [p.row for p in batch])
+                session.execute(insert(table_of(InboundEnvelope)), [p.row for p in batch])
             quarantined = sum(p.row["status"] == "quarantined" for p in batch)
             applied = len(batch) - quarantined
             receipt = issue_receipt(session, node, head)
@@ -925,24 +1057,50 @@ def _prepare_record(session: Session, node: Node, link: str, env: dict[str, Any]
 
 def _apply_one(session: Session, node: Node, pending: _Pending) -> None:
     assert pending.incoming is not None and pending.kind is not None
-    _store_received(session, node, pending.incoming)
+    _store_received(session, node, [pending.incoming])
     fn = pending.kind.withdraw if pending.incoming.op == Op.WITHDRAW.value else pending.kind.apply
     if fn is not None:
         fn(session, node, pending.incoming)
 
 
+def _runs(batch: list[_Pending]) -> list[list[_Pending]]:
+    """Consecutive records of the same kind, in order."""
+    runs: list[list[_Pending]] = []
+    for pending in batch:
+        if runs and runs[-1][0].kind is pending.kind:
+            runs[-1].append(pending)
+        else:
+            runs.append([pending])
+    return runs
+
+
+def _apply_run(session: Session, node: Node, run: list[_Pending]) -> None:
+    kind = run[0].kind
+    records = [p.incoming for p in run if p.incoming is not None]
+    assert kind is not None and len(records) == len(run)
+    _store_received(session, node, records)
+    if kind.apply_batch is not None:
+        kind.apply_batch(session, node, records)
+        return
+    for record in records:
+        fn = kind.withdraw if record.op == Op.WITHDRAW.value else kind.apply
+        if fn is not None:
+            fn(session, node, record)
+
+
 def _apply_pending(session: Session, node: Node, batch: list[_Pending]) -> None:
     """Apply the usable records of a batch; a handler failure quarantines only its own record.
 
-    The whole batch is tried inside one savepoint; only if a handler fails is it redone record by record,
-    each in its own savepoint, so the common case costs one savepoint per batch instead of one per record.
+    The whole batch is tried inside one savepoint, run by run (consecutive records of one kind go to the
+    kind's batch handler if it has one); only if something fails is it redone record by record, each in
+    its own savepoint, so the common case costs one savepoint and a few statements per batch.
     """
     usable = [p for p in batch if p.incoming is not None]
     if usable:
         try:
             with session.begin_nested():
-                for pending in usable:
-                    _apply_one(session, node, pending)
+                for run in _runs(usable):
+                    _apply_run(session, node, run)
             usable = []
         except Exception:  # noqa: S110 - redone one by one just below, where the culprit is named
             pass
@@ -979,17 +1137,66 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-def _store_received(session: Session, node: Node, rec: IncomingRecord) -> None:
+_RECEIVED_COLUMNS = (
+    "origin",
+    "record_kind",
+    "record_id",
+    "version",
+    "content",
+    "content_hash",
+    "handling",
+    "tlp",
+    "link",
+    "seq",
+    "received_at",
+    "withdrawn_at",
+)
+
+
+def _store_received(session: Session, node: Node, records: Sequence[IncomingRecord]) -> None:
+    """Keep the generic copy of each received record, in order: one read, one insert, one update at most.
+
+    A withdrawal marks the copy withdrawn; an older version arriving late (relayed) never overwrites a
+    newer one.
+    """
     now = node.clock.now()
-    row = session.get(ReceivedRecord, (rec.origin, rec.kind, rec.record_id))
-    if row is None:
+    wanted = {(r.origin, r.kind, r.record_id) for r in records}
+    held: dict[tuple[str, str, str], dict[str, Any]] = {}
+    columns = [getattr(ReceivedRecord, name) for name in _RECEIVED_COLUMNS]
+    for chunk in _chunks(sorted({r.record_id for r in records})):
+        for row in session.execute(select(*columns).where(ReceivedRecord.record_id.in_(chunk))):
+            values = dict(zip(_RECEIVED_COLUMNS, row, strict=True))
+            key = (values["origin"], values["record_kind"], values["record_id"])
+            if key in wanted:
+                held[key] = values
+    new: dict[tuple[str, str, str], dict[str, Any]] = {}
+    changed: set[tuple[str, str, str]] = set()
+    for rec in records:
+        key = (rec.origin, rec.kind, rec.record_id)
+        current = new.get(key) or held.get(key)
+        if current is None:
+            if rec.op != Op.WITHDRAW.value:
+                new[key] = {
+                    "origin": rec.origin,
+                    "record_kind": rec.kind,
+                    "record_id": rec.record_id,
+                    "version": rec.version,
+                    "content": rec.content,
+                    "content_hash": rec.content_hash,
+                    "handling": rec.handling,
+                    "tlp": rec.tlp,
+                    "link": rec.link,
+                    "seq": rec.seq,
+                    "received_at": now,
+                    "withdrawn_at": None,
+                }
+            continue
         if rec.op == Op.WITHDRAW.value:
-            return
-        session.add(
-            ReceivedRecord(
-                origin=rec.origin,
-                record_kind=rec.kind,
-                record_id=rec.record_id,
+            current.update(withdrawn_at=now, link=rec.link, seq=rec.seq)
+        elif rec.version < current["version"]:
+            continue
+        else:
+            current.update(
                 version=rec.version,
                 content=rec.content,
                 content_hash=rec.content_hash,
@@ -1000,17 +1207,12 @@ def _store_received(session: Session, node: Node, rec: IncomingRecord) -> None:
                 received_at=now,
                 withdrawn_at=None,
             )
-        )
-        return
-    if rec.op == Op.WITHDRAW.value:
-        row.withdrawn_at = now
-        row.link, row.seq = rec.link, rec.seq
-        return
-    if rec.version < row.version:
-        return  # an older version arriving late (relayed) never overwrites a newer one
-    row.version, row.content, row.content_hash = rec.version, rec.content, rec.content_hash
-    row.handling, row.tlp, row.link, row.seq, row.received_at = rec.handling, rec.tlp, rec.link, rec.seq, now
-    row.withdrawn_at = None
+        if key not in new:
+            changed.add(key)
+    if new:
+        session.execute(insert(table_of(ReceivedRecord)), list(new.values()))
+    if changed:
+        session.execute(update(ReceivedRecord), [held[key] for key in sorted(changed)])
 
 
 def _apply_key_rotation(session: Session, node: Node, sender: str, env: dict[str, Any]) -> None:

@@ -84,16 +84,16 @@ def test_a_failed_release_leaves_nothing_behind(
     client: TestClient, liaison: dict[str, str], pk: Node, ir: Node, af: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The bulletin, its version, its audit entries and its envelopes commit together or not at all."""
-    real_enqueue = exchange.enqueue_record
+    real_enqueue = exchange.enqueue_records
     calls: list[str] = []
 
-    def enqueue_then_fail(session: Any, node: Node, to_party: str, record: dict[str, Any]) -> Any:
+    def enqueue_then_fail(session: Any, node: Node, to_party: str, records: list[dict[str, Any]]) -> Any:
         calls.append(to_party)
         if len(calls) == 2:
             raise RuntimeError("disk full while writing the second envelope")
-        return real_enqueue(session, node, to_party, record)
+        return real_enqueue(session, node, to_party, records)
 
-    monkeypatch.setattr(exchange, "enqueue_record", enqueue_then_fail)
+    monkeypatch.setattr(exchange, "enqueue_records", enqueue_then_fail)
     with pytest.raises(RuntimeError):
         client.post("/api/v1/bulletins", json={**BULLETIN, "release_to": ["IR", "AF"]}, headers=liaison)
     assert calls == ["AF", "IR"]
