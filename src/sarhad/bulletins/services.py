@@ -529,11 +529,24 @@ def apply_received_many(session: Session, node: Node, records: list[IncomingReco
     rows: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     events: list[AuditEvent] = []
-    rest: list[IncomingRecord] = []
+
+    def write_new() -> None:
+        if rows:
+            session.execute(insert(table_of(Bulletin)), rows)
+            session.execute(insert(table_of(BulletinVersion)), versions)
+            record_events(session, node.clock, events)
+            rows.clear()
+            versions.clear()
+            events.clear()
+
     for record in records:
         first = record.op == Op.UPSERT.value and times[record.record_id] == 1 and record.record_id not in held
         if not first or record.origin == node.party:
-            rest.append(record)
+            write_new()  # keeps the audit log in the order of the link
+            if record.op == Op.WITHDRAW.value:
+                withdraw_received(session, node, record)
+            else:
+                apply_received(session, node, record)
             continue
         content, fields = _received_fields(record)
         by = f"peer:{record.origin}"
@@ -579,15 +592,7 @@ def apply_received_many(session: Session, node: Node, records: list[IncomingReco
                 },
             )
         )
-    if rows:
-        session.execute(insert(table_of(Bulletin)), rows)
-        session.execute(insert(table_of(BulletinVersion)), versions)
-        record_events(session, node.clock, events)
-    for record in rest:
-        if record.op == Op.WITHDRAW.value:
-            withdraw_received(session, node, record)
-        else:
-            apply_received(session, node, record)
+    write_new()
 
 
 def apply_received(session: Session, node: Node, record: IncomingRecord) -> None:
