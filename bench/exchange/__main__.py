@@ -167,14 +167,14 @@ def pair(a: Node, b: Node) -> None:
 def release_bulletins(
     node: Node, count: int, per_transaction: int = 200, after_commit: Callable[[int], None] | None = None
 ) -> None:
+    """Write and release ``count`` bulletins through the bulletins service, ``per_transaction`` per commit."""
     actor = BenchActor()
     content = BulletinContentIn(title="bench", body=BODY)
     done = 0
     while done < count:
         n = min(per_transaction, count - done)
         with node.transaction() as session:
-            for _ in range(n):
-                bulletins.create_bulletin(session, node, actor, content, tlp="amber", release_to=["IR"])
+            bulletins.create_bulletins(session, node, actor, [content] * n, tlp="amber", release_to=["IR"])
         done += n
         if after_commit is not None:
             after_commit(n)

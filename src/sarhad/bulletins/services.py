@@ -12,6 +12,7 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import insert, or_, select
@@ -168,8 +169,19 @@ def current_content(session: Session, bulletin: Bulletin) -> dict[str, Any]:
 # --- writing ---------------------------------------------------------------------------------------------
 
 
-def _row(bulletin: Bulletin) -> dict[str, Any]:
-    return {column.key: getattr(bulletin, column.key) for column in Bulletin.__table__.columns}
+@dataclass
+class _Draft:
+    """A new bulletin's content fields, enough for ``domain.snapshot`` before any row exists."""
+
+    title: str
+    body: str
+    place_name: str | None
+    lat: float | None
+    lon: float | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 def create_bulletins(
@@ -214,30 +226,30 @@ def create_bulletins(
     events: list[AuditEvent] = []
     releases: list[exchange.ReleaseItem] = []
     for fields in checked:
-        bulletin = Bulletin(
-            origin=node.party,
-            id=new_id(),
-            version=1,
-            tlp=label.value,
-            handling=handling_code.value,
-            created_by=actor.username,
-            created_at=now,
-            updated_at=now,
-            withdrawn_at=None,
-            withdraw_reason="",
-            received_at=None,
-        )
-        _set_fields(bulletin, fields)
-        content = domain.snapshot(bulletin)
-        bulletin.content_hash = exchange.content_hash(content)
-        rows.append(_row(bulletin))
+        row = {
+            "origin": node.party,
+            "id": new_id(),
+            "version": 1,
+            **_field_values(fields),
+            "tlp": label.value,
+            "handling": handling_code.value,
+            "created_by": actor.username,
+            "created_at": now,
+            "updated_at": now,
+            "withdrawn_at": None,
+            "withdraw_reason": "",
+            "received_at": None,
+        }
+        content = domain.snapshot(_Draft(**_field_values(fields), created_at=now, updated_at=now))
+        row["content_hash"] = exchange.content_hash(content)
+        rows.append(row)
         versions.append(
             {
                 "origin": node.party,
-                "bulletin_id": bulletin.id,
+                "bulletin_id": row["id"],
                 "version": 1,
                 "content": content,
-                "content_hash": bulletin.content_hash,
+                "content_hash": row["content_hash"],
                 "recorded_at": now,
                 "recorded_by": actor.username,
             }
@@ -247,21 +259,21 @@ def create_bulletins(
                 actor=actor.username,
                 action="bulletin.create",
                 record_kind=KIND,
-                record_id=bulletin.id,
+                record_id=row["id"],
                 client_ip=client_ip,
-                details={"version": 1, "tlp": bulletin.tlp, "content_hash": bulletin.content_hash},
+                details={"version": 1, "tlp": row["tlp"], "content_hash": row["content_hash"]},
             )
         )
         if targets:
             releases.append(
                 exchange.ReleaseItem(
                     kind=KIND,
-                    record_id=bulletin.id,
+                    record_id=row["id"],
                     version=1,
                     content=content,
                     to=targets,
-                    handling=bulletin.handling,
-                    tlp=bulletin.tlp,
+                    handling=row["handling"],
+                    tlp=row["tlp"],
                 )
             )
     if not rows:

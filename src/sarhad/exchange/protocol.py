@@ -71,6 +71,7 @@ __all__ = [
     "public_key_from_b64",
     "receipt_digest",
     "request_signing_input",
+    "seal_envelope",
     "sha256_hex",
     "short_fingerprint",
     "sign_request",
@@ -431,6 +432,54 @@ def make_envelope(
     env["hash"] = digest
     env["sig"] = base64.b64encode(private_key.sign(_envelope_signing_input(digest))).decode("ascii")
     return env
+
+
+def _json_object(members: Mapping[str, bytes]) -> bytes:
+    """Canonical bytes of an object from its members' canonical bytes (ASCII keys: plain sort is RFC 8785's)."""
+    return (
+        b"{" + b",".join(b'"' + key.encode("ascii") + b'":' + members[key] for key in sorted(members)) + b"}"
+    )
+
+
+def seal_envelope(
+    private_key: Ed25519PrivateKey,
+    key_fingerprint: str,
+    link: str,
+    seq: int,
+    prev: str,
+    sent_at: datetime,
+    record: Mapping[str, Any],
+) -> tuple[str, bytes]:
+    """The sender's fast path: the hash and canonical bytes of the envelope :func:`make_envelope` builds.
+
+    The same bytes (Ed25519 signatures are deterministic), but the record is canonicalised once and the
+    envelope assembled from its members' bytes instead of being rebuilt and canonicalised three times.
+    ``key_fingerprint`` must be the fingerprint of ``private_key``'s public key.
+    """
+    if not is_hex64(prev) or not _is_int(seq) or seq < 1:
+        raise _malformed("seal_envelope needs seq >= 1 and a 64-hex prev", seq)
+    parse_link(link)
+    if not is_hex64(key_fingerprint):
+        raise _malformed("seal_envelope needs the key's 64-hex fingerprint", seq)
+    # link, hex digits, an RFC 3339 time and base64 never need escaping: quoting them is their canonical form.
+    members = {
+        "v": str(ENVELOPE_VERSION).encode("ascii"),
+        "link": _quoted(link),
+        "seq": str(seq).encode("ascii"),
+        "prev": _quoted(prev),
+        "sent_at": _quoted(format_time(sent_at)),
+        "key": _quoted(key_fingerprint),
+        "record": canonical_json(dict(record)),
+    }
+    digest = sha256_hex(_json_object(members))
+    signature = base64.b64encode(private_key.sign(_envelope_signing_input(digest))).decode("ascii")
+    members["hash"] = _quoted(digest)
+    members["sig"] = _quoted(signature)
+    return digest, _json_object(members)
+
+
+def _quoted(text: str) -> bytes:
+    return b'"' + text.encode("ascii") + b'"'
 
 
 def check_envelope_shape(obj: object) -> JSONObject:

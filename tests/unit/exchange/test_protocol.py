@@ -189,6 +189,34 @@ json_values = st.recursive(
     prev=st.text("0123456789abcdef", min_size=64, max_size=64),
     sent_at=st.datetimes(timezones=st.just(UTC)),
 )
+def test_sealing_gives_the_very_bytes_and_hash_of_a_made_envelope(
+    rec: dict[str, Any], seq: int, prev: str, sent_at: datetime
+) -> None:
+    """The sender's fast path writes byte for byte what make_envelope + canonical JSON write."""
+    made = p.make_envelope(PK_KEY, "PK>IR", seq, prev, sent_at, rec)
+    digest, body = p.seal_envelope(
+        PK_KEY, p.fingerprint(PK_KEY.public_key()), "PK>IR", seq, prev, sent_at, rec
+    )
+    assert (digest, body) == (made["hash"], p.canonical_json(made))
+    p.verify_envelope(json.loads(body), keyring(PK_KEY))
+
+
+@pytest.mark.parametrize(
+    ("link", "seq", "prev"), [("PK-IR", 1, GENESIS_HASH), ("PK>IR", 0, GENESIS_HASH), ("PK>IR", 1, "0" * 63)]
+)
+def test_sealing_refuses_a_bad_link_seq_or_prev(link: str, seq: int, prev: str) -> None:
+    with pytest.raises(ProtocolError) as exc:
+        p.seal_envelope(PK_KEY, p.fingerprint(PK_KEY.public_key()), link, seq, prev, T0, record())
+    assert code_of(exc) == "malformed"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rec=st.dictionaries(st.text(max_size=10), json_values, max_size=6),
+    seq=st.integers(1, 2**53 - 1),
+    prev=st.text("0123456789abcdef", min_size=64, max_size=64),
+    sent_at=st.datetimes(timezones=st.just(UTC)),
+)
 def test_envelope_roundtrip_verifies_after_json_transport(
     rec: dict[str, Any], seq: int, prev: str, sent_at: datetime
 ) -> None:
@@ -664,7 +692,9 @@ _json_leaves = (
 )
 _json_values = st.recursive(
     _json_leaves,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=30,
 )
 
