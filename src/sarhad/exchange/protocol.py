@@ -519,8 +519,8 @@ def check_envelope_shape(obj: object) -> JSONObject:
     return obj
 
 
-def verify_envelope(env: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]) -> None:
-    """Verify an envelope's hash and signature.
+def verify_envelope(env: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]) -> bytes:
+    """Verify an envelope's hash and signature; return its canonical bytes (what a receiver stores).
 
     ``keys`` maps fingerprint → public key and must hold only keys allowed to sign on this envelope's link
     (the sender's pinned keys): the key is looked up by ``env["key"]``. Raises ``ProtocolError`` with code
@@ -528,7 +528,8 @@ def verify_envelope(env: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]
     """
     checked = check_envelope_shape(env)
     seq: int = checked["seq"]
-    if envelope_hash(checked) != checked["hash"]:
+    members = {name: canonical_json(checked[name]) for name in ENVELOPE_FIELDS}  # each member once
+    if sha256_hex(_json_object({k: members[k] for k in ENVELOPE_HASHED_FIELDS})) != checked["hash"]:
         raise ProtocolError("bad_hash", "envelope content does not match its 'hash'", seq)
     key = keys.get(checked["key"])
     if key is None:
@@ -538,6 +539,7 @@ def verify_envelope(env: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]
         key.verify(sig, _envelope_signing_input(checked["hash"]))
     except InvalidSignature:
         raise ProtocolError("bad_signature", "envelope signature does not verify", seq) from None
+    return _json_object(members)
 
 
 def verify_chain_step(env: Mapping[str, Any], expected_link: str, last_seq: int, last_hash: str) -> None:

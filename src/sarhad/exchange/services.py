@@ -258,19 +258,21 @@ _verifiers: ThreadPoolExecutor | None = None
 _PARALLEL_FROM = 32  # envelopes; smaller batches are verified in the calling thread
 
 
-def _verify_all(envelopes: list[dict[str, Any]], ring: _PeerKeyRing) -> list[protocol.ProtocolError | None]:
-    """Check each envelope's hash and signature with the keys valid at its seq; None where it is good.
+Verdict = protocol.ProtocolError | str  # the refusal, or the envelope's canonical JSON to store
+
+
+def _verify_all(envelopes: list[dict[str, Any]], ring: _PeerKeyRing) -> list[Verdict]:
+    """Check each envelope's hash and signature with the keys valid at its seq.
 
     A large batch is spread over the CPUs: the Ed25519 check releases the GIL, and it is most of the cost
     of receiving.
     """
 
-    def verify(chunk: list[dict[str, Any]]) -> list[protocol.ProtocolError | None]:
-        verdicts: list[protocol.ProtocolError | None] = []
+    def verify(chunk: list[dict[str, Any]]) -> list[Verdict]:
+        verdicts: list[Verdict] = []
         for env in chunk:
             try:
-                protocol.verify_envelope(env, ring.valid_at(env["seq"]))
-                verdicts.append(None)
+                verdicts.append(protocol.verify_envelope(env, ring.valid_at(env["seq"])).decode())
             except protocol.ProtocolError as exc:
                 verdicts.append(exc)
         return verdicts
@@ -905,7 +907,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
             seq = env["seq"]
             # After a key rotation in this batch the keys changed: what follows is verified again, in order.
             verdict = _verify_all([env], ring)[0] if rotated else verdicts[index]
-            if verdict is not None:
+            if isinstance(verdict, protocol.ProtocolError):
                 raise _refuse(verdict.code, f"envelope seq {seq}: {verdict.message}", seq) from verdict
             if seq <= head.seq:
                 stored = session.get(InboundEnvelope, (link, seq))
@@ -934,7 +936,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
                 raise _refuse(
                     "bad_prev", f"envelope seq {seq} does not chain to our envelope {head.seq}", seq
                 )
-            pending = _prepare_record(session, node, link, env)
+            pending = _prepare_record(session, node, link, env, verdict)
             batch.append(pending)
             if pending.row["record_kind"] == KEY_ROTATION_KIND and pending.row["status"] == "applied":
                 ring.reload()
@@ -1032,7 +1034,7 @@ class _Pending:
     kind: RecordKind | None = None
 
 
-def _prepare_record(session: Session, node: Node, link: str, env: dict[str, Any]) -> _Pending:
+def _prepare_record(session: Session, node: Node, link: str, env: dict[str, Any], body: str) -> _Pending:
     """Check one verified envelope's record and make its inbox row; an unusable record is quarantined.
 
     A key rotation is applied at once, because it decides which key verifies the envelopes after it.
@@ -1079,7 +1081,7 @@ def _prepare_record(session: Session, node: Node, link: str, env: dict[str, Any]
         "link": link,
         "seq": env["seq"],
         "hash": env["hash"],
-        "body": protocol.canonical_json(env).decode(),
+        "body": body,
         "record_kind": meta[0],
         "record_id": meta[1],
         "record_version": meta[2] if isinstance(meta[2], int) and not isinstance(meta[2], bool) else 0,
