@@ -90,8 +90,8 @@ test-e2e: system-deps install ## browser tests with headless Chromium (tests/e2e
 	@$(call with_postgres,$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS))
 
 .PHONY: bench
-bench: system-deps install ## run the benchmarks in bench/ on SQLite and a throw-away PostgreSQL (BENCH_ARGS=...)
-	@$(call with_postgres,scripts/run-benchmarks.sh $(BENCH_ARGS))
+bench: system-deps install ## run the benchmarks in bench/ on SQLite and a throw-away PostgreSQL (BENCH=name BENCH_ARGS=...)
+	@$(call with_postgres,env BENCH="$(BENCH)" scripts/run-benchmarks.sh $(BENCH_ARGS))
 
 # ---------------------------------------------------------------------------------------------------------
 # running
