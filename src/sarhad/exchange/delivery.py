@@ -1,7 +1,8 @@
 """The delivery worker: pushes each link's backlog in capped batches and stores the peer's receipts.
 
-Runs as a background task in every app process. It wakes when a release commits (after-commit hook), when
-a peer says hello, or when a back-off timer runs out. A lease on the peer row makes sure only one process
+Runs as a background task in every app process. It wakes when a release commits in this process
+(after-commit hook), when a peer says hello, when a back-off timer runs out, and every ``POLL_SECONDS`` to
+look (one cheap read) for envelopes committed by other processes. A lease on the peer row makes sure only one process
 pushes a given link at a time; even without it, a duplicate push is harmless (the receiver is idempotent).
 """
 
@@ -27,7 +28,8 @@ from sarhad.exchange.transport import link_path, make_client, send
 
 log = logging.getLogger("sarhad.exchange.delivery")
 LEASE_SECONDS = 15  # renewed before every batch; a crashed process's lease lapses quickly
-IDLE_POLL_SECONDS = 2.0  # picks up releases made by other processes (CLI, jobs) promptly
+POLL_SECONDS = 0.2  # a cheap read that notices releases committed by other processes (CLI, jobs, API workers)
+PULL_SECONDS = 2.0  # how often a pull-only link asks its peer for envelopes
 
 
 class DeliveryWorker:
@@ -38,6 +40,7 @@ class DeliveryWorker:
         self.loop = asyncio.get_running_loop()
         self.cursor: dict[str, int] = {}  # peer -> seq we believe the peer holds
         self.batch_limit: dict[str, int] = {}  # peer -> envelopes per batch it accepted (halved on 413)
+        self.last_pull: dict[str, float] = {}  # peer -> loop time of the last pull
 
     def wake(self) -> None:
         """Thread-safe: called from after-commit hooks running in worker threads."""
@@ -57,11 +60,18 @@ class DeliveryWorker:
     async def cycle(self, client: httpx.AsyncClient) -> float:
         """One pass over the peers; returns how long to sleep before the next pass."""
         peers = await asyncio.to_thread(self._due_peers)
-        delay = IDLE_POLL_SECONDS
-        for party, url, push, pull, wait in peers:
+        delay = POLL_SECONDS
+        now = self.loop.time()
+        for party, url, push, pull, wait, pending in peers:
             if wait > 0:
-                delay = min(delay, wait)
+                delay = min(delay, wait) if pending or pull else delay
                 continue
+            push = push and pending  # nothing unreceipted: no lease, no request
+            pull = pull and now - self.last_pull.get(party, float("-inf")) >= PULL_SECONDS
+            if not (push or pull):
+                continue
+            if pull:
+                self.last_pull[party] = now
             if not await asyncio.to_thread(self._take_lease, party):
                 delay = min(delay, 1.0)
                 continue
@@ -82,14 +92,21 @@ class DeliveryWorker:
 
     # -- database steps (run in threads) --
 
-    def _due_peers(self) -> list[tuple[str, str, bool, bool, float]]:
+    def _due_peers(self) -> list[tuple[str, str, bool, bool, float, bool]]:
+        """Each peer: party, url, push, pull, seconds of back-off left, and whether anything is unreceipted."""
         now = self.node.clock.now()
         with self.node.sessions() as session:
-            rows = session.scalars(select(Peer)).all()
+            heads = {
+                link: seq > receipted
+                for link, seq, receipted in session.execute(
+                    select(LinkHead.link, LinkHead.seq, LinkHead.receipted_seq)
+                )
+            }
             result = []
-            for p in rows:
+            for p in session.scalars(select(Peer)).all():
                 wait = (p.next_attempt_at - now).total_seconds() if p.next_attempt_at else 0.0
-                result.append((p.party, p.url, p.push, p.pull, max(0.0, wait)))
+                pending = heads.get(link_id(self.node.party, p.party), False)
+                result.append((p.party, p.url, p.push, p.pull, max(0.0, wait), pending))
             return result
 
     def _take_lease(self, party: str) -> bool:
@@ -255,10 +272,9 @@ class DeliveryWorker:
     async def _say_hello(self, client: httpx.AsyncClient) -> None:
         """Tell every peer we are up, so it resumes pushing to us at once instead of waiting out its back-off."""
         peers = await asyncio.to_thread(self._due_peers)
-        for party, url, _push, _pull, _wait in peers:
+        for _party, url, *_ in peers:
             with contextlib.suppress(httpx.HTTPError):
                 await send(client, self.node, url, "POST", "/exchange/v1/hello", {"party": self.node.party})
-            _ = party
 
 
 class PeerUnavailable(Exception):
