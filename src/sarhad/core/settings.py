@@ -63,7 +63,7 @@ class Settings(BaseModel):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     clock_offset_seconds: float = 0.0
-    exchange_batch_max_envelopes: int = Field(default=500, ge=1)
+    exchange_batch_max_envelopes: int = Field(default=1000, ge=1)
     exchange_batch_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     exchange_request_max_skew_minutes: int = Field(default=24 * 60, ge=1)
     tls: TlsSettings = TlsSettings()

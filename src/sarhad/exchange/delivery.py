@@ -27,7 +27,7 @@ from sarhad.exchange.models import LinkHead, Peer
 from sarhad.exchange.transport import link_path, make_client, send
 
 log = logging.getLogger("sarhad.exchange.delivery")
-LEASE_SECONDS = 15  # renewed before every batch; a crashed process's lease lapses quickly
+LEASE_SECONDS = 15  # renewed every 5 s while pushing; a crashed process's lease lapses quickly
 POLL_SECONDS = 0.2  # a cheap read that notices releases committed by other processes (CLI, jobs, API workers)
 PULL_SECONDS = 2.0  # how often a pull-only link asks its peer for envelopes
 
@@ -153,34 +153,37 @@ class DeliveryWorker:
             services.note_contact(session, self.node, party, error, next_at)
             return failures
 
-    def _batch(self, party: str) -> tuple[int, list[str]]:
+    def _batch(self, party: str, after: int | None = None) -> tuple[int, list[str]]:
+        """The next batch for the peer: after ``after``, or after what we believe it holds."""
         with self.node.sessions() as session:
             head = session.get(LinkHead, link_id(self.node.party, party))
             if head is None:
                 return 0, []
-            after = self.cursor.get(party, head.receipted_seq)
+            if after is None:
+                after = self.cursor.get(party, head.receipted_seq)
             if after > head.seq:
                 after = head.receipted_seq
             limit = self.batch_limit.get(party)
             return after, services.outbound_batch(session, self.node, party, after, max_count=limit)
 
-    def _accept(self, party: str, receipt: Any) -> int:
+    def _accept(self, party: str, receipt: Any, sent_up_to: int | None = None) -> int:
         with self.node.transaction() as session:
-            return services.accept_receipt(session, self.node, party, receipt)
-
-    def _mark_sent(self, party: str, up_to: int) -> None:
-        with self.node.transaction() as session:
-            services.mark_sent(session, self.node, party, up_to)
+            return services.accept_receipt(session, self.node, party, receipt, sent_up_to)
 
     # -- network steps --
 
     async def push(self, client: httpx.AsyncClient, party: str, url: str) -> bool:
         """Send batches until the link is drained or the peer stops accepting; True if the peer answered."""
         talked = False
+        leased_at = float("-inf")
+        ready: tuple[int, list[str]] | None = None  # the next batch, read while the last receipt was stored
         while True:
-            if not await asyncio.to_thread(self._take_lease, party):
-                return talked  # another process took over the link
-            after, bodies = await asyncio.to_thread(self._batch, party)
+            if self.loop.time() - leased_at > LEASE_SECONDS / 3:
+                if not await asyncio.to_thread(self._take_lease, party):
+                    return talked  # another process took over the link
+                leased_at = self.loop.time()
+            after, bodies = ready if ready is not None else await asyncio.to_thread(self._batch, party)
+            ready = None
             if not bodies:
                 return talked
             payload = ('{"envelopes":[' + ",".join(bodies) + "]}").encode()
@@ -206,9 +209,15 @@ class DeliveryWorker:
                 continue
             try:
                 if response.status_code == 200 and "receipt" in answer:
-                    await asyncio.to_thread(self._mark_sent, party, last_sent)
-                    # The receipt may stop short of the batch (the receiver met a gap); we resume from it.
-                    self.cursor[party] = await asyncio.to_thread(self._accept, party, answer["receipt"])
+                    # Store the receipt and read the next batch at the same time (the read does not wait
+                    # for the write: WAL on SQLite, MVCC on PostgreSQL).
+                    accepted, following = await asyncio.gather(
+                        asyncio.to_thread(self._accept, party, answer["receipt"], last_sent),
+                        asyncio.to_thread(self._batch, party, last_sent),
+                    )
+                    self.cursor[party] = accepted
+                    # The receipt may stop short of the batch (the receiver met a gap): resume from it.
+                    ready = following if accepted == last_sent else None
                     continue
                 if response.status_code == 409 and error.get("code") == "seq_gap" and "receipt" in details:
                     seq = await asyncio.to_thread(self._accept_gap, party, details["receipt"])

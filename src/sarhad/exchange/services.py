@@ -1292,8 +1292,14 @@ def _apply_key_rotation(session: Session, node: Node, sender: str, env: dict[str
 # --- receipts on the sender's side -------------------------------------------------------------------------
 
 
-def accept_receipt(session: Session, node: Node, peer_party: str, receipt: Any) -> int:
-    """Verify and store a peer's receipt for our outbound link; return the seq it acknowledges."""
+def accept_receipt(
+    session: Session, node: Node, peer_party: str, receipt: Any, sent_up_to: int | None = None
+) -> int:
+    """Verify and store a peer's receipt for our outbound link; return the seq it acknowledges.
+
+    ``sent_up_to`` is the last seq of the batch the receipt answers (the pusher passes it), so the envelopes
+    it sent are marked sent in the same transaction.
+    """
     try:
         receipt = protocol.check_receipt_shape(receipt)
         protocol.verify_receipt(receipt, peer_keys(session, peer_party))
@@ -1322,21 +1328,14 @@ def accept_receipt(session: Session, node: Node, peer_party: str, receipt: Any) 
             raise _refuse("bad_receipt", f"receipt hash for seq {seq} does not match our envelope", seq)
     now = node.clock.now()
     if seq > head.receipted_seq:
-        session.execute(
+        session.execute(  # one rewrite of each newly receipted row
             update(OutboundEnvelope)
             .where(
                 OutboundEnvelope.link == link,
                 OutboundEnvelope.seq > head.receipted_seq,
                 OutboundEnvelope.seq <= seq,
             )
-            .values(receipted_at=now)
-        )
-        session.execute(
-            update(OutboundEnvelope)
-            .where(
-                OutboundEnvelope.link == link, OutboundEnvelope.seq <= seq, OutboundEnvelope.sent_at.is_(None)
-            )
-            .values(sent_at=now)
+            .values(receipted_at=now, sent_at=func.coalesce(OutboundEnvelope.sent_at, now))
         )
         _notify_receipted(session, node, peer_party, link, head.receipted_seq, seq)
         head.receipted_seq, head.receipted_hash, head.receipted_at = seq, receipt["hash"], now
@@ -1351,6 +1350,8 @@ def accept_receipt(session: Session, node: Node, peer_party: str, receipt: Any) 
                 at=now,
             )
         )
+    if sent_up_to is not None and sent_up_to > seq:
+        mark_sent(session, node, peer_party, min(sent_up_to, head.seq))
     peer = session.get(Peer, peer_party)
     if peer is not None:
         peer.last_contact_at = now
@@ -1413,17 +1414,22 @@ def outbound_batch(
 
 
 def mark_sent(session: Session, node: Node, peer_party: str, up_to: int) -> None:
+    """Record that the envelopes up to ``up_to`` went out (every one up to ``sent_seq`` already is)."""
     link = link_id(node.party, peer_party)
+    head = session.get(LinkHead, link)
+    if head is None or up_to <= head.sent_seq:
+        return
     session.execute(
         update(OutboundEnvelope)
         .where(
-            OutboundEnvelope.link == link, OutboundEnvelope.seq <= up_to, OutboundEnvelope.sent_at.is_(None)
+            OutboundEnvelope.link == link,
+            OutboundEnvelope.seq > head.sent_seq,
+            OutboundEnvelope.seq <= up_to,
+            OutboundEnvelope.sent_at.is_(None),
         )
         .values(sent_at=node.clock.now())
     )
-    head = session.get(LinkHead, link)
-    if head is not None and up_to > head.sent_seq:
-        head.sent_seq = up_to
+    head.sent_seq = up_to
 
 
 def note_contact(

@@ -31,7 +31,7 @@ from sarhad.exchange.services import content_hash
 
 LINK = "PK>IR"
 PUSH = "/exchange/v1/links/PK/IR/envelopes"
-BATCH_MAX_ENVELOPES = 20  # IR's exchange_batch_max_envelopes (default 500; smaller keeps the test quick)
+BATCH_MAX_ENVELOPES = 20  # IR's exchange_batch_max_envelopes (default 1000; smaller keeps the test quick)
 BATCH_MAX_BYTES = 65536  # IR's exchange_batch_max_bytes: pushes over 2 x this + 64 KiB are refused
 BODY_LIMIT = BATCH_MAX_BYTES * 2 + 65536
 
