@@ -1,0 +1,140 @@
+"""The impact-level page: every section with its level in force, the pending proposal, the suggested level, and
+forms to propose a level and to accept or reject the other side's proposal (JOINT_DECIDE)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sarhad.accounts.domain import Permission
+from sarhad.accounts.services import Principal
+from sarhad.core.errors import InvalidInput, SarhadError
+from sarhad.core.i18n import gettext as _
+from sarhad.impact import domain, services
+from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.templating import add_nav_item, render
+
+router = APIRouter(include_in_schema=False)
+add_nav_item("/impact", "Impact levels", Permission.BORDER_READ.value)
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "low": _("low"),
+        "medium": _("medium"),
+        "high": _("high"),
+        "critical": _("critical"),
+        "accept": _("accepts"),
+        "reject": _("rejects"),
+        "pending": _("not decided"),
+    }
+
+
+def _page(
+    request: Request, node: NodeDep, principal: Principal, errors: list[str] | None = None
+) -> HTMLResponse:
+    with node.sessions() as session:
+        sections = services.section_levels(session, node)
+    return render(
+        request,
+        "impact.html",
+        {
+            "sections": sections,
+            "levels": [level.value for level in domain.LEVEL_ORDER],
+            "labels": _labels(),
+            "can_decide": principal.can(Permission.JOINT_DECIDE),
+            "critical_max_hours": int(domain.CRITICAL_MAX.total_seconds() // 3600),
+            "errors": errors or [],
+        },
+        principal=principal,
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/impact", response_class=HTMLResponse)
+def impact_page(
+    request: Request, node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)
+) -> HTMLResponse:
+    return _page(request, node, principal)
+
+
+@router.get("/impact/{section}", response_class=HTMLResponse)
+def section_page(
+    section: str, request: Request, node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)
+) -> HTMLResponse:
+    """One section's level in force and every proposal and decision on it."""
+    with node.sessions() as session:
+        current = services.section_level(session, node, section)
+        items = services.history(session, node, section)
+    return render(
+        request,
+        "impact_section.html",
+        {"s": current, "items": items, "labels": _labels()},
+        principal=principal,
+    )
+
+
+@router.post("/impact/propose", response_model=None)
+def propose(
+    request: Request,
+    node: NodeDep,
+    section: Annotated[str, Form(max_length=32)] = "",
+    level: Annotated[str, Form(max_length=16)] = "",
+    expires_at: Annotated[str, Form(max_length=40)] = "",
+    reason: Annotated[str, Form(max_length=domain.REASON_MAX)] = "",
+    principal: Principal = requires(Permission.JOINT_DECIDE),
+) -> Response:
+    try:
+        expires: datetime | None = None
+        if expires_at.strip():
+            try:
+                expires = datetime.fromisoformat(expires_at.strip())
+            except ValueError:
+                raise InvalidInput("expires_at: " + _("not a date and time")) from None
+            if expires.tzinfo is None:  # typed in the viewer's zone
+                expires = expires.replace(tzinfo=ZoneInfo(principal.time_zone))
+        with node.transaction() as session:
+            services.propose_level(
+                session,
+                node,
+                principal,
+                section,
+                level,
+                expires_at=expires,
+                reason=reason,
+                client_ip=client_ip(request),
+            )
+    except SarhadError as exc:
+        return _page(request, node, principal, [f"{section}: {exc.message}"])
+    return RedirectResponse("/impact", status_code=303)
+
+
+@router.post("/impact/decide", response_model=None)
+def decide(
+    request: Request,
+    node: NodeDep,
+    section: Annotated[str, Form(max_length=32)] = "",
+    content_hash: Annotated[str, Form(max_length=64)] = "",
+    decision: Annotated[str, Form(max_length=8)] = "",
+    reason: Annotated[str, Form(max_length=domain.REASON_MAX)] = "",
+    principal: Principal = requires(Permission.JOINT_DECIDE),
+) -> Response:
+    try:
+        with node.transaction() as session:
+            services.decide_level(
+                session,
+                node,
+                principal,
+                section,
+                content_hash,
+                decision,
+                reason=reason,
+                client_ip=client_ip(request),
+            )
+    except SarhadError as exc:
+        return _page(request, node, principal, [f"{section}: {exc.message}"])
+    return RedirectResponse("/impact", status_code=303)

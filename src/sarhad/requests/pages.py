@@ -1,0 +1,357 @@
+"""Request pages: the list (overdue highlighted), the create form (from an incident reference), and the detail
+with its timeline, the answer form (received requests) and the withdraw form (own requests).
+
+Forms are checked with the API's pydantic models and the same services, so a page refuses exactly what the API
+refuses; a refused form is shown again with the reasons and what was typed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from sarhad.accounts.domain import Permission
+from sarhad.accounts.services import Principal
+from sarhad.core.errors import InvalidInput, NotFound, SarhadError
+from sarhad.core.i18n import gettext as _
+from sarhad.requests import domain, services
+from sarhad.requests.models import PartyRequest
+from sarhad.requests.schemas import AnswerIn, RequestCreateIn, RequestUpdateIn
+from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.templating import add_nav_item, render
+
+router = APIRouter(include_in_schema=False)
+add_nav_item("/requests", "Requests", Permission.REQUESTS_READ.value)
+
+TEXT_CAP = domain.TEXT_MAX * 2
+SHORT_CAP = 2000
+ACTIONS = [a.value for a in domain.Action]
+DEADLINES = [d.value for d in domain.DeadlineChoice]
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "information": _("Request for information"),
+        "action": _("Request for action"),
+        "search": _("search"),
+        "interdict": _("interdict"),
+        "detain": _("detain"),
+        "investigate": _("investigate"),
+        "urgent": _("urgent (8 hours)"),
+        "7d": _("7 days"),
+        "14d": _("14 days"),
+        "set": _("set a time"),
+        "open": _("open"),
+        "answered": _("answered"),
+        "withdrawn": _("withdrawn"),
+        "outgoing": _("outgoing"),
+        "incoming": _("incoming"),
+    }
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+
+
+# --- list -----------------------------------------------------------------------------------------------------
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def requests_page(
+    request: Request,
+    node: NodeDep,
+    direction: Annotated[str | None, Query(pattern=r"^(|outgoing|incoming)$")] = None,
+    status: Annotated[str | None, Query(pattern=r"^(|open|answered|withdrawn)$")] = None,
+    overdue: Annotated[str | None, Query(pattern=r"^(|yes|no)$")] = None,
+    incident: Annotated[str | None, Query(max_length=70)] = None,
+    principal: Principal = requires(Permission.REQUESTS_READ),
+) -> HTMLResponse:
+    from sarhad.requests.api import parse_incident
+
+    incident_origin, incident_id = parse_incident(incident)
+    flt = services.RequestFilter(
+        direction=direction or None,
+        status=status or None,
+        overdue={"yes": True, "no": False}.get(overdue or ""),
+        incident_origin=incident_origin,
+        incident_id=incident_id,
+    )
+    with node.sessions() as session:
+        rows = services.list_requests(session, node, flt)
+    now = node.clock.now()
+    filters = {k: v for k, v in request.query_params.items() if v}
+    api_filters = dict(filters)
+    if "overdue" in api_filters:
+        api_filters["overdue"] = "true" if api_filters["overdue"] == "yes" else "false"
+    return render(
+        request,
+        "requests.html",
+        {
+            "rows": rows,
+            "filters": filters,
+            "api_filters": api_filters,
+            "labels": _labels(),
+            "overdue": {r.id: domain.is_overdue(r.status, r.deadline, now) for r in rows},
+            "late": {
+                r.id: r.answered_at is not None and domain.is_late(r.deadline, r.answered_at) for r in rows
+            },
+            "can_write": principal.can(Permission.REQUESTS_WRITE),
+        },
+        principal=principal,
+    )
+
+
+# --- create ---------------------------------------------------------------------------------------------------
+
+
+def _form(
+    request: Request,
+    node: NodeDep,
+    principal: Principal,
+    values: dict[str, Any],
+    errors: list[str] | None = None,
+) -> HTMLResponse:
+    with node.sessions() as session:
+        peers = services.configured_peers(session)
+    return render(
+        request,
+        "request_form.html",
+        {
+            "values": values,
+            "peers": peers,
+            "actions": ACTIONS,
+            "deadlines": DEADLINES,
+            "labels": _labels(),
+            "errors": errors or [],
+        },
+        principal=principal,
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/requests/new", response_class=HTMLResponse)
+def new_request_page(
+    request: Request,
+    node: NodeDep,
+    incident: Annotated[str | None, Query(max_length=70)] = None,
+    principal: Principal = requires(Permission.REQUESTS_WRITE),
+) -> HTMLResponse:
+    origin, _sep, incident_id = (incident or "").partition("/")
+    values = {
+        "to": "",
+        "incident_origin": origin,
+        "incident_id": incident_id,
+        "kind": "action",
+        "action": "",
+        "deadline": "urgent",
+        "deadline_at": "",
+        "text": "",
+    }
+    return _form(request, node, principal, values)
+
+
+@router.post("/requests/new", response_model=None)
+def create_request(
+    request: Request,
+    node: NodeDep,
+    to: Annotated[str, Form(max_length=8)] = "",
+    incident_origin: Annotated[str, Form(max_length=8)] = "",
+    incident_id: Annotated[str, Form(max_length=80)] = "",
+    kind: Annotated[str, Form(max_length=16)] = "",
+    action: Annotated[str, Form(max_length=16)] = "",
+    deadline: Annotated[str, Form(max_length=8)] = "",
+    deadline_at: Annotated[str, Form(max_length=40)] = "",
+    text: Annotated[str, Form(max_length=TEXT_CAP)] = "",
+    principal: Principal = requires(Permission.REQUESTS_WRITE),
+) -> Response:
+    values = {
+        "to": to,
+        "incident_origin": incident_origin.strip().upper(),
+        "incident_id": incident_id.strip(),
+        "kind": kind,
+        "action": action,
+        "deadline": deadline,
+        "deadline_at": deadline_at,
+        "text": text,
+    }
+    problems: list[str] = []
+    at: datetime | None = None
+    if deadline_at.strip():
+        try:
+            at = datetime.fromisoformat(deadline_at.strip())
+            if at.tzinfo is None:  # typed in the viewer's zone
+                at = at.replace(tzinfo=ZoneInfo(principal.time_zone))
+        except ValueError:
+            problems.append("deadline_at: " + _("not a date and time"))
+    created: PartyRequest | None = None
+    if not problems:
+        try:
+            data = RequestCreateIn.model_validate(
+                {
+                    "to": to,
+                    "incident": {"origin": values["incident_origin"], "id": values["incident_id"]},
+                    "kind": kind,
+                    "action": action or None,
+                    "deadline": deadline,
+                    "deadline_at": at if deadline == "set" else None,
+                    "text": text,
+                }
+            )
+            with node.transaction() as session:
+                created = services.create_request(
+                    session, node, principal, data, client_ip=client_ip(request)
+                )
+        except ValidationError as exc:
+            problems = _problems(exc)
+        except (InvalidInput, NotFound) as exc:
+            problems = [exc.message]
+    if created is not None:
+        return RedirectResponse(f"/requests/{created.origin}/{created.id}", status_code=303)
+    return _form(request, node, principal, values, problems)
+
+
+# --- detail, answer, withdraw ---------------------------------------------------------------------------------
+
+
+def _detail(
+    request: Request,
+    node: NodeDep,
+    principal: Principal,
+    origin: str,
+    request_id: str,
+    *,
+    errors: list[str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> HTMLResponse:
+    with node.transaction() as session:
+        found = services.get_request(
+            session, node, principal, origin, request_id, client_ip=client_ip(request)
+        )
+        events = services.timeline(session, found)
+        deliveries = services.deliveries_of(session, found)
+    now = node.clock.now()
+    incoming = found.origin != node.party
+    return render(
+        request,
+        "request.html",
+        {
+            "r": found,
+            "incoming": incoming,
+            "events": events,
+            "deliveries": deliveries,
+            "labels": _labels(),
+            "overdue": domain.is_overdue(found.status, found.deadline, now),
+            "late": found.answered_at is not None and domain.is_late(found.deadline, found.answered_at),
+            "past_deadline": now > found.deadline,
+            "can_answer": incoming and found.status == "open" and principal.can(Permission.REQUESTS_WRITE),
+            "can_withdraw": not incoming
+            and found.status == "open"
+            and principal.can(Permission.REQUESTS_WRITE),
+            "errors": errors or [],
+            "typed": typed or {"answer": "", "late_reason": ""},
+            "deadlines": DEADLINES,
+        },
+        principal=principal,
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/requests/{origin}/{request_id}", response_class=HTMLResponse)
+def request_page(
+    origin: str,
+    request_id: str,
+    request: Request,
+    node: NodeDep,
+    principal: Principal = requires(Permission.REQUESTS_READ),
+) -> HTMLResponse:
+    return _detail(request, node, principal, origin, request_id)
+
+
+@router.post("/requests/{origin}/{request_id}/answer", response_model=None)
+def answer(
+    origin: str,
+    request_id: str,
+    request: Request,
+    node: NodeDep,
+    answer: Annotated[str, Form(max_length=TEXT_CAP)] = "",
+    late_reason: Annotated[str, Form(max_length=SHORT_CAP * 2)] = "",
+    principal: Principal = requires(Permission.REQUESTS_WRITE),
+) -> Response:
+    typed = {"answer": answer, "late_reason": late_reason}
+    try:
+        data = AnswerIn.model_validate({"answer": answer, "late_reason": late_reason or None})
+        with node.transaction() as session:
+            services.answer_request(
+                session, node, principal, origin, request_id, data, client_ip=client_ip(request)
+            )
+    except ValidationError as exc:
+        return _detail(request, node, principal, origin, request_id, errors=_problems(exc), typed=typed)
+    except SarhadError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return _detail(request, node, principal, origin, request_id, errors=[exc.message], typed=typed)
+    return RedirectResponse(f"/requests/{origin}/{request_id}", status_code=303)
+
+
+@router.post("/requests/{origin}/{request_id}/edit", response_model=None)
+def edit(
+    origin: str,
+    request_id: str,
+    request: Request,
+    node: NodeDep,
+    text: Annotated[str, Form(max_length=TEXT_CAP)] = "",
+    deadline: Annotated[str, Form(max_length=8)] = "",
+    deadline_at: Annotated[str, Form(max_length=40)] = "",
+    version: Annotated[str, Form(max_length=12)] = "",
+    principal: Principal = requires(Permission.REQUESTS_WRITE),
+) -> Response:
+    """A new version of an own open request: the text, and a new deadline if one is chosen."""
+    try:
+        at: datetime | None = None
+        if deadline == "set" and deadline_at.strip():
+            try:
+                at = datetime.fromisoformat(deadline_at.strip())
+            except ValueError:
+                raise InvalidInput("deadline_at: " + _("not a date and time")) from None
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=ZoneInfo(principal.time_zone))
+        data = RequestUpdateIn.model_validate(
+            {
+                "text": text or None,
+                "deadline": deadline or None,
+                "deadline_at": at,
+                "version": int(version) if version.isdigit() else None,
+            }
+        )
+        with node.transaction() as session:
+            services.update_request(
+                session, node, principal, origin, request_id, data, client_ip=client_ip(request)
+            )
+    except ValidationError as exc:
+        return _detail(request, node, principal, origin, request_id, errors=_problems(exc))
+    except SarhadError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return _detail(request, node, principal, origin, request_id, errors=[exc.message])
+    return RedirectResponse(f"/requests/{origin}/{request_id}", status_code=303)
+
+
+@router.post("/requests/{origin}/{request_id}/withdraw")
+def withdraw(
+    origin: str,
+    request_id: str,
+    request: Request,
+    node: NodeDep,
+    reason: Annotated[str, Form(max_length=SHORT_CAP)] = "",
+    principal: Principal = requires(Permission.REQUESTS_WRITE),
+) -> RedirectResponse:
+    with node.transaction() as session:
+        services.withdraw_request(
+            session, node, principal, origin, request_id, reason, client_ip=client_ip(request)
+        )
+    return RedirectResponse(f"/requests/{origin}/{request_id}", status_code=303)
