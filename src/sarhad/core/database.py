@@ -97,10 +97,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+WRITE_OPTION = "sarhad_write"  # execution option set by Node.transaction(): this transaction will write
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock on a lock upgrade;
-    # SQLite serialises writers anyway, and the busy timeout makes the second one wait.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writing transaction takes the write lock up front (BEGIN IMMEDIATE), so two writers never deadlock
+    # on a lock upgrade; SQLite serialises writers anyway, and the busy timeout makes the second one wait.
+    # A read-only session begins deferred: in WAL mode it reads a snapshot and never waits for a writer.
+    write = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -13,36 +13,63 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from sarhad.core.clock import Clock, SystemClock
-from sarhad.core.database import make_engine, make_session_factory, transaction
+from sarhad.core.database import WRITE_OPTION, make_engine, make_session_factory, transaction
 from sarhad.core.settings import Settings
 
 log = logging.getLogger(__name__)
 _HOOKS = "sarhad.after_commit"
+Hook = Callable[[], None]
 
 
-def after_commit(session: Session, hook: Callable[[], None]) -> None:
+def after_commit(session: Session, hook: Hook) -> None:
     """Run ``hook`` once, after ``session``'s transaction commits; never if it rolls back.
 
     This is how a service says "wake the delivery worker" or "tell the live clients" without doing it
-    before the change is durable. Hooks run in the order added and must not use the session.
+    before the change is durable. A hook added inside a savepoint is dropped if that savepoint rolls back
+    and otherwise waits for the outermost commit. Hooks run in the order added (the same function once)
+    and must not use the session; one that raises is logged and does not affect the others.
     """
-    hooks: list[Callable[[], None]] = session.info.setdefault(_HOOKS, [])
-    if hook not in hooks:
-        hooks.append(hook)
+    entries: list[tuple[SessionTransaction, Hook]] = session.info.setdefault(_HOOKS, [])
+    if any(existing is hook for _, existing in entries):
+        return
+    entries.append((session.get_nested_transaction() or session.get_transaction() or session.begin(), hook))
 
 
-def _run_hooks(session: Session) -> None:
-    hooks: list[Callable[[], None]] = session.info.pop(_HOOKS, [])
-    for hook in hooks:
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _on_commit(session: Session) -> None:
+    released = session.get_nested_transaction()
+    if released is not None:  # a savepoint was released: its hooks now wait for the transaction around it
+        entries_now: list[tuple[SessionTransaction, Hook]] = session.info.get(_HOOKS, [])
+        session.info[_HOOKS] = [(released.parent if tx is released else tx, hook) for tx, hook in entries_now]
+        return
+    entries: list[tuple[SessionTransaction, Hook]] = session.info.pop(_HOOKS, [])
+    for _, hook in entries:
         try:
             hook()
         except Exception:  # a failing notification must not turn a committed change into an error
             log.exception("after-commit hook %r failed", hook)
 
 
-def _drop_hooks(session: Session, previous: SessionTransaction) -> None:
-    if previous.parent is None:  # the outermost transaction rolled back, not a savepoint inside it
+def _on_rollback(session: Session, previous: SessionTransaction) -> None:
+    entries: list[tuple[SessionTransaction, Hook]] | None = session.info.get(_HOOKS)
+    if not entries:
+        return
+    if previous.parent is None:
         session.info.pop(_HOOKS, None)
+    else:  # a savepoint rolled back: forget what was added inside it
+        session.info[_HOOKS] = [(tx, hook) for tx, hook in entries if not _within(tx, previous)]
+
+
+def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_HOOKS, None)  # after the commit's hooks ran, or ended without a commit: none left
 
 
 @dataclass
@@ -62,8 +89,14 @@ class Node:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work; after a successful commit its ``after_commit`` hooks run (never before)."""
+        """One unit of work that writes; after a successful commit its ``after_commit`` hooks run.
+
+        On SQLite the transaction begins with ``BEGIN IMMEDIATE`` (the write lock up front, so two writers
+        never deadlock on a lock upgrade); read-only sessions (``node.sessions()``) begin deferred and never
+        wait for a writer.
+        """
         with transaction(self.sessions) as session:
+            session.connection(execution_options={WRITE_OPTION: True})
             yield session
 
     def dispose(self) -> None:
@@ -73,8 +106,9 @@ class Node:
 def build_node(settings: Settings, clock: Clock | None = None) -> Node:
     engine = make_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
-    event.listen(sessions, "after_commit", _run_hooks)
-    event.listen(sessions, "after_soft_rollback", _drop_hooks)
+    event.listen(sessions, "after_commit", _on_commit)
+    event.listen(sessions, "after_soft_rollback", _on_rollback)
+    event.listen(sessions, "after_transaction_end", _on_transaction_end)
     return Node(
         settings=settings,
         engine=engine,

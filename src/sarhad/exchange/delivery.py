@@ -27,7 +27,7 @@ from sarhad.exchange.models import LinkHead, Peer
 from sarhad.exchange.transport import link_path, make_client, send
 
 log = logging.getLogger("sarhad.exchange.delivery")
-LEASE_SECONDS = 15  # renewed every 5 s while pushing; a crashed process's lease lapses quickly
+LEASE_SECONDS = 30  # renewed every 5 s between batches; longer than a request's timeout (15 s) + 5 s
 POLL_SECONDS = 0.2  # a cheap read that notices releases committed by other processes (CLI, jobs, API workers)
 PULL_SECONDS = 2.0  # how often a pull-only link asks its peer for envelopes
 
@@ -85,6 +85,10 @@ class DeliveryWorker:
                     await asyncio.to_thread(self._note, party, None)
             except PeerUnavailable as exc:
                 failures = await asyncio.to_thread(self._note, party, str(exc))
+                delay = min(delay, backoff_seconds(failures))
+            except Exception as exc:  # a bug or a database error with this peer must not stall the others
+                log.exception("delivery to %s failed", party)
+                failures = await asyncio.to_thread(self._note, party, f"{type(exc).__name__}: {exc}")
                 delay = min(delay, backoff_seconds(failures))
             finally:
                 await asyncio.to_thread(self._release_lease, party)
@@ -166,6 +170,10 @@ class DeliveryWorker:
             limit = self.batch_limit.get(party)
             return after, services.outbound_batch(session, self.node, party, after, max_count=limit)
 
+    def _mark_sent(self, party: str, up_to: int) -> None:
+        with self.node.transaction() as session:
+            services.mark_sent(session, self.node, party, up_to)
+
     def _accept(self, party: str, receipt: Any, sent_up_to: int | None = None) -> int:
         with self.node.transaction() as session:
             return services.accept_receipt(session, self.node, party, receipt, sent_up_to)
@@ -209,12 +217,16 @@ class DeliveryWorker:
                 continue
             try:
                 if response.status_code == 200 and "receipt" in answer:
-                    # Store the receipt and read the next batch at the same time (the read does not wait
-                    # for the write: WAL on SQLite, MVCC on PostgreSQL).
-                    accepted, following = await asyncio.gather(
-                        asyncio.to_thread(self._accept, party, answer["receipt"], last_sent),
-                        asyncio.to_thread(self._batch, party, last_sent),
-                    )
+                    # Store the receipt and read the next batch at the same time (a read session does
+                    # not wait for the writer: a deferred snapshot in SQLite's WAL, MVCC on PostgreSQL).
+                    try:
+                        accepted, following = await asyncio.gather(
+                            asyncio.to_thread(self._accept, party, answer["receipt"], last_sent),
+                            asyncio.to_thread(self._batch, party, last_sent),
+                        )
+                    except services.ExchangeRefusal:
+                        await asyncio.to_thread(self._mark_sent, party, last_sent)  # they did go out
+                        raise
                     self.cursor[party] = accepted
                     # The receipt may stop short of the batch (the receiver met a gap): resume from it.
                     ready = following if accepted == last_sent else None

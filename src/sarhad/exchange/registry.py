@@ -64,11 +64,13 @@ class RecordKind:
     apply: RecordHandler | None = None
     withdraw: RecordHandler | None = None
     # Optional, for speed: apply a run of consecutive records of this kind (upserts and withdrawals, in
-    # order) with the same effect as calling ``apply``/``withdraw`` for each. Anything it raises makes the
-    # exchange redo the run one record at a time, so the culprit alone is quarantined.
+    # order) with the same effect as calling ``apply``/``withdraw`` for each. Anything it raises rolls the
+    # batch back to its savepoint and the exchange redoes it one record at a time, so the culprit alone is
+    # quarantined.
     apply_batch: BatchHandler | None = None
-    # Called on the sender's node, in the transaction that stores a peer's receipt, with this kind's
-    # records that the receipt newly covers (e.g. so a hotline message becomes "delivered" at once).
+    # Called on the sender's node, in a savepoint of the transaction that stores a peer's receipt, with this
+    # kind's records that the receipt newly covers (e.g. so a hotline message becomes "delivered" at once).
+    # If it raises, its savepoint is rolled back, an alert is raised, and the receipt is stored anyway.
     on_receipted: ReceiptHandler | None = None
     control: bool = False  # protocol-level kinds (key rotation), not user records
 

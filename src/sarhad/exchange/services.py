@@ -9,7 +9,9 @@ outbox): a release is never lost and never sent without its change.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -66,6 +68,7 @@ from sarhad.exchange.registry import (
     kinds_with_receipt_hooks,
 )
 
+log = logging.getLogger("sarhad.exchange")
 GENESIS = "0" * 64
 
 
@@ -255,7 +258,15 @@ class _PeerKeyRing:
 
 
 _verifiers: ThreadPoolExecutor | None = None
+_verifiers_lock = threading.Lock()
 _PARALLEL_FROM = 32  # envelopes; smaller batches are verified in the calling thread
+
+
+def _cpus() -> int:
+    try:
+        return max(1, min(len(os.sched_getaffinity(0)), 8))  # the CPUs this process may use
+    except AttributeError:  # not on Linux
+        return max(1, min(os.cpu_count() or 1, 8))
 
 
 Verdict = protocol.ProtocolError | str  # the refusal, or the envelope's canonical JSON to store
@@ -278,13 +289,15 @@ def _verify_all(envelopes: list[dict[str, Any]], ring: _PeerKeyRing) -> list[Ver
         return verdicts
 
     global _verifiers
-    workers = os.cpu_count() or 1
+    workers = _cpus()
     if workers == 1 or len(envelopes) < _PARALLEL_FROM:
         return verify(envelopes)
-    if _verifiers is None:
-        _verifiers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sarhad-verify")
+    with _verifiers_lock:
+        if _verifiers is None:
+            _verifiers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sarhad-verify")
+        pool = _verifiers
     size = -(-len(envelopes) // workers)
-    parts = _verifiers.map(verify, [envelopes[i : i + size] for i in range(0, len(envelopes), size)])
+    parts = pool.map(verify, [envelopes[i : i + size] for i in range(0, len(envelopes), size)])
     return [verdict for part in parts for verdict in part]
 
 
@@ -583,7 +596,8 @@ def release_records(
             )
     session.execute(insert(table_of(Release)), release_rows)
     events: list[AuditEvent] = []
-    for party, records in per_party.items():
+    for party in sorted(per_party):  # link heads always locked in the same order: no deadlock
+        records = per_party[party]
         for record, envelope in zip(records, enqueue_records(session, node, party, records), strict=True):
             events.append(
                 AuditEvent(
@@ -901,12 +915,10 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
         applied = duplicates = quarantined = 0
         ring = _PeerKeyRing(session, sender)
         verdicts = _verify_all(checked, ring)
-        rotated = False
         batch: list[_Pending] = []
         for index, env in enumerate(checked):
             seq = env["seq"]
-            # After a key rotation in this batch the keys changed: what follows is verified again, in order.
-            verdict = _verify_all([env], ring)[0] if rotated else verdicts[index]
+            verdict = verdicts[index]
             if isinstance(verdict, protocol.ProtocolError):
                 raise _refuse(verdict.code, f"envelope seq {seq}: {verdict.message}", seq) from verdict
             if seq <= head.seq:
@@ -939,8 +951,9 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
             pending = _prepare_record(session, node, link, env, verdict)
             batch.append(pending)
             if pending.row["record_kind"] == KEY_ROTATION_KIND and pending.row["status"] == "applied":
+                # The keys changed from here on: verify the rest of the batch again with the new ring.
                 ring.reload()
-                rotated = True
+                verdicts[index + 1 :] = _verify_all(checked[index + 1 :], ring)
             head.seq, head.hash, head.updated_at = seq, env["hash"], node.clock.now()
         if equivocation is None:
             _apply_pending(session, node, batch)
@@ -1385,7 +1398,21 @@ def _notify_receipted(session: Session, node: Node, party: str, link: str, after
             ReceiptedRecord(kind=kind, record_id=record_id, version=version, op=op, link=link, seq=seq)
         )
     for kind, records in grouped.items():
-        hooks[kind](session, node, party, records)
+        try:
+            with session.begin_nested():
+                hooks[kind](session, node, party, records)
+        except Exception as exc:  # a kind's bug must not block the receipt (and with it the whole link)
+            log.exception("receipt hook of kind %s failed", kind)
+            raise_alert(
+                session,
+                node,
+                kind="receipt_hook",
+                severity="warning",
+                link=link,
+                seq=records[-1].seq,
+                message=f"{kind}: what happens when {party} receipts a record failed "
+                f"({type(exc).__name__}: {exc}); the receipt itself is stored",
+            )
 
 
 def outbound_batch(
