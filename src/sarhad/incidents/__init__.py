@@ -1,0 +1,1 @@
+"""Incidents: reports of cross-border incidents, their workflow, sharing, the situational picture and reports."""

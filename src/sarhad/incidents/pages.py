@@ -1,0 +1,674 @@
+"""Incident pages: the situational picture (map, filters, time slider, list), the incident form, the detail
+with its history and workflow, the daily situation report and the statistics.
+
+Forms are checked with the API's pydantic models and the same services, so a page refuses exactly what the
+API refuses; a refused form is shown again with the reasons and what was typed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from importlib.resources import files
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from sarhad.accounts.domain import Permission
+from sarhad.accounts.services import Principal
+from sarhad.core.errors import NotFound, SarhadError
+from sarhad.core.i18n import gettext as _
+from sarhad.exchange.domain import Handling, Tlp
+from sarhad.incidents import domain, reports, services
+from sarhad.incidents.api import parse_filter, read_upload
+from sarhad.incidents.models import Incident
+from sarhad.incidents.schemas import IncidentCreateIn, IncidentUpdateIn
+from sarhad.web import charts
+from sarhad.web.deps import NodeDep, client_ip, public, requires
+from sarhad.web.templating import add_nav_item, render
+
+router = APIRouter(include_in_schema=False)
+add_nav_item("/incidents", "Incidents", Permission.INCIDENTS_READ.value)
+add_nav_item("/incidents/reports/daily", "Situation report", Permission.INCIDENTS_READ.value)
+
+STATIC_FILES = {
+    "incidents-map.js": "text/javascript; charset=utf-8",
+    "incidents.css": "text/css; charset=utf-8",
+}
+WINDOWS = (1, 7, 30, 90, 365)
+TEXT_CAP = domain.DESCRIPTION_MAX * 2
+
+
+@router.get("/incidents/static/{name}")
+def static_asset(
+    name: str, _access: None = public("static asset (picture script and style), no data")
+) -> Response:
+    """The package's own static files; a fixed list, so no path from the request reaches the file system."""
+    media_type = STATIC_FILES.get(name)
+    if media_type is None:
+        raise NotFound(f"no static file {name!r}")
+    body = files("sarhad.incidents").joinpath("static", name).read_bytes()
+    return Response(body, media_type=media_type, headers={"Cache-Control": "public, max-age=300"})
+
+
+def codes() -> dict[str, str]:
+    """Every code the pages show (statuses, impact levels, actions, changes, casualty categories, handling,
+    delivery states, request directions), translated for the viewer. Literal ``_()`` calls so the strings are
+    extracted for translation."""
+    return {
+        "draft": _("draft"),
+        "reported": _("reported"),
+        "validated": _("validated"),
+        "closed": _("closed"),
+        "dismissed": _("dismissed"),
+        "low": _("low"),
+        "medium": _("medium"),
+        "high": _("high"),
+        "very_high": _("very high"),
+        "critical": _("critical"),
+        "report": _("Report"),
+        "validate": _("Validate"),
+        "close": _("Close"),
+        "dismiss": _("Dismiss"),
+        "create": _("created"),
+        "update": _("edited"),
+        "attach": _("attachment added"),
+        "import": _("imported"),
+        "received": _("received"),
+        "security_killed": _("security forces killed"),
+        "security_injured": _("security forces injured"),
+        "civilian_killed": _("civilians killed"),
+        "civilian_injured": _("civilians injured"),
+        "assailant_killed": _("assailants killed"),
+        "assailant_injured": _("assailants injured"),
+        "kidnapped": _("kidnapped"),
+        "missing": _("missing"),
+        "no_onward": _("no onward release"),
+        "onward_allowed": _("onward release allowed"),
+        "queued": _("queued"),
+        "sent": _("sent"),
+        "receipted": _("receipted"),
+        "incoming": _("incoming"),
+        "outgoing": _("outgoing"),
+    }
+
+
+def _page(
+    request: Request, template: str, context: dict[str, Any], principal: Principal, **kw: Any
+) -> HTMLResponse:
+    return render(request, template, {**context, "L": codes()}, principal=principal, **kw)
+
+
+def _labels(node: Any, language: str) -> dict[str, Any]:
+    """Every text the picture script shows, translated for the viewer."""
+    return {
+        "types": {code: t.name(language) for code, t in services.taxonomy(node).items()},
+        "status": {s.value: codes()[s.value] for s in domain.Status},
+        "impact": {
+            **{level: codes()[level] for level in ("low", "medium", "high", "very_high", "critical")},
+            "none": _("no level agreed"),
+        },
+        "own": _("own"),
+        "received": _("received from"),
+        "exercise": _("EXERCISE"),
+        "section": _("Section"),
+        "side": _("Side"),
+        "occurred": _("Occurred"),
+        "details": _("Details"),
+        "impactLegend": _("Section impact level"),
+        "shownUntil": _("Shown up to"),
+        "impactUnavailable": _("Impact levels are not available; sections are shown neutral."),
+        "loadFailed": _("The map could not be loaded."),
+    }
+
+
+def _type_choices(node: Any, language: str) -> list[tuple[str, str]]:
+    return [(code, t.name(language)) for code, t in services.taxonomy(node).items()]
+
+
+# --- the situational picture --------------------------------------------------------------------------------
+
+
+@router.get("/incidents", response_class=HTMLResponse)
+def picture_page(
+    request: Request,
+    node: NodeDep,
+    days: Annotated[int, Query(ge=1, le=3660)] = 30,
+    type: Annotated[str, Query(max_length=40)] = "",
+    side: Annotated[str, Query(pattern=r"^(|[A-Z]{2})$")] = "",
+    origin: Annotated[str, Query(pattern=r"^(|[A-Z]{2})$")] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+    principal: Principal = requires(Permission.INCIDENTS_READ),
+) -> HTMLResponse:
+    filters = {"days": days, "type": type, "side": side, "origin": origin, "status": status}
+    flt = parse_filter(
+        node,
+        bbox=None,
+        since=None,
+        until=None,
+        days=days,
+        types=[type] if type else None,
+        statuses=[status] if status else None,
+        side=side or None,
+        origin=origin or None,
+        section=None,
+        exercise=None,
+        include_withdrawn=False,
+        limit=2000,
+    )
+    with node.sessions() as session:
+        rows = services.list_incidents(session, node, flt)
+        overdue = services.drafts_overdue(session, node)
+        peers = [p.party for p in services.configured_peers(session)]
+    now = node.clock.now()
+    query = {k: v for k, v in filters.items() if v}
+    api_query = "&".join(f"{k}={v}" for k, v in query.items())
+    config = {
+        "borderApi": "/api/v1/border",
+        "incidentsUrl": f"/api/v1/incidents?format=geojson&limit=2000&{api_query}",
+        "impactUrl": "/api/v1/impact/levels",
+        "party": node.party,
+        "now": now.isoformat(),
+        "since": (now - timedelta(days=days)).isoformat(),
+        "tileUrl": node.settings.tile_url,
+        "labels": _labels(node, principal.language),
+    }
+    return _page(
+        request,
+        "incidents/picture.html",
+        {
+            "rows": rows,
+            "filters": filters,
+            "windows": WINDOWS,
+            "types": _type_choices(node, principal.language),
+            "type_names": dict(_type_choices(node, principal.language)),
+            "statuses": [s.value for s in domain.Status],
+            "origins": sorted({node.party, *peers}),
+            "overdue": overdue,
+            "map_config": config,
+            "api_query": api_query,
+            "can_write": principal.can(Permission.INCIDENTS_WRITE),
+        },
+        principal,
+    )
+
+
+# --- the form -----------------------------------------------------------------------------------------------
+
+
+def _local_input(value: Any, zone: str) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+    return str(value or "")
+
+
+def _values_from(incident: Incident | None, zone: str, now: datetime) -> dict[str, Any]:
+    if incident is None:
+        return {
+            "type": "",
+            "occurred_at": _local_input(now, zone),
+            "lat": "",
+            "lon": "",
+            "description": "",
+            "impact_level": "low",
+            "persons_apprehended": "0",
+            "source_reliability": "F",
+            "info_credibility": "6",
+            "exercise": False,
+            "casualties": {},
+            "seizures": "",
+            "tlp": Tlp.AMBER.value,
+            "handling": Handling.NO_ONWARD.value,
+            "release_to": [],
+            "draft": False,
+            "confirm_far": False,
+            "follow_up_origin": "",
+            "follow_up_id": "",
+            "version": "",
+        }
+    return {
+        "type": incident.type,
+        "occurred_at": _local_input(incident.occurred_at, zone),
+        "lat": str(incident.lat),
+        "lon": str(incident.lon),
+        "description": incident.description,
+        "impact_level": incident.impact_level,
+        "persons_apprehended": str(incident.persons_apprehended),
+        "source_reliability": incident.source_reliability,
+        "info_credibility": incident.info_credibility,
+        "exercise": incident.exercise,
+        "casualties": dict(incident.casualties),
+        "seizures": "\n".join(f"{s['item']}; {s['quantity']:g}; {s['unit']}" for s in incident.seizures),
+        "confirm_far": False,
+        "version": str(incident.version),
+    }
+
+
+def _parse_seizures(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """One seizure per line: ``item; quantity; unit``."""
+    items, problems = [], []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(";")]
+        if len(parts) != 3:
+            problems.append(_("Seizures, line %(n)s: write item; quantity; unit") % {"n": n})
+            continue
+        try:
+            quantity = float(parts[1].replace(",", "."))
+        except ValueError:
+            problems.append(_("Seizures, line %(n)s: the quantity is not a number") % {"n": n})
+            continue
+        items.append({"item": parts[0], "quantity": quantity, "unit": parts[2]})
+    return items, problems
+
+
+async def _form_values(request: Request, zone: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """(values as typed, data in the API's JSON shape, problems)."""
+    form = await request.form()
+
+    def text(name: str, cap: int = 2000) -> str:
+        value = form.get(name)
+        return value[:cap] if isinstance(value, str) else ""
+
+    values: dict[str, Any] = {
+        "type": text("type", 40),
+        "occurred_at": text("occurred_at", 40),
+        "lat": text("lat", 40),
+        "lon": text("lon", 40),
+        "description": text("description", TEXT_CAP),
+        "impact_level": text("impact_level", 16),
+        "persons_apprehended": text("persons_apprehended", 12) or "0",
+        "source_reliability": text("source_reliability", 1) or "F",
+        "info_credibility": text("info_credibility", 1) or "6",
+        "exercise": bool(form.get("exercise")),
+        "casualties": {},
+        "seizures": text("seizures", 10_000),
+        "tlp": text("tlp", 16) or Tlp.AMBER.value,
+        "handling": text("handling", 16) or Handling.NO_ONWARD.value,
+        "release_to": [v for v in form.getlist("release_to") if isinstance(v, str)][:32],
+        "draft": bool(form.get("draft")),
+        "confirm_far": bool(form.get("confirm_far")),
+        "follow_up_origin": text("follow_up_origin", 2),
+        "follow_up_id": text("follow_up_id", 64),
+        "version": text("version", 12),
+    }
+    problems: list[str] = []
+    data: dict[str, Any] = {
+        "type": values["type"],
+        "description": values["description"],
+        "impact_level": values["impact_level"],
+        "source_reliability": values["source_reliability"],
+        "info_credibility": values["info_credibility"],
+        "exercise": values["exercise"],
+        "confirm_far": values["confirm_far"],
+    }
+    for name in ("lat", "lon"):
+        try:
+            data[name] = float(values[name].strip().replace(",", "."))
+        except ValueError:
+            problems.append(f"{name}: " + _("not a number"))
+    try:
+        moment = datetime.fromisoformat(values["occurred_at"].strip())
+        data["occurred_at"] = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+    except ValueError:
+        problems.append("occurred_at: " + _("not a date and time"))
+    try:
+        data["persons_apprehended"] = int(values["persons_apprehended"])
+    except ValueError:
+        problems.append("persons_apprehended: " + _("not a whole number"))
+    casualties: dict[str, int] = {}
+    for category in domain.CASUALTY_CATEGORIES:
+        raw = text(f"casualty_{category}", 12).strip()
+        if raw:
+            try:
+                casualties[category] = int(raw)
+            except ValueError:
+                problems.append(f"casualties.{category}: " + _("not a whole number"))
+    values["casualties"] = casualties
+    data["casualties"] = casualties
+    seizures, seizure_problems = _parse_seizures(values["seizures"])
+    problems += seizure_problems
+    data["seizures"] = seizures
+    return values, data, problems
+
+
+def _problems(exc: ValidationError | SarhadError) -> list[str]:
+    if isinstance(exc, ValidationError):
+        return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    return [exc.message]
+
+
+def _form_page(
+    request: Request,
+    node: Any,
+    principal: Principal,
+    values: dict[str, Any],
+    *,
+    incident: Incident | None = None,
+    errors: list[str] | None = None,
+    far: bool = False,
+) -> HTMLResponse:
+    with node.sessions() as session:
+        peers = services.configured_peers(session)
+    return _page(
+        request,
+        "incidents/form.html",
+        {
+            "values": values,
+            "incident": incident,
+            "peers": peers,
+            "types": _type_choices(node, principal.language),
+            "impacts": domain.IMPACT_ORDER,
+            "reliabilities": domain.RELIABILITY,
+            "credibilities": domain.CREDIBILITY,
+            "categories": domain.CASUALTY_CATEGORIES,
+            "units": domain.UNITS,
+            "tlps": [t.value for t in Tlp],
+            "handlings": [h.value for h in Handling],
+            "errors": errors or [],
+            "far": far,
+            "can_release": principal.can(Permission.RECORDS_RELEASE),
+        },
+        principal,
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/incidents/new", response_class=HTMLResponse)
+def new_page(
+    request: Request,
+    node: NodeDep,
+    follow_up_origin: Annotated[str, Query(pattern=r"^(|[A-Z]{2})$")] = "",
+    follow_up_id: Annotated[str, Query(max_length=64)] = "",
+    principal: Principal = requires(Permission.INCIDENTS_WRITE),
+) -> HTMLResponse:
+    values = _values_from(None, principal.time_zone, node.clock.now())
+    values.update(follow_up_origin=follow_up_origin, follow_up_id=follow_up_id)
+    return _form_page(request, node, principal, values)
+
+
+@router.post("/incidents/new", response_model=None)
+async def create(
+    request: Request, node: NodeDep, principal: Principal = requires(Permission.INCIDENTS_WRITE)
+) -> Response:
+    values, data, problems = await _form_values(request, principal.time_zone)
+    data.update(
+        tlp=values["tlp"], handling=values["handling"], release_to=values["release_to"], draft=values["draft"]
+    )
+    if values["follow_up_origin"] and values["follow_up_id"]:
+        data["follow_up_of"] = {"origin": values["follow_up_origin"], "id": values["follow_up_id"]}
+    far = False
+    if not problems:
+        try:
+            checked = IncidentCreateIn.model_validate(data)
+            with node.transaction() as session:
+                written = services.create_incident(
+                    session,
+                    node,
+                    principal,
+                    checked,
+                    draft=checked.draft,
+                    follow_up_of=(checked.follow_up_of.origin, checked.follow_up_of.id)
+                    if checked.follow_up_of
+                    else None,
+                    tlp=checked.tlp.value,
+                    handling=checked.handling.value,
+                    release_to=checked.release_to,
+                    client_ip=client_ip(request),
+                )
+            return RedirectResponse(
+                f"/incidents/{written.incident.origin}/{written.incident.id}", status_code=303
+            )
+        except (ValidationError, SarhadError) as exc:
+            problems = _problems(exc)
+            far = isinstance(exc, SarhadError) and exc.code == "far_from_border"
+    return _form_page(request, node, principal, values, errors=problems, far=far)
+
+
+# --- reports (before the detail routes: their paths have the same shape) ----------------------------------
+
+
+@router.get("/incidents/reports/daily", response_class=HTMLResponse)
+def daily_report_page(
+    request: Request,
+    node: NodeDep,
+    day: Annotated[date | None, Query()] = None,
+    principal: Principal = requires(Permission.INCIDENTS_READ),
+) -> HTMLResponse:
+    with node.transaction() as session:
+        report = reports.daily_report(session, node, day)
+        services.record_export(
+            session, node, principal, report.total, "daily-report-page", client_ip(request)
+        )
+    by_type_chart = charts.bar_chart(
+        [(services.type_name(node, k, principal.language), float(v)) for k, v in report.by_type.items()],
+        title=_("Incidents by type"),
+        empty_text=_("No incidents"),
+    )
+    return _page(
+        request,
+        "incidents/daily.html",
+        {
+            "report": report,
+            "type_names": dict(_type_choices(node, principal.language)),
+            "previous": (report.day - timedelta(days=1)).isoformat(),
+            "next": (report.day + timedelta(days=1)).isoformat(),
+            "by_type_chart": by_type_chart,
+        },
+        principal,
+    )
+
+
+@router.get("/incidents/reports/statistics", response_class=HTMLResponse)
+def statistics_page(
+    request: Request,
+    node: NodeDep,
+    weeks: Annotated[int, Query(ge=1, le=104)] = 12,
+    principal: Principal = requires(Permission.INCIDENTS_READ),
+) -> HTMLResponse:
+    with node.sessions() as session:
+        stats = reports.statistics(session, node, weeks=weeks)
+    per_section = charts.grouped_bar_chart(
+        stats.weeks,
+        {section: [float(v) for v in values] for section, values in stats.per_section_week.items()},
+        title=_("Incidents per section per week"),
+        empty_text=_("No incidents"),
+    )
+    seizures = charts.line_chart(
+        stats.months,
+        {name: list(values) for name, values in stats.seizures.items()},
+        title=_("Seizures by substance per month"),
+        empty_text=_("No seizures"),
+    )
+    responses = charts.grouped_bar_chart(
+        [r["month"] for r in stats.responses],
+        {
+            _("answered on time"): [float(r["answered_on_time"]) for r in stats.responses],
+            _("answered late"): [float(r["answered_late"]) for r in stats.responses],
+            _("open"): [float(r["open"]) for r in stats.responses],
+            _("overdue"): [float(r["overdue"]) for r in stats.responses],
+        }
+        if stats.responses
+        else {},
+        title=_("Response to requests"),
+        empty_text=_("No requests") if stats.requests_available else _("Requests are not available"),
+    )
+    return _page(
+        request,
+        "incidents/statistics.html",
+        {"stats": stats, "weeks": weeks, "charts": [per_section, seizures, responses]},
+        principal,
+    )
+
+
+# --- detail -------------------------------------------------------------------------------------------------
+
+
+@router.get("/incidents/{origin}/{incident_id}", response_class=HTMLResponse)
+def detail_page(
+    origin: str,
+    incident_id: str,
+    request: Request,
+    node: NodeDep,
+    principal: Principal = requires(Permission.INCIDENTS_READ),
+) -> HTMLResponse:
+    with node.transaction() as session:
+        incident = services.get_incident(
+            session, node, principal, origin, incident_id, client_ip=client_ip(request)
+        )
+        history = services.history(session, incident)
+        releases = services.releases_of(session, incident)
+        follow_ups = services.follow_ups_of(session, incident)
+        deliveries = services.delivery_summary(session, [incident], node.party).get(incident.id, [])
+        peers = [p.party for p in services.configured_peers(session)]
+    own = incident.origin == node.party
+    released_to = {r.to_party for r in releases if r.withdrawn_at is None}
+    actions = []
+    if own and incident.withdrawn_at is None:
+        for action, (allowed, _target) in domain.TRANSITIONS.items():
+            if domain.Status(incident.status) in allowed:
+                permission = (
+                    Permission.INCIDENTS_VALIDATE
+                    if action in domain.VALIDATOR_ACTIONS
+                    else Permission.INCIDENTS_WRITE
+                )
+                if principal.can(permission):
+                    actions.append(action)
+    return _page(
+        request,
+        "incidents/detail.html",
+        {
+            "i": incident,
+            "own": own,
+            "type_name": services.type_name(node, incident.type, principal.language),
+            "history": history,
+            "releases": releases,
+            "follow_ups": follow_ups,
+            "deliveries": deliveries,
+            "actions": actions,
+            "release_candidates": [p for p in peers if p not in released_to] if own else [],
+            "draft_overdue": domain.draft_overdue(incident.status, incident.created_at, node.clock.now()),
+            "can_write": own
+            and principal.can(Permission.INCIDENTS_WRITE)
+            and domain.editable_status(incident.status),
+            "can_release": own and principal.can(Permission.RECORDS_RELEASE) and incident.status != "draft",
+            "max_mb": domain.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        },
+        principal,
+    )
+
+
+@router.get("/incidents/{origin}/{incident_id}/edit", response_class=HTMLResponse)
+def edit_page(
+    origin: str,
+    incident_id: str,
+    request: Request,
+    node: NodeDep,
+    principal: Principal = requires(Permission.INCIDENTS_WRITE),
+) -> HTMLResponse:
+    with node.sessions() as session:
+        incident = services.editable_incident(session, node, incident_id, origin, "edited")
+    return _form_page(
+        request,
+        node,
+        principal,
+        _values_from(incident, principal.time_zone, node.clock.now()),
+        incident=incident,
+    )
+
+
+@router.post("/incidents/{origin}/{incident_id}/edit", response_model=None)
+async def edit(
+    origin: str,
+    incident_id: str,
+    request: Request,
+    node: NodeDep,
+    principal: Principal = requires(Permission.INCIDENTS_WRITE),
+) -> Response:
+    with node.sessions() as session:
+        incident = services.editable_incident(session, node, incident_id, origin, "edited")
+    values, data, problems = await _form_values(request, principal.time_zone)
+    if values["version"]:
+        data["version"] = values["version"]
+    far = False
+    if not problems:
+        try:
+            checked = IncidentUpdateIn.model_validate(data)
+            with node.transaction() as session:
+                services.update_incident(
+                    session,
+                    node,
+                    principal,
+                    incident_id,
+                    checked,
+                    origin=origin,
+                    expected_version=checked.version,
+                    client_ip=client_ip(request),
+                )
+            return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)
+        except (ValidationError, SarhadError) as exc:
+            problems = _problems(exc)
+            far = isinstance(exc, SarhadError) and exc.code == "far_from_border"
+    return _form_page(request, node, principal, values, incident=incident, errors=problems, far=far)
+
+
+@router.post("/incidents/{origin}/{incident_id}/transition")
+def transition(
+    origin: str,
+    incident_id: str,
+    request: Request,
+    node: NodeDep,
+    action: Annotated[str, Form(max_length=16)],
+    reason: Annotated[str, Form(max_length=domain.REASON_MAX)] = "",
+    principal: Principal = requires(Permission.INCIDENTS_WRITE),
+) -> RedirectResponse:
+    with node.transaction() as session:
+        services.transition_incident(
+            session, node, principal, incident_id, action, reason, origin=origin, client_ip=client_ip(request)
+        )
+    return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{origin}/{incident_id}/release")
+def release(
+    origin: str,
+    incident_id: str,
+    request: Request,
+    node: NodeDep,
+    to: Annotated[list[str] | None, Form(max_length=32)] = None,
+    principal: Principal = requires(Permission.RECORDS_RELEASE),
+) -> RedirectResponse:
+    with node.transaction() as session:
+        if origin != node.party:
+            services.editable_incident(session, node, incident_id, origin, "released onward")
+        services.release_incident(
+            session, node, principal, incident_id, to or [], client_ip=client_ip(request)
+        )
+    return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{origin}/{incident_id}/attachments")
+async def attach(
+    origin: str,
+    incident_id: str,
+    request: Request,
+    node: NodeDep,
+    file: Annotated[UploadFile, File()],
+    principal: Principal = requires(Permission.INCIDENTS_WRITE),
+) -> RedirectResponse:
+    data = await read_upload(file)
+    with node.transaction() as session:
+        services.add_attachment(
+            session,
+            node,
+            principal,
+            incident_id,
+            file.filename or "",
+            data,
+            origin=origin,
+            client_ip=client_ip(request),
+        )
+    return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)

@@ -1,0 +1,387 @@
+"""Reports over incidents: the daily situation report (page, JSON and PDF) and the statistics.
+
+The daily report covers 00:00–24:00 of one day in the node's time zone (``default_time_zone``). Open requests
+come from ``sarhad.requests.services.open_requests`` and the response statistics from
+``sarhad.requests.services.response_stats`` when the requests package is installed; without it those parts
+say so instead of failing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import Session
+
+from sarhad.core.node import Node
+from sarhad.incidents import domain
+from sarhad.incidents.domain import Status
+from sarhad.incidents.models import Incident
+
+log = logging.getLogger(__name__)
+NOTABLE_MAX = 50
+
+
+def node_zone(node: Node) -> ZoneInfo:
+    return ZoneInfo(node.settings.default_time_zone or "UTC")
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[00:00, 24:00) of ``day`` in ``zone``, as UTC instants (a DST day is 23 or 25 hours long)."""
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+def _requests_module() -> Any | None:
+    if importlib.util.find_spec("sarhad.requests") is None:
+        return None
+    try:
+        return importlib.import_module("sarhad.requests.services")
+    except ImportError:
+        return None
+
+
+def _open_requests(session: Session, node: Node, at: datetime) -> tuple[list[dict[str, Any]], bool]:
+    module = _requests_module()
+    if module is None or not hasattr(module, "open_requests"):
+        return [], False
+    rows = module.open_requests(session, node, at)
+    result = []
+    for r in rows:
+        result.append(
+            {
+                "id": str(r.id),
+                "direction": str(r.direction),
+                "kind": str(r.kind),
+                "action": str(r.action or ""),
+                "incident_origin": r.incident_origin,
+                "incident_id": r.incident_id,
+                "deadline": r.deadline,
+                "overdue": bool(r.overdue),
+                "summary": str(r.summary or ""),
+            }
+        )
+    return result, True
+
+
+@dataclass
+class DailyReport:
+    party: str
+    day: date
+    zone: str
+    since: datetime
+    until: datetime
+    generated_at: datetime
+    total: int
+    by_type: dict[str, int]
+    by_section: dict[str, int]
+    by_type_section: dict[str, dict[str, int]]
+    by_origin: dict[str, int]
+    seizures: list[dict[str, Any]]
+    notable: list[Incident]
+    open_requests: list[dict[str, Any]] = field(default_factory=list)
+    requests_available: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "party": self.party,
+            "day": self.day.isoformat(),
+            "zone": self.zone,
+            "since": domain.iso(self.since),
+            "until": domain.iso(self.until),
+            "generated_at": domain.iso(self.generated_at),
+            "total": self.total,
+            "by_type": self.by_type,
+            "by_section": self.by_section,
+            "by_type_section": self.by_type_section,
+            "by_origin": self.by_origin,
+            "seizures": self.seizures,
+            "notable": [
+                {
+                    "origin": i.origin,
+                    "id": i.id,
+                    "type": i.type,
+                    "status": i.status,
+                    "occurred_at": domain.iso(i.occurred_at),
+                    "section": i.section_id,
+                    "side": i.side,
+                    "impact_level": i.impact_level,
+                    "casualties": i.casualties,
+                    "exercise": i.exercise,
+                    "description": i.description,
+                }
+                for i in self.notable
+            ],
+            "open_requests": [
+                {
+                    **r,
+                    "deadline": domain.iso(r["deadline"])
+                    if isinstance(r["deadline"], datetime)
+                    else r["deadline"],
+                }
+                for r in self.open_requests
+            ],
+            "requests_available": self.requests_available,
+        }
+
+
+def _counted() -> Any:
+    return (Incident.status != Status.DISMISSED.value, Incident.withdrawn_at.is_(None))
+
+
+def daily_report(session: Session, node: Node, day: date | None = None) -> DailyReport:
+    """Counts by type and section, seizures, notable incidents and open requests for one day (node's zone).
+
+    Counted: own and received incidents that occurred that day, not dismissed, not withdrawn (drafts
+    included: they are this node's own knowledge). Notable: high or very high impact, or any casualty.
+    """
+    zone = node_zone(node)
+    now = node.clock.now()
+    day = day or now.astimezone(zone).date()
+    since, until = day_bounds(day, zone)
+    window = (Incident.occurred_at >= since, Incident.occurred_at < until, *_counted())
+    rows = session.execute(
+        select(Incident.type, Incident.section_id, Incident.origin, func.count())
+        .where(*window)
+        .group_by(Incident.type, Incident.section_id, Incident.origin)
+    ).all()
+    by_type: dict[str, int] = defaultdict(int)
+    by_section: dict[str, int] = defaultdict(int)
+    by_origin: dict[str, int] = defaultdict(int)
+    matrix: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    total = 0
+    for type_code, section_id, origin, count in rows:
+        section = section_id or "—"
+        by_type[type_code] += count
+        by_section[section] += count
+        by_origin[origin] += count
+        matrix[type_code][section] += count
+        total += count
+    seizure_rows = session.execute(select(Incident.seizures).where(*window)).all()
+    sums: dict[tuple[str, str], float] = defaultdict(float)
+    for (items,) in seizure_rows:
+        for s in items or []:
+            sums[(str(s["item"]), str(s["unit"]))] += float(s["quantity"])
+    notable = [
+        i
+        for i in session.scalars(
+            select(Incident)
+            .where(*window, Incident.impact_level.in_(("high", "very_high")))
+            .order_by(Incident.occurred_at)
+            .limit(NOTABLE_MAX)
+        )
+    ]
+    seen = {(i.origin, i.id) for i in notable}
+    if len(notable) < NOTABLE_MAX:
+        for i in session.scalars(
+            select(Incident)
+            .where(*window, Incident.impact_level.in_(("low", "medium")))
+            .order_by(Incident.occurred_at)
+        ):
+            if any(i.casualties.values()) and (i.origin, i.id) not in seen:
+                notable.append(i)
+                if len(notable) >= NOTABLE_MAX:
+                    break
+    notable.sort(key=lambda i: i.occurred_at)
+    requests, available = _open_requests(session, node, min(until, now))
+    return DailyReport(
+        party=node.party,
+        day=day,
+        zone=str(zone),
+        since=since,
+        until=until,
+        generated_at=now,
+        total=total,
+        by_type=dict(sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
+        by_section=dict(sorted(by_section.items())),
+        by_type_section={t: dict(v) for t, v in sorted(matrix.items())},
+        by_origin=dict(sorted(by_origin.items())),
+        seizures=[
+            {"item": item, "unit": unit, "quantity": round(q, 3)} for (item, unit), q in sorted(sums.items())
+        ],
+        notable=notable,
+        open_requests=requests,
+        requests_available=available,
+    )
+
+
+# --- statistics -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Statistics:
+    weeks: list[str]  # week starts (Monday, node's zone), oldest first
+    sections: list[str]
+    per_section_week: dict[str, list[int]]  # section -> count per week
+    months: list[str]  # YYYY-MM, oldest first
+    seizures: dict[str, list[float]]  # "item (unit)" -> quantity per month
+    responses: list[dict[str, Any]]
+    requests_available: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "weeks": self.weeks,
+            "incidents_per_section_week": self.per_section_week,
+            "months": self.months,
+            "seizures_per_month": self.seizures,
+            "responses": self.responses,
+            "requests_available": self.requests_available,
+        }
+
+
+def _month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def statistics(session: Session, node: Node, *, weeks: int = 12) -> Statistics:
+    zone = node_zone(node)
+    today = node.clock.now().astimezone(zone).date()
+    first_week = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    first_month = _month_start(first_week)
+    since = datetime.combine(first_month, time(0), tzinfo=zone).astimezone(UTC)
+    until = datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    week_labels = [(first_week + timedelta(weeks=k)).isoformat() for k in range(weeks)]
+    months: list[str] = []
+    m = first_month
+    while m <= today:
+        months.append(m.strftime("%Y-%m"))
+        m = (m + timedelta(days=32)).replace(day=1)
+    per_section: dict[str, list[int]] = {}
+    seizures: dict[str, list[float]] = {}
+    window = (Incident.occurred_at >= since, Incident.occurred_at < until, *_counted())
+    week_start = datetime.combine(first_week, time(0), tzinfo=zone).astimezone(UTC)
+    for section_id, occurred_at in session.execute(
+        select(Incident.section_id, Incident.occurred_at).where(*window, Incident.occurred_at >= week_start)
+    ):
+        week = (occurred_at.astimezone(zone).date() - first_week).days // 7
+        if 0 <= week < weeks:
+            per_section.setdefault(section_id or "—", [0] * weeks)[week] += 1
+    # only rows with seizures (the JSON text of "no seizures" is "[]" on both databases)
+    for occurred_at, items in session.execute(
+        select(Incident.occurred_at, Incident.seizures).where(
+            *window, cast(Incident.seizures, String) != "[]"
+        )
+    ):
+        month = occurred_at.astimezone(zone).strftime("%Y-%m")
+        if month in months:
+            for s in items or []:
+                key = f"{s['item']} ({s['unit']})"
+                seizures.setdefault(key, [0.0] * len(months))[months.index(month)] += float(s["quantity"])
+    responses: list[dict[str, Any]] = []
+    module = _requests_module()
+    available = module is not None and hasattr(module, "response_stats")
+    if module is not None and available:
+        for r in module.response_stats(session, since, until):
+            responses.append(
+                {
+                    "month": str(r.month),
+                    "answered_on_time": int(r.answered_on_time),
+                    "answered_late": int(r.answered_late),
+                    "open": int(r.open),
+                    "overdue": int(r.overdue),
+                }
+            )
+    return Statistics(
+        weeks=week_labels,
+        sections=sorted(per_section),
+        per_section_week=dict(sorted(per_section.items())),
+        months=months,
+        seizures=dict(sorted(seizures.items())),
+        responses=responses,
+        requests_available=available,
+    )
+
+
+# --- PDF --------------------------------------------------------------------------------------------------
+
+_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
+
+
+def pdf_text(text: str) -> str:
+    """Text the PDF's core font can show without mangling it.
+
+    The PDF is rendered in English with a core font (no Arabic-script shaping): a text in Urdu or Persian is
+    replaced by a pointer to the page rather than printed as disconnected or reversed letters; other
+    characters outside Latin-1 become '?'.
+    """
+    if _ARABIC_SCRIPT.search(text):
+        return "[text in Urdu/Persian: see the report page]"
+    text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u2019", "'").replace("\u2018", "'")
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def daily_report_pdf(node: Node, report: DailyReport) -> bytes:
+    from fpdf import FPDF  # imported lazily: only the PDF export needs it
+
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_title(pdf_text(f"Daily situation report {report.party} {report.day.isoformat()}"))
+    pdf.set_font("Helvetica", "B", 15)
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def line(text: str, size: int = 10, style: str = "", height: float = 6) -> None:
+        pdf.set_font("Helvetica", style, size)
+        pdf.multi_cell(width, height, pdf_text(text), new_x="LMARGIN", new_y="NEXT")
+
+    line(f"Daily situation report - {report.party} - {report.day.isoformat()}", 15, "B", 8)
+    line(
+        f"Period 00:00-24:00 {report.zone} ({domain.iso(report.since)} to {domain.iso(report.until)}); "
+        f"generated {domain.iso(report.generated_at)}",
+        9,
+    )
+    line(
+        f"Incidents: {report.total}  (by origin: "
+        + (", ".join(f"{k} {v}" for k, v in report.by_origin.items()) or "none")
+        + ")",
+        11,
+        "B",
+    )
+    pdf.ln(2)
+    line("By type", 12, "B")
+    for code, n in report.by_type.items() or {"none": 0}.items():
+        line(f"  {code.replace('_', ' ')}: {n}")
+    line("By section", 12, "B")
+    for section, n in report.by_section.items() or {"none": 0}.items():
+        line(f"  {section}: {n}")
+    if report.seizures:
+        line("Seizures", 12, "B")
+        for s in report.seizures:
+            line(f"  {s['item']}: {s['quantity']:g} {s['unit']}")
+    line("Notable incidents", 12, "B")
+    if not report.notable:
+        line("  none")
+    for i in report.notable:
+        casualties = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in i.casualties.items())
+        line(
+            f"  {i.occurred_at.astimezone(ZoneInfo(report.zone)).strftime('%H:%M')} {i.origin} "
+            f"{i.type.replace('_', ' ')} - section {i.section_id or '-'} ({i.side or '-'} side), impact "
+            f"{i.impact_level.replace('_', ' ')}{'; ' + casualties if casualties else ''}"
+            f"{' [EXERCISE]' if i.exercise else ''}",
+            10,
+            "B",
+        )
+        line(f"    {i.description[:400]}", 9)
+    line("Open requests", 12, "B")
+    if not report.requests_available:
+        line("  (requests are not available on this node)")
+    elif not report.open_requests:
+        line("  none")
+    for r in report.open_requests:
+        deadline = r["deadline"]
+        when = domain.iso(deadline) if isinstance(deadline, datetime) else str(deadline)
+        line(
+            f"  {r['direction']} {r['kind']} {r['action']} - incident {r['incident_origin']}/{r['incident_id']} "
+            f"- deadline {when}{' OVERDUE' if r['overdue'] else ''}: {r['summary']}"
+        )
+    out = pdf.output()
+    return bytes(out)
