@@ -1,0 +1,1 @@
+"""The hotline between counterpart positions: precedence, receipts, acknowledgement and escalation."""

@@ -1,0 +1,25 @@
+"""Exercise data for ``sarhad demo``: the counterpart channels and an escalation policy per commander."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sarhad.accounts.models import Position
+from sarhad.core.node import Node
+from sarhad.exchange.models import Peer
+from sarhad.hotline import services
+
+
+def seed(node: Node, party: str) -> None:
+    """Channels to every paired party, and: a section commander's unacknowledged message goes to the
+    ministry at the deadline, then is repeated there twice; a post's goes to its section commander."""
+    actor = services.SystemActor("demo")
+    with node.transaction() as session:
+        peers = session.scalars(select(Peer.party)).all()
+        for peer in peers:
+            services.seed_reference_channels(session, node, actor, peer)
+        for position in session.scalars(select(Position).where(Position.party == party)).all():
+            if position.kind in ("commander", "post"):
+                services.set_policy(
+                    session, node, actor, position.id, [{"wait_seconds": None, "notify": "parent"}], 2
+                )

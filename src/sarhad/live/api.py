@@ -1,0 +1,109 @@
+"""``GET /api/v1/events``: the live-event stream of the signed-in user, as Server-Sent Events.
+
+The stream sends ``retry: 2000`` first, then one frame per event the user may see (``id``, ``event`` = topic,
+``data`` = JSON ``{"id", "topic", "at", "data"}``), and a comment line (``: ping``) every ``HEARTBEAT_SECONDS``
+so proxies keep it open and the client notices a dead link. A client that reconnects with ``Last-Event-ID``
+(browsers do so by themselves; or ``?last_event_id=``) first gets the events it missed that are still held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from sarhad.accounts.services import Principal, positions_held
+from sarhad.core.node import Node
+from sarhad.live import services
+from sarhad.live.domain import Event, parse_last_event_id, sse_comment, sse_frame, visible_to
+from sarhad.live.hub import ensure_hub
+from sarhad.web.deps import NodeDep, requires
+
+router = APIRouter(prefix="/api/v1", tags=["live"])
+HEARTBEAT_SECONDS = 15.0
+POSITIONS_TTL_SECONDS = 1.0  # positions held are re-read at most this often (duty roster changes)
+MAX_STREAM_SECONDS = 900.0  # then the stream ends; the client reconnects (and re-authenticates) at once
+
+
+class Viewer:
+    """Who is listening, with the positions they hold now (re-read when stale)."""
+
+    def __init__(self, node: Node, principal: Principal) -> None:
+        self.node = node
+        self.principal = principal
+        self.permissions = {p.value for p in principal.permissions}
+        self.positions: set[str] = set()
+        self.read_at = 0.0
+
+    def _read(self) -> set[str]:
+        with self.node.sessions() as session:
+            return set(positions_held(session, self.principal.user_id, self.node.clock.now()))
+
+    async def refresh(self, force: bool = False) -> None:
+        if force or time.monotonic() - self.read_at > POSITIONS_TTL_SECONDS:
+            self.positions = await asyncio.to_thread(self._read)
+            self.read_at = time.monotonic()
+
+    async def sees(self, event: Event) -> bool:
+        if event.audience.positions:
+            await self.refresh()  # the duty roster may have changed since we last looked (at most 1/s)
+        return visible_to(event, self.positions, self.permissions)
+
+
+def _replay(node: Node, after: int) -> list[Event]:
+    with node.sessions() as session:
+        return [services.as_event(row) for row in services.events_after(session, after)]
+
+
+async def stream(node: Node, principal: Principal, last_id: int | None) -> AsyncIterator[str]:
+    hub = await ensure_hub(node)
+    sub = hub.subscribe()
+    viewer = Viewer(node, principal)
+    started = time.monotonic()
+    try:
+        await viewer.refresh(force=True)
+        yield "retry: 2000\n" + sse_comment("connected")
+        replayed = 0
+        if last_id is not None:
+            for event in await asyncio.to_thread(_replay, node, last_id):
+                replayed = max(replayed, event.id)
+                if await viewer.sees(event):
+                    yield sse_frame(event)
+        while time.monotonic() - started < MAX_STREAM_SECONDS:
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield sse_comment("ping")
+                continue
+            if item is None:
+                break  # shutdown, or this client fell too far behind: it reconnects and replays
+            if item.id <= replayed:
+                continue
+            if await viewer.sees(item):
+                yield sse_frame(item)
+    finally:
+        hub.unsubscribe(sub)
+
+
+@router.get("/events")
+async def events(
+    request: Request,
+    node: NodeDep,
+    last_event_id: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    principal: Principal = requires(),
+) -> StreamingResponse:
+    """Live events for the signed-in user (cookie or bearer token), as ``text/event-stream``.
+
+    Only events whose audience includes a position the user holds now, or a permission they have, are sent.
+    """
+    header = parse_last_event_id(request.headers.get("last-event-id"))
+    last_id = header if header is not None else last_event_id
+    return StreamingResponse(
+        stream(node, principal, last_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
