@@ -533,9 +533,14 @@ def apply_received_many(session: Session, node: Node, records: list[IncomingReco
     written for the whole run with one statement per table; anything else goes one by one.
     """
     ids = sorted({r.record_id for r in records})
+    origins = sorted({r.origin for r in records} | {node.party})  # ours too: a peer reusing our id is refused
     held: set[str] = set()
     for start in range(0, len(ids), 500):
-        held.update(session.scalars(select(Bulletin.id).where(Bulletin.id.in_(ids[start : start + 500]))))
+        chunk = ids[start : start + 500]
+        # origin first: the primary key (origin, id) answers this, whatever the size of the table
+        held.update(
+            session.scalars(select(Bulletin.id).where(Bulletin.origin.in_(origins), Bulletin.id.in_(chunk)))
+        )
     times = Counter(r.record_id for r in records)
     now = node.clock.now()
     rows: list[dict[str, Any]] = []

@@ -1215,8 +1215,15 @@ def _store_received(session: Session, node: Node, records: Sequence[IncomingReco
     wanted = {(r.origin, r.kind, r.record_id) for r in records}
     held: dict[tuple[str, str, str], dict[str, Any]] = {}
     columns = [getattr(ReceivedRecord, name) for name in _RECEIVED_COLUMNS]
+    origins = sorted({r.origin for r in records})
+    kinds = sorted({r.kind for r in records})
     for chunk in _chunks(sorted({r.record_id for r in records})):
-        for row in session.execute(select(*columns).where(ReceivedRecord.record_id.in_(chunk))):
+        query = select(*columns).where(  # in the order of the primary key, so it answers from the index
+            ReceivedRecord.origin.in_(origins),
+            ReceivedRecord.record_kind.in_(kinds),
+            ReceivedRecord.record_id.in_(chunk),
+        )
+        for row in session.execute(query):
             values = dict(zip(_RECEIVED_COLUMNS, row, strict=True))
             key = (values["origin"], values["record_kind"], values["record_id"])
             if key in wanted:
