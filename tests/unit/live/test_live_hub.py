@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +36,22 @@ def test_sse_frame_and_last_event_id() -> None:
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    """Run a scenario on a fresh event loop in its own thread: other tests (Playwright's sync API) may leave
+    an event loop running in the main thread for the rest of the session."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed to the test's thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def test_hub_dispatches_each_event_once_whichever_way_it_comes() -> None:
