@@ -27,7 +27,9 @@ from sarhad.exchange.models import LinkHead, Peer
 from sarhad.exchange.transport import link_path, make_client, send
 
 log = logging.getLogger("sarhad.exchange.delivery")
-LEASE_SECONDS = 30  # renewed every 5 s between batches; longer than a request's timeout (15 s) + 5 s
+LEASE_SECONDS = (
+    30  # kept while the process lives, renewed when half has run out; > a request's timeout (15 s)
+)
 POLL_SECONDS = 0.2  # a cheap read that notices releases committed by other processes (CLI, jobs, API workers)
 PULL_SECONDS = 2.0  # how often a pull-only link asks its peer for envelopes
 
@@ -41,6 +43,8 @@ class DeliveryWorker:
         self.cursor: dict[str, int] = {}  # peer -> seq we believe the peer holds
         self.batch_limit: dict[str, int] = {}  # peer -> envelopes per batch it accepted (halved on 413)
         self.last_pull: dict[str, float] = {}  # peer -> loop time of the last pull
+        self.lease_until: dict[str, float] = {}  # peer -> loop time our lease on it lapses
+        self.healthy: dict[str, bool] = {}  # peer -> we last recorded it as answering (no failures)
 
     def wake(self) -> None:
         """Thread-safe: called from after-commit hooks running in worker threads."""
@@ -49,13 +53,19 @@ class DeliveryWorker:
     async def run(self) -> None:
         self.node.extensions["wake_delivery"] = self.wake
         await asyncio.to_thread(self._clear_dead_leases)
-        async with make_client(self.node) as client:
-            await self._say_hello(client)
-            while True:
-                delay = await self.cycle(client)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake_event.wait(), timeout=delay)
-                self.wake_event.clear()
+        try:
+            async with make_client(self.node) as client:
+                await self._say_hello(client)
+                while True:
+                    delay = await self.cycle(client)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake_event.wait(), timeout=delay)
+                    self.wake_event.clear()
+        finally:  # stopping: let another process take the links at once instead of after the lease
+            for party in list(self.lease_until):
+                with contextlib.suppress(Exception):
+                    self._release_lease(party)
+            self.lease_until.clear()
 
     async def cycle(self, client: httpx.AsyncClient) -> float:
         """One pass over the peers; returns how long to sleep before the next pass."""
@@ -72,7 +82,7 @@ class DeliveryWorker:
                 continue
             if pull:
                 self.last_pull[party] = now
-            if not await asyncio.to_thread(self._take_lease, party):
+            if not await self._ensure_lease(party):
                 delay = min(delay, 1.0)
                 continue
             try:
@@ -81,18 +91,30 @@ class DeliveryWorker:
                     talked |= await self.push(client, party, url)
                 if pull:
                     talked |= await self.pull(client, party, url)
-                if talked:
+                if talked and not self.healthy.get(party):
                     await asyncio.to_thread(self._note, party, None)
+                    self.healthy[party] = True
             except PeerUnavailable as exc:
+                self.healthy[party] = False
                 failures = await asyncio.to_thread(self._note, party, str(exc))
                 delay = min(delay, backoff_seconds(failures))
             except Exception as exc:  # a bug or a database error with this peer must not stall the others
                 log.exception("delivery to %s failed", party)
+                self.healthy[party] = False
                 failures = await asyncio.to_thread(self._note, party, f"{type(exc).__name__}: {exc}")
                 delay = min(delay, backoff_seconds(failures))
-            finally:
-                await asyncio.to_thread(self._release_lease, party)
         return delay
+
+    async def _ensure_lease(self, party: str) -> bool:
+        """Hold the peer's lease; it is kept between passes and renewed when half of it has run out."""
+        now = self.loop.time()
+        if now < self.lease_until.get(party, float("-inf")) - LEASE_SECONDS / 2:
+            return True
+        if not await asyncio.to_thread(self._take_lease, party):
+            self.lease_until.pop(party, None)
+            return False
+        self.lease_until[party] = now + LEASE_SECONDS
+        return True
 
     # -- database steps (run in threads) --
 
@@ -183,13 +205,10 @@ class DeliveryWorker:
     async def push(self, client: httpx.AsyncClient, party: str, url: str) -> bool:
         """Send batches until the link is drained or the peer stops accepting; True if the peer answered."""
         talked = False
-        leased_at = float("-inf")
         ready: tuple[int, list[str]] | None = None  # the next batch, read while the last receipt was stored
         while True:
-            if self.loop.time() - leased_at > LEASE_SECONDS / 3:
-                if not await asyncio.to_thread(self._take_lease, party):
-                    return talked  # another process took over the link
-                leased_at = self.loop.time()
+            if not await self._ensure_lease(party):
+                return talked  # another process took over the link
             after, bodies = ready if ready is not None else await asyncio.to_thread(self._batch, party)
             ready = None
             if not bodies:
