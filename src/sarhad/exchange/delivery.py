@@ -72,7 +72,9 @@ class DeliveryWorker:
         peers = await asyncio.to_thread(self._due_peers)
         delay = POLL_SECONDS
         now = self.loop.time()
-        for party, url, push, pull, wait, pending in peers:
+        for party, url, push, pull, wait, pending, failing in peers:
+            if failing:  # recorded as failing (maybe by another process): record the recovery when it comes
+                self.healthy[party] = False
             if wait > 0:
                 delay = min(delay, wait) if pending or pull else delay
                 continue
@@ -118,8 +120,9 @@ class DeliveryWorker:
 
     # -- database steps (run in threads) --
 
-    def _due_peers(self) -> list[tuple[str, str, bool, bool, float, bool]]:
-        """Each peer: party, url, push, pull, seconds of back-off left, and whether anything is unreceipted."""
+    def _due_peers(self) -> list[tuple[str, str, bool, bool, float, bool, bool]]:
+        """Each peer: party, url, push, pull, seconds of back-off left, whether anything is unreceipted, and
+        whether it is recorded as failing."""
         now = self.node.clock.now()
         with self.node.sessions() as session:
             heads = {
@@ -132,7 +135,7 @@ class DeliveryWorker:
             for p in session.scalars(select(Peer)).all():
                 wait = (p.next_attempt_at - now).total_seconds() if p.next_attempt_at else 0.0
                 pending = heads.get(link_id(self.node.party, p.party), False)
-                result.append((p.party, p.url, p.push, p.pull, max(0.0, wait), pending))
+                result.append((p.party, p.url, p.push, p.pull, max(0.0, wait), pending, p.failures > 0))
             return result
 
     def _take_lease(self, party: str) -> bool:
