@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-from sarhad.accounts.domain import Permission
+from sarhad.accounts.actors import SystemActor
 from sarhad.bulletins import services as bulletins
 from sarhad.bulletins.schemas import BulletinContentIn
 from sarhad.core.database import upgrade_database
@@ -53,13 +53,6 @@ from support.processes import NodeProcess, free_port
 
 console = Console()
 BODY = ("Patrol report: movement observed near the crossing; coordinates and times follow. " * 13)[:1024]
-
-
-class BenchActor:
-    username = "bench"
-
-    def can(self, permission: Permission) -> bool:
-        return True
 
 
 # --- limits of this machine -----------------------------------------------------------------------------
@@ -172,7 +165,7 @@ def release_bulletins(
     node: Node, count: int, per_transaction: int = 200, after_commit: Callable[[int], None] | None = None
 ) -> None:
     """Write and release ``count`` bulletins through the bulletins service, ``per_transaction`` per commit."""
-    actor = BenchActor()
+    actor = SystemActor("bench")
     content = BulletinContentIn(title="bench", body=BODY)
     done = 0
     while done < count:

@@ -13,11 +13,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor as Actor
+from sarhad.accounts.actors import SystemActor as SystemActor
+from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import AuditEvent, record_event, record_events
 from sarhad.bulletins import domain
@@ -33,36 +36,6 @@ from sarhad.exchange.domain import Handling, Op
 from sarhad.exchange.models import Peer, Release
 from sarhad.exchange.registry import IncomingRecord
 from sarhad.exchange.services import Delivery
-
-
-class Actor(Protocol):
-    """Who makes a change: a signed-in ``Principal``, or ``SystemActor`` for the CLI and jobs."""
-
-    @property
-    def username(self) -> str: ...
-
-    def can(self, permission: Permission) -> bool: ...
-
-
-@dataclass(frozen=True)
-class SystemActor:
-    """An actor that holds every permission (command line, seeding, tests)."""
-
-    name: str = "system"
-
-    @property
-    def username(self) -> str:
-        return self.name
-
-    def can(self, permission: Permission) -> bool:
-        return True
-
-
-def _require(actor: Actor, permission: Permission, what: str) -> None:
-    if not actor.can(permission):
-        raise PermissionDenied(
-            f"your role does not allow {what} (needs {permission.value})", code="forbidden"
-        )
 
 
 def _invalid(exc: BulletinRuleError) -> InvalidInput:

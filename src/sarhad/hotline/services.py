@@ -15,6 +15,9 @@ from typing import Any, Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from sarhad.accounts import actors
+from sarhad.accounts.actors import SystemActor as SystemActor
+from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.models import Position
 from sarhad.accounts.services import current_holders, positions_held
@@ -61,34 +64,11 @@ TLP = Tlp.AMBER.value
 HANDLING = Handling.NO_ONWARD.value
 
 
-class Actor(Protocol):
-    """A signed-in ``Principal``, or ``SystemActor`` (CLI, demo, jobs)."""
-
-    @property
-    def username(self) -> str: ...
+class Actor(actors.Actor, Protocol):
+    """A signed-in ``Principal``, or ``SystemActor`` (CLI, demo, jobs): the hotline also shows who acted."""
 
     @property
     def display_name(self) -> str: ...
-
-    def can(self, permission: Permission) -> bool: ...
-
-
-@dataclass(frozen=True)
-class SystemActor:
-    """Holds every permission and may act for any position (command line, seeding, benchmarks)."""
-
-    name: str = "system"
-
-    @property
-    def username(self) -> str:
-        return self.name
-
-    @property
-    def display_name(self) -> str:
-        return self.name
-
-    def can(self, permission: Permission) -> bool:
-        return True
 
 
 class HotlineRecordError(ValueError):
@@ -98,13 +78,6 @@ class HotlineRecordError(ValueError):
 def _user_id(actor: Actor) -> str | None:
     value = getattr(actor, "user_id", None)
     return value if isinstance(value, str) else None
-
-
-def _require(actor: Actor, permission: Permission, what: str) -> None:
-    if not actor.can(permission):
-        raise PermissionDenied(
-            f"your role does not allow {what} (needs {permission.value})", code="forbidden"
-        )
 
 
 def _invalid(exc: HotlineRuleError) -> InvalidInput:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor as Actor
+from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.border.models import BorderLine, BorderSection
@@ -28,20 +30,6 @@ from sarhad.impact.domain import SUBJECT, ImpactRuleError, Level
 from sarhad.impact.schemas import ImpactContent
 
 joint.register_subject(SUBJECT, ImpactContent)  # also in handlers.py, which the exchange loads on receipt
-
-
-class Actor(Protocol):
-    @property
-    def username(self) -> str: ...
-
-    def can(self, permission: Permission) -> bool: ...
-
-
-def _require(actor: Actor, permission: Permission, what: str) -> None:
-    if not actor.can(permission):
-        raise PermissionDenied(
-            f"your role does not allow {what} (needs {permission.value})", code="forbidden"
-        )
 
 
 def _invalid(exc: ImpactRuleError) -> InvalidInput:

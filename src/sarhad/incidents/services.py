@@ -14,11 +14,14 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor as Actor
+from sarhad.accounts.actors import SystemActor as SystemActor
+from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.border import services as border
@@ -36,36 +39,6 @@ from sarhad.incidents.models import Incident, IncidentAttachment, IncidentVersio
 from sarhad.incidents.schemas import IncidentContent, IncidentContentIn
 
 __all__ = ["incident_exists", "section_counts"]
-
-
-class Actor(Protocol):
-    """Who makes a change: a signed-in ``Principal``, or ``SystemActor`` for the CLI, demo and jobs."""
-
-    @property
-    def username(self) -> str: ...
-
-    def can(self, permission: Permission) -> bool: ...
-
-
-@dataclass(frozen=True)
-class SystemActor:
-    """An actor that holds every permission (command line, seeding, tests)."""
-
-    name: str = "system"
-
-    @property
-    def username(self) -> str:
-        return self.name
-
-    def can(self, permission: Permission) -> bool:
-        return True
-
-
-def _require(actor: Actor, permission: Permission, what: str) -> None:
-    if not actor.can(permission):
-        raise PermissionDenied(
-            f"your role does not allow {what} (needs {permission.value})", code="forbidden"
-        )
 
 
 def _invalid(exc: IncidentRuleError) -> InvalidInput:

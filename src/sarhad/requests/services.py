@@ -13,11 +13,14 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor as Actor
+from sarhad.accounts.actors import SystemActor as SystemActor
+from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -42,36 +45,6 @@ from sarhad.requests.models import PartyRequest, RequestEvent
 from sarhad.requests.schemas import AnswerContent, AnswerIn, RequestContent, RequestCreateIn, RequestUpdateIn
 
 __all__ = ["OpenRequest", "ResponseStatsRow", "open_requests", "response_stats"]
-
-
-class Actor(Protocol):
-    """Who makes a change: a signed-in ``Principal``, or ``SystemActor`` for seeding and jobs."""
-
-    @property
-    def username(self) -> str: ...
-
-    def can(self, permission: Permission) -> bool: ...
-
-
-@dataclass(frozen=True)
-class SystemActor:
-    """An actor that holds every permission (demo seeding, tests)."""
-
-    name: str = "system"
-
-    @property
-    def username(self) -> str:
-        return self.name
-
-    def can(self, permission: Permission) -> bool:
-        return True
-
-
-def _require(actor: Actor, permission: Permission, what: str) -> None:
-    if not actor.can(permission):
-        raise PermissionDenied(
-            f"your role does not allow {what} (needs {permission.value})", code="forbidden"
-        )
 
 
 def _invalid(exc: RequestRuleError) -> InvalidInput:
