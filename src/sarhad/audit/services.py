@@ -56,6 +56,22 @@ def record_event(
     return entry
 
 
+def record_export(
+    session: Session, clock: Clock, actor: str, what: str, count: int, fmt: str, client_ip: str = ""
+) -> None:
+    """A bulk export (CSV, GeoJSON, a report) may carry received records out of the node: it is audited as
+    ``<what>.export`` with its format and size, like a sensitive read."""
+    record_event(
+        session,
+        clock,
+        actor=actor,
+        action=f"{what}.export",
+        record_kind=what,
+        client_ip=client_ip,
+        details={"format": fmt, "count": count},
+    )
+
+
 @dataclass(frozen=True)
 class AuditEvent:
     """One entry for :func:`record_events`; the fields mean what they mean in :func:`record_event`."""

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.audit.services import record_export
 from sarhad.bulletins import services
 from sarhad.bulletins.domain import iso
 from sarhad.bulletins.models import Bulletin
@@ -167,7 +168,9 @@ def list_bulletins(
     with node.transaction() as session:  # exports are audited, so this read writes
         rows = services.list_bulletins(session, node, flt)
         summary = services.delivery_summary(session, rows)
-        services.record_export(session, node, principal, len(rows), format, client_ip(request))
+        record_export(
+            session, node.clock, principal.username, "bulletin", len(rows), format, client_ip(request)
+        )
     if format == "csv":
         stamp = iso(node.clock.now()) or ""
         return Response(

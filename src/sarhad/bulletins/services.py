@@ -783,21 +783,6 @@ def delivery_summary(session: Session, bulletins: Sequence[Bulletin]) -> dict[st
     return {rid: latest_per_party(items) for rid, items in all_items.items()}
 
 
-def record_export(
-    session: Session, node: Node, actor: Actor, count: int, fmt: str, client_ip: str = ""
-) -> None:
-    """Bulk exports may carry received bulletins out of the node; they are audited like sensitive reads."""
-    record_event(
-        session,
-        node.clock,
-        actor=actor.username,
-        action="bulletin.export",
-        record_kind=KIND,
-        client_ip=client_ip,
-        details={"format": fmt, "count": count},
-    )
-
-
 CSV_COLUMNS = (
     "origin",
     "id",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.models import Position
 from sarhad.accounts.services import Principal, current_holders, list_positions
+from sarhad.audit.services import record_export
 from sarhad.core.errors import InvalidInput
 from sarhad.core.node import Node
 from sarhad.hotline import domain, services
@@ -160,7 +161,9 @@ def list_messages(
             return [message_out(node, m) for m in services.list_messages(session, node, principal, flt)]
     with node.transaction() as session:
         rows = services.list_messages(session, node, principal, flt)
-        services.record_export(session, node, principal, len(rows), client_ip(request), format)
+        record_export(
+            session, node.clock, principal.username, "hotline", len(rows), format, client_ip(request)
+        )
     if format == "geojson":
         return JSONResponse(services.messages_geojson(node, rows), media_type="application/geo+json")
     stamp = node.clock.now().strftime("%Y-%m-%d")

@@ -1611,16 +1611,3 @@ def messages_geojson(node: Node, rows: Iterable[HotlineMessage]) -> dict[str, An
             }
         )
     return {"type": "FeatureCollection", "features": features}
-
-
-def record_export(
-    session: Session, node: Node, actor: Actor, count: int, client_ip: str, fmt: str = "csv"
-) -> None:
-    record_event(
-        session,
-        node.clock,
-        actor=actor.username,
-        action="hotline.export",
-        client_ip=client_ip,
-        details={"count": count, "format": fmt},
-    )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.audit.services import record_export
 from sarhad.border.domain import parse_bbox
 from sarhad.core.errors import InvalidInput, PayloadTooLarge
 from sarhad.core.node import Node
@@ -249,12 +250,20 @@ def list_incidents(
     with node.transaction() as session:
         if format == "geojson":
             collection = services.map_features(session, node, flt, principal.language)
-            services.record_export(
-                session, node, principal, len(collection["features"]), format, client_ip(request)
+            record_export(
+                session,
+                node.clock,
+                principal.username,
+                "incident",
+                len(collection["features"]),
+                format,
+                client_ip(request),
             )
             return JSONResponse(collection, media_type="application/geo+json")
         rows = services.list_incidents(session, node, flt)
-        services.record_export(session, node, principal, len(rows), format, client_ip(request))
+        record_export(
+            session, node.clock, principal.username, "incident", len(rows), format, client_ip(request)
+        )
     stamp = (domain.iso(node.clock.now()) or "")[:10]
     return Response(
         services.incidents_as_csv(rows),
@@ -285,8 +294,14 @@ def daily_report(
     """The daily situation report for 00:00–24:00 of ``day`` in the node's time zone."""
     with node.transaction() as session:
         report = reports.daily_report(session, node, day)
-        services.record_export(
-            session, node, principal, report.total, f"daily-report-{format}", client_ip(request)
+        record_export(
+            session,
+            node.clock,
+            principal.username,
+            "incident",
+            report.total,
+            f"daily-report-{format}",
+            client_ip(request),
         )
     if format == "pdf":
         return Response(

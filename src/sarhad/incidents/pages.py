@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.audit.services import record_export
 from sarhad.core.errors import NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.exchange.domain import Handling, Tlp
@@ -440,8 +441,14 @@ def daily_report_page(
 ) -> HTMLResponse:
     with node.transaction() as session:
         report = reports.daily_report(session, node, day)
-        services.record_export(
-            session, node, principal, report.total, "daily-report-page", client_ip(request)
+        record_export(
+            session,
+            node.clock,
+            principal.username,
+            "incident",
+            report.total,
+            "daily-report-page",
+            client_ip(request),
         )
     by_type_chart = charts.bar_chart(
         [(services.type_name(node, k, principal.language), float(v)) for k, v in report.by_type.items()],

@@ -910,20 +910,6 @@ def delivery_summary(
     return result
 
 
-def record_export(
-    session: Session, node: Node, actor: Actor, count: int, fmt: str, client_ip: str = ""
-) -> None:
-    record_event(
-        session,
-        node.clock,
-        actor=actor.username,
-        action="incident.export",
-        record_kind=KIND,
-        client_ip=client_ip,
-        details={"format": fmt, "count": count},
-    )
-
-
 def drafts_overdue(session: Session, node: Node) -> Sequence[Incident]:
     """This node's drafts older than 24 hours (the first report is due)."""
     cutoff = node.clock.now() - domain.DRAFT_FLAG_AFTER

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.audit.services import record_export
 from sarhad.core.errors import InvalidInput
 from sarhad.core.node import Node
 from sarhad.requests import domain, services
@@ -156,7 +157,9 @@ def list_requests(
         return [request_out(node, r) for r in rows]
     with node.transaction() as session:
         rows = services.list_requests(session, node, flt)
-        services.record_export(session, node, principal, len(rows), format, client_ip(request))
+        record_export(
+            session, node.clock, principal.username, "request", len(rows), format, client_ip(request)
+        )
     stamp = domain.iso(node.clock.now()) or ""
     return Response(
         services.requests_as_csv(node, rows),

@@ -616,20 +616,6 @@ def deliveries_of(session: Session, request: PartyRequest) -> list[tuple[str, De
     return sorted(items, key=lambda item: item[1].created_at)
 
 
-def record_export(
-    session: Session, node: Node, actor: Actor, count: int, fmt: str, client_ip: str = ""
-) -> None:
-    record_event(
-        session,
-        node.clock,
-        actor=actor.username,
-        action="request.export",
-        record_kind=REQUEST_KIND,
-        client_ip=client_ip,
-        details={"format": fmt, "count": count},
-    )
-
-
 CSV_COLUMNS = (
     "origin",
     "id",
