@@ -33,7 +33,7 @@ from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Op
-from sarhad.exchange.models import Peer, Release
+from sarhad.exchange.models import Release
 from sarhad.exchange.registry import IncomingRecord
 from sarhad.exchange.services import Delivery
 
@@ -88,15 +88,6 @@ def _add_version(session: Session, bulletin: Bulletin, content: dict[str, Any], 
             recorded_by=by,
         )
     )
-
-
-def _peer_parties(session: Session) -> set[str]:
-    return set(session.scalars(select(Peer.party)).all())
-
-
-def configured_peers(session: Session) -> Sequence[Peer]:
-    """The parties this node can release to (for the compose form)."""
-    return session.scalars(select(Peer).order_by(Peer.party)).all()
 
 
 def _not_originator(bulletin_id: str, origin: str, verb: str) -> PermissionDenied:
@@ -187,7 +178,7 @@ def create_bulletins(
     try:
         label, handling_code = domain.check_tlp(tlp), domain.check_handling(handling)
         targets = (
-            domain.check_release_targets(node.party, list(release_to), _peer_parties(session))
+            domain.check_release_targets(node.party, list(release_to), exchange.peer_parties(session))
             if release_to
             else []
         )
@@ -380,7 +371,7 @@ def release_bulletin(
         label = domain.check_release_tlp(bulletin.tlp, tlp or bulletin.tlp)
         if own:
             handling_code = domain.check_handling(handling or bulletin.handling)
-            targets = domain.check_release_targets(node.party, list(to), _peer_parties(session))
+            targets = domain.check_release_targets(node.party, list(to), exchange.peer_parties(session))
         else:
             # Received: the exchange checks the originator's handling code first, with its own message.
             handling_code = domain.check_onward_handling(bulletin.handling, handling)

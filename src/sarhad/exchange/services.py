@@ -221,6 +221,15 @@ def remove_peer(session: Session, node: Node, party: str, actor: str = "system")
     )
 
 
+def configured_peers(session: Session) -> Sequence[Peer]:
+    """The parties this node is paired with, in order: the ones it can release to."""
+    return session.scalars(select(Peer).order_by(Peer.party)).all()
+
+
+def peer_parties(session: Session) -> set[str]:
+    return set(session.scalars(select(Peer.party)).all())
+
+
 def get_peer(session: Session, party: str) -> Peer:
     peer = session.get(Peer, party)
     if peer is None:
@@ -512,7 +521,7 @@ def release_records(
         return 0
     handlings = {h.value for h in Handling}
     labels = {t.value for t in Tlp}
-    peers = set(session.scalars(select(Peer.party)).all())
+    peers = peer_parties(session)
     planned: list[tuple[ReleaseItem, str, list[str]]] = []
     keys: set[tuple[str, str, str, str]] = set()
     for item in items:

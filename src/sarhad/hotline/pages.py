@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal, list_positions
@@ -20,7 +19,7 @@ from sarhad.core.errors import InvalidInput, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.core.i18n import pick_name
 from sarhad.core.node import Node
-from sarhad.exchange.models import Peer
+from sarhad.exchange import services as exchange
 from sarhad.hotline import domain, services
 from sarhad.hotline.models import HotlineMessage
 from sarhad.hotline.schemas import MessageIn
@@ -408,7 +407,7 @@ def _admin_page(
         policies = {p.id: _policy_text(services.policy_of(session, p.id)[0]) for p in positions}
         repeats = {p.id: services.policy_of(session, p.id)[1] for p in positions}
         channels = list(services.list_channels(session))
-        peers = sorted(session.scalars(select(Peer.party)).all())
+        peers = sorted(exchange.peer_parties(session))
     context = _common(request, principal, mark)
     context.update(
         {

@@ -24,7 +24,8 @@ from sarhad.border.models import BorderLine, BorderSection
 from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.node import Node
 from sarhad.exchange import joint
-from sarhad.exchange.models import JointDecision, JointProposal, JointRecord, Peer
+from sarhad.exchange import services as exchange
+from sarhad.exchange.models import JointDecision, JointProposal, JointRecord
 from sarhad.impact import domain
 from sarhad.impact.domain import SUBJECT, ImpactRuleError, Level
 from sarhad.impact.schemas import ImpactContent
@@ -271,7 +272,7 @@ def _signatories(session: Session, node: Node, section_id: str) -> tuple[BorderS
             f"section {section_id} lies on the border of {', '.join(parties)}, not of {node.party}"
         )
     others = [p for p in parties if p != node.party]
-    peers = set(session.scalars(select(Peer.party)).all())
+    peers = exchange.peer_parties(session)
     missing = [p for p in others if p not in peers]
     if missing:
         raise InvalidInput(

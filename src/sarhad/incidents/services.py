@@ -30,7 +30,7 @@ from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling
-from sarhad.exchange.models import Peer, Release
+from sarhad.exchange.models import Release
 from sarhad.exchange.registry import IncomingRecord
 from sarhad.exchange.services import Delivery
 from sarhad.incidents import domain
@@ -221,14 +221,6 @@ def _new_version(
     )
 
 
-def _peer_parties(session: Session) -> set[str]:
-    return set(session.scalars(select(Peer.party)).all())
-
-
-def configured_peers(session: Session) -> Sequence[Peer]:
-    return session.scalars(select(Peer).order_by(Peer.party)).all()
-
-
 def _not_originator(incident_id: str, origin: str, verb: str) -> PermissionDenied:
     return PermissionDenied(
         f"incident {incident_id} was received from {origin}; received incidents are never {verb} here. "
@@ -315,7 +307,9 @@ def create_incident(
     try:
         label, handling_code = domain.check_tlp(tlp), domain.check_handling(handling)
         targets = (
-            domain.check_release_targets(node.party, release_to, _peer_parties(session)) if release_to else []
+            domain.check_release_targets(node.party, release_to, exchange.peer_parties(session))
+            if release_to
+            else []
         )
         if targets and draft:
             domain.check_releasable(Status.DRAFT.value)
@@ -478,7 +472,7 @@ def release_incident(
                 "tlp", f"the incident is TLP:{incident.tlp.upper()}; a release may not loosen it"
             )
         handling_code = domain.check_handling(handling or incident.handling)
-        targets = domain.check_release_targets(node.party, to, _peer_parties(session))
+        targets = domain.check_release_targets(node.party, to, exchange.peer_parties(session))
     except IncidentRuleError as exc:
         raise _invalid(exc) from exc
     content = current_content(session, incident)

@@ -28,7 +28,6 @@ from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Tlp
-from sarhad.exchange.models import Peer
 from sarhad.exchange.registry import IncomingRecord
 from sarhad.exchange.services import Delivery
 from sarhad.requests import domain
@@ -56,14 +55,6 @@ def incident_exists(session: Session, origin: str, incident_id: str) -> bool:
     from sarhad.incidents import services as incidents  # lazy: the incidents package is optional here
 
     return bool(incidents.incident_exists(session, origin, incident_id))
-
-
-def _peer_parties(session: Session) -> set[str]:
-    return set(session.scalars(select(Peer.party)).all())
-
-
-def configured_peers(session: Session) -> Sequence[Peer]:
-    return session.scalars(select(Peer).order_by(Peer.party)).all()
 
 
 def direction_of(node: Node, request: PartyRequest) -> Direction:
@@ -120,7 +111,7 @@ def create_request(
             raise RequestRuleError(
                 "to", f"{node.party} is this node's own party; a request goes to another party"
             )
-        peers = _peer_parties(session)
+        peers = exchange.peer_parties(session)
         if data.to not in peers:
             known = ", ".join(sorted(peers)) or "none"
             raise RequestRuleError("to", f"{data.to} is not a configured peer (configured peers: {known})")
