@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,10 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
 from sarhad.core.database import ensure_migrated
-from sarhad.core.errors import NotAuthenticated, PayloadTooLarge, SarhadError
+from sarhad.core.errors import NotAuthenticated, SarhadError
 from sarhad.core.node import Node
 from sarhad.features import FEATURES, feature_module
 from sarhad.web.deps import public
+from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware
 from sarhad.web.templating import PACKAGE_ROOT, render
 
 log = logging.getLogger("sarhad.app")
@@ -69,25 +69,8 @@ def create_app(node: Node, *, check_migrations: bool = True, run_workers: bool =
     _install_metrics(app, node)
     _install_errors(app)
 
-    @app.middleware("http")
-    async def guard_and_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            err = PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
-            return JSONResponse(err.to_dict(), status_code=err.status_code)
-        response = await call_next(request)
-        tiles = node.settings.tile_url.split("/{")[0] if node.settings.tile_url else ""
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            f"default-src 'self'; img-src 'self' data: {tiles}; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-        )
-        return response
+    # Added last, so outermost: an oversized body is refused before anything else runs.
+    app.add_middleware(GuardMiddleware, max_body_bytes=MAX_BODY_BYTES, tile_url=node.settings.tile_url)
 
     @app.get("/healthz", tags=["node"])
     def healthz(_: None = public("liveness probe for operators and the demo")) -> dict[str, Any]:
@@ -127,15 +110,7 @@ def _install_metrics(app: FastAPI, node: Node) -> None:
         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
     )
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        latency.labels(request.method, template).observe(time.perf_counter() - started)
-        requests.labels(request.method, template, str(response.status_code)).inc()
-        return response
+    app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
 
     @app.get("/metrics", tags=["node"], include_in_schema=False)
     def metrics(_: None = public("Prometheus scrape: counts and latencies only, no record data")) -> Response:

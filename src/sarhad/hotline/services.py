@@ -782,7 +782,10 @@ def apply_message(session: Session, node: Node, record: IncomingRecord) -> None:
     deadline = deadlines(session)[content.precedence.value]
     steps, repeats = policy_of(session, position.id)
     parents = {
-        p.id: p.parent_id for p in session.scalars(select(Position).where(Position.party == node.party))
+        pid: parent
+        for pid, parent in session.execute(
+            select(Position.id, Position.parent_id).where(Position.party == node.party)
+        )
     }
     plan = domain.plan_escalation(steps, repeats, deadline, position.id, parents)
     frozen = {
