@@ -248,15 +248,20 @@ def open_session(
 
 def resolve_secret(session: Session, clock: Clock, secret: str, kind: str) -> Principal:
     """The principal behind a session cookie or bearer token, or NotAuthenticated saying why not."""
-    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == hash_secret(secret)))
-    if row is None or row.kind != kind:
+    # One statement for the session and its user: this runs on every request.
+    found = session.execute(
+        select(AuthSession, User)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.token_hash == hash_secret(secret))
+    ).first()
+    if found is None or found[0].kind != kind:
         raise NotAuthenticated("unknown session or token; sign in again", code="bad_token")
+    row, user = found
     if row.revoked_at is not None:
         raise NotAuthenticated("this session was signed out; sign in again", code="token_revoked")
     if row.expires_at <= clock.now():
         raise NotAuthenticated("this session has expired; sign in again", code="token_expired")
-    user = session.get(User, row.user_id)
-    if user is None or user.disabled:
+    if user.disabled:
         raise NotAuthenticated("the account is disabled", code="account_disabled")
     return Principal(
         user_id=user.id,

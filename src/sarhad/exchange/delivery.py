@@ -14,17 +14,18 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 from sqlalchemy import or_, select, update
 
 from sarhad.core.node import Node
 from sarhad.exchange import protocol, services
 from sarhad.exchange.domain import backoff_seconds, link_id
 from sarhad.exchange.models import LinkHead, Peer
-from sarhad.exchange.transport import link_path, make_client, send
+from sarhad.exchange.transport import PeerResponse, PeerUnreachable, link_path, make_client, send
 
 log = logging.getLogger("sarhad.exchange.delivery")
 LEASE_SECONDS = (
@@ -32,6 +33,7 @@ LEASE_SECONDS = (
 )
 POLL_SECONDS = 0.2  # a cheap read that notices releases committed by other processes (CLI, jobs, API workers)
 PULL_SECONDS = 2.0  # how often a pull-only link asks its peer for envelopes
+FRESH_MAX = 5000  # envelopes handed over by after-commit hooks and held for the next push, per peer
 
 
 class DeliveryWorker:
@@ -45,10 +47,51 @@ class DeliveryWorker:
         self.last_pull: dict[str, float] = {}  # peer -> loop time of the last pull
         self.lease_until: dict[str, float] = {}  # peer -> loop time our lease on it lapses
         self.healthy: dict[str, bool] = {}  # peer -> we last recorded it as answering (no failures)
+        self.urls: dict[str, str] = {}  # peer -> its URL, as of the last full pass (push peers only)
+        self.woken: set[str] = set()  # peers with new envelopes committed in this process since the last pass
+        self.last_pass = float("-inf")  # loop time of the last full pass
+        # peer -> {seq: body} of envelopes this process has just committed, handed over by the after-commit
+        # hook so the next push need not read them back from the database
+        self.fresh: dict[str, dict[int, str]] = {}
 
-    def wake(self) -> None:
-        """Thread-safe: called from after-commit hooks running in worker threads."""
-        self.loop.call_soon_threadsafe(self.wake_event.set)
+    def wake(self, party: str | None = None, fresh: Sequence[tuple[int, str]] = ()) -> None:
+        """Thread-safe: called from after-commit hooks running in worker threads. ``party``: the peer that
+        has new envelopes (None: look at every peer); ``fresh``: those envelopes, as (seq, body)."""
+        self.loop.call_soon_threadsafe(self._woken, party, fresh)
+
+    def _woken(self, party: str | None, fresh: Sequence[tuple[int, str]]) -> None:
+        if party is None:
+            self.last_pass = float("-inf")  # a full pass next
+        else:
+            self.woken.add(party)
+            held = self.fresh.setdefault(party, {})
+            if len(held) + len(fresh) <= FRESH_MAX:
+                held.update(fresh)
+            else:  # the peer is not keeping up: read from the database instead
+                held.clear()
+        self.wake_event.set()
+
+    def _take_fresh(self, party: str) -> tuple[int, list[str]] | None:
+        """The next batch from the handed-over envelopes, if they follow on from what the peer holds."""
+        held = self.fresh.get(party)
+        after = self.cursor.get(party)
+        if not held or after is None:
+            return None
+        for seq in [seq for seq in held if seq <= after]:
+            del held[seq]  # already delivered
+        limit = min(self.batch_limit.get(party, FRESH_MAX), self.node.settings.exchange_batch_max_envelopes)
+        budget = self.node.settings.exchange_batch_max_bytes
+        bodies: list[str] = []
+        while (body := held.get(after + len(bodies) + 1)) is not None and len(bodies) < limit:
+            if bodies and len(body) > budget:
+                break
+            budget -= len(body)
+            bodies.append(body)
+        if not bodies:
+            return None  # a gap (another process released in between): read from the database
+        for seq in range(after + 1, after + len(bodies) + 1):
+            del held[seq]
+        return after, bodies
 
     async def run(self) -> None:
         self.node.extensions["wake_delivery"] = self.wake
@@ -56,8 +99,20 @@ class DeliveryWorker:
         try:
             async with make_client(self.node) as client:
                 await self._say_hello(client)
+                delay = 0.0
                 while True:
-                    delay = await self.cycle(client)
+                    woken, self.woken = self.woken, set()
+                    if self.loop.time() - self.last_pass >= min(delay, POLL_SECONDS) or not self._fast(woken):
+                        delay = await self.cycle(client)
+                    else:
+                        # A release committed here for peers we are talking to: push at once, without
+                        # first reading every peer's state again (that is what the full pass is for).
+                        for party in sorted(woken):
+                            delay = min(
+                                delay, await self._serve(client, party, self.urls[party], True, False)
+                            )
+                    if self.woken:
+                        continue
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake_event.wait(), timeout=delay)
                     self.wake_event.clear()
@@ -67,9 +122,24 @@ class DeliveryWorker:
                     self._release_lease(party)
             self.lease_until.clear()
 
-    async def cycle(self, client: httpx.AsyncClient) -> float:
+    def _fast(self, woken: set[str]) -> bool:
+        """Whether the woken peers can be pushed to straight away: each answered last time, is a push peer
+        we hold the lease of, and nothing else is due."""
+        if not woken:
+            return False
+        now = self.loop.time()
+        return all(
+            self.healthy.get(party)
+            and party in self.urls
+            and now < self.lease_until.get(party, float("-inf")) - LEASE_SECONDS / 2
+            for party in woken
+        )
+
+    async def cycle(self, client: aiohttp.ClientSession) -> float:
         """One pass over the peers; returns how long to sleep before the next pass."""
         peers = await asyncio.to_thread(self._due_peers)
+        self.last_pass = self.loop.time()
+        self.urls = {party: url for party, url, push, *_ in peers if push}
         delay = POLL_SECONDS
         now = self.loop.time()
         for party, url, push, pull, wait, pending, failing in peers:
@@ -84,28 +154,34 @@ class DeliveryWorker:
                 continue
             if pull:
                 self.last_pull[party] = now
-            if not await self._ensure_lease(party):
-                delay = min(delay, 1.0)
-                continue
-            try:
-                talked = False
-                if push:
-                    talked |= await self.push(client, party, url)
-                if pull:
-                    talked |= await self.pull(client, party, url)
-                if talked and not self.healthy.get(party):
-                    await asyncio.to_thread(self._note, party, None)
-                    self.healthy[party] = True
-            except PeerUnavailable as exc:
-                self.healthy[party] = False
-                failures = await asyncio.to_thread(self._note, party, str(exc))
-                delay = min(delay, backoff_seconds(failures))
-            except Exception as exc:  # a bug or a database error with this peer must not stall the others
-                log.exception("delivery to %s failed", party)
-                self.healthy[party] = False
-                failures = await asyncio.to_thread(self._note, party, f"{type(exc).__name__}: {exc}")
-                delay = min(delay, backoff_seconds(failures))
+            delay = min(delay, await self._serve(client, party, url, push, pull))
         return delay
+
+    async def _serve(
+        self, client: aiohttp.ClientSession, party: str, url: str, push: bool, pull: bool
+    ) -> float:
+        """Push to and/or pull from one peer; returns how long to wait before trying it again."""
+        if not await self._ensure_lease(party):
+            return 1.0
+        try:
+            talked = False
+            if push:
+                talked |= await self.push(client, party, url)
+            if pull:
+                talked |= await self.pull(client, party, url)
+            if talked and not self.healthy.get(party):
+                await asyncio.to_thread(self._note, party, None)
+                self.healthy[party] = True
+        except PeerUnavailable as exc:
+            self.healthy[party] = False
+            failures = await asyncio.to_thread(self._note, party, str(exc))
+            return backoff_seconds(failures)
+        except Exception as exc:  # a bug or a database error with this peer must not stall the others
+            log.exception("delivery to %s failed", party)
+            self.healthy[party] = False
+            failures = await asyncio.to_thread(self._note, party, f"{type(exc).__name__}: {exc}")
+            return backoff_seconds(failures)
+        return POLL_SECONDS
 
     async def _ensure_lease(self, party: str) -> bool:
         """Hold the peer's lease; it is kept between passes and renewed when half of it has run out."""
@@ -205,14 +281,16 @@ class DeliveryWorker:
 
     # -- network steps --
 
-    async def push(self, client: httpx.AsyncClient, party: str, url: str) -> bool:
+    async def push(self, client: aiohttp.ClientSession, party: str, url: str) -> bool:
         """Send batches until the link is drained or the peer stops accepting; True if the peer answered."""
         talked = False
+        settings = self.node.settings
         ready: tuple[int, list[str]] | None = None  # the next batch, read while the last receipt was stored
         while True:
             if not await self._ensure_lease(party):
                 return talked  # another process took over the link
-            after, bodies = ready if ready is not None else await asyncio.to_thread(self._batch, party)
+            batch = ready or self._take_fresh(party)
+            after, bodies = batch if batch is not None else await asyncio.to_thread(self._batch, party)
             ready = None
             if not bodies:
                 return talked
@@ -220,8 +298,8 @@ class DeliveryWorker:
             path = link_path(self.node.party, party, "envelopes")
             try:
                 response = await send(client, self.node, url, "POST", path, raw_body=payload)
-            except httpx.HTTPError as exc:
-                raise PeerUnavailable(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+            except PeerUnreachable as exc:
+                raise PeerUnavailable(str(exc)) from exc
             talked = True
             answer = _json(response)
             last_sent = after + len(bodies)
@@ -241,17 +319,30 @@ class DeliveryWorker:
                 if response.status_code == 200 and "receipt" in answer:
                     # Store the receipt and read the next batch at the same time (a read session does
                     # not wait for the writer: a deferred snapshot in SQLite's WAL, MVCC on PostgreSQL).
+                    # Only after a full batch: a short one emptied the link when it was read, and what
+                    # was released since comes by a wake (this process) or the poll (others).
+                    full = (
+                        len(bodies) >= (self.batch_limit.get(party) or settings.exchange_batch_max_envelopes)
+                        or len(payload) >= settings.exchange_batch_max_bytes // 2
+                    )
                     try:
-                        accepted, following = await asyncio.gather(
-                            asyncio.to_thread(self._accept, party, answer["receipt"], last_sent),
-                            asyncio.to_thread(self._batch, party, last_sent),
-                        )
+                        accepting = asyncio.to_thread(self._accept, party, answer["receipt"], last_sent)
+                        following: tuple[int, list[str]] | None = None
+                        if full:
+                            accepted, following = await asyncio.gather(
+                                accepting, asyncio.to_thread(self._batch, party, last_sent)
+                            )
+                        else:
+                            accepted = await accepting
                     except services.ExchangeRefusal:
                         await asyncio.to_thread(self._mark_sent, party, last_sent)  # they did go out
                         raise
                     self.cursor[party] = accepted
-                    # The receipt may stop short of the batch (the receiver met a gap): resume from it.
-                    ready = following if accepted == last_sent else None
+                    if accepted != last_sent:
+                        continue  # the receipt stopped short of the batch (the receiver met a gap): resume
+                    if not full:
+                        return talked
+                    ready = following
                     continue
                 if response.status_code == 409 and error.get("code") == "seq_gap" and "receipt" in details:
                     seq = await asyncio.to_thread(self._accept_gap, party, details["receipt"])
@@ -281,7 +372,7 @@ class DeliveryWorker:
                 return seq
             return services.accept_receipt(session, self.node, party, receipt)
 
-    async def pull(self, client: httpx.AsyncClient, party: str, url: str) -> bool:
+    async def pull(self, client: aiohttp.ClientSession, party: str, url: str) -> bool:
         """Fetch what the peer holds for us (when it cannot connect to us) and receipt it; True if it answered."""
         link = link_id(party, self.node.party)
         limit = self.node.settings.exchange_batch_max_envelopes
@@ -293,8 +384,8 @@ class DeliveryWorker:
             path = link_path(party, self.node.party, "envelopes") + f"?after={after}&limit={limit}"
             try:
                 response = await send(client, self.node, url, "GET", path)
-            except httpx.HTTPError as exc:
-                raise PeerUnavailable(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+            except PeerUnreachable as exc:
+                raise PeerUnavailable(str(exc)) from exc
             talked = True
             answer = _json(response)
             if response.status_code != 200:
@@ -309,14 +400,14 @@ class DeliveryWorker:
             receipt_path = link_path(party, self.node.party, "receipts")
             try:
                 await send(client, self.node, url, "POST", receipt_path, {"receipt": result.receipt})
-            except httpx.HTTPError as exc:
+            except PeerUnreachable as exc:
                 raise PeerUnavailable(f"could not return the receipt: {exc}") from exc
 
-    async def _say_hello(self, client: httpx.AsyncClient) -> None:
+    async def _say_hello(self, client: aiohttp.ClientSession) -> None:
         """Tell every peer we are up, so it resumes pushing to us at once instead of waiting out its back-off."""
         peers = await asyncio.to_thread(self._due_peers)
         for _party, url, *_ in peers:
-            with contextlib.suppress(httpx.HTTPError):
+            with contextlib.suppress(PeerUnreachable):
                 await send(client, self.node, url, "POST", "/exchange/v1/hello", {"party": self.node.party})
 
 
@@ -324,7 +415,7 @@ class PeerUnavailable(Exception):
     """The peer did not answer or refused; try again after a back-off."""
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: PeerResponse) -> dict[str, Any]:
     try:
         value = response.json()
     except (json.JSONDecodeError, ValueError):

@@ -8,6 +8,7 @@ outbox): a release is never lost and never sent without its change.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -472,8 +473,8 @@ def enqueue_records(
     session.execute(insert(table_of(OutboundEnvelope)), rows)
     head.seq, head.hash, head.updated_at = seq, prev, now
     wake = node.extensions.get("wake_delivery")
-    if wake is not None:
-        after_commit(session, wake)
+    if wake is not None:  # after the commit, hand the envelopes to this process's delivery worker
+        after_commit(session, functools.partial(wake, to_party, [(r["seq"], r["body"]) for r in rows]))
     return written
 
 

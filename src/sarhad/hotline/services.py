@@ -365,18 +365,10 @@ def _publish(session: Session, node: Node, message: HotlineMessage, change: str,
 def _release(
     session: Session, node: Node, actor: str, kind: str, record_id: str, content: dict[str, Any], to: str
 ) -> None:
-    exchange.release_record(
-        session,
-        node,
-        kind=kind,
-        record_id=record_id,
-        version=1,
-        content=content,
-        to=[to],
-        handling=HANDLING,
-        tlp=TLP,
-        actor=actor,
+    item = exchange.ReleaseItem(
+        kind=kind, record_id=record_id, version=1, content=content, to=[to], handling=HANDLING, tlp=TLP
     )
+    exchange.release_records(session, node, [item], actor=actor)
 
 
 # --- sending -----------------------------------------------------------------------------------------------
