@@ -1,0 +1,151 @@
+"""The delivery worker takes the envelopes a commit in its own process has just written straight from the
+after-commit hook, and falls back to the database whenever they do not follow on from what the peer holds.
+
+Two in-process nodes (PK on the parametrised database, IR on SQLite); the worker is built but never run, so
+each step can be looked at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from sarhad.core.node import Node, build_node
+from sarhad.core.settings import load_settings
+from sarhad.exchange import registry, services
+from sarhad.exchange.delivery import DeliveryWorker
+from sarhad.exchange.models import OutboundEnvelope
+from support.inprocess import pair
+
+KIND = "test.note"
+
+
+@pytest.fixture(autouse=True)
+def note_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    registry.load_handlers()
+    monkeypatch.setitem(registry._KINDS, KIND, registry.RecordKind(KIND, schema=None))
+
+
+@pytest.fixture
+def nodes(node: Node, make_node_dir: Callable[..., Path]) -> Iterator[tuple[Node, Node]]:
+    ir = build_node(load_settings(make_node_dir("IR", "Iran")))
+    pair(node, ir)
+    yield node, ir
+    ir.dispose()
+
+
+def release(pk: Node, numbers: range) -> None:
+    items = [
+        services.ReleaseItem(kind=KIND, record_id=f"r{n}", version=1, content={"n": n}, to=["IR"])
+        for n in numbers
+    ]
+    with pk.transaction() as session:
+        services.release_records(session, pk, items, actor="liaison")
+
+
+def stored_bodies(pk: Node) -> dict[int, str]:
+    with pk.sessions() as session:
+        rows = session.execute(select(OutboundEnvelope.seq, OutboundEnvelope.body)).all()
+        return {seq: body for seq, body in rows}
+
+
+def test_a_commit_hands_its_envelopes_to_the_worker_exactly_as_stored(nodes: tuple[Node, Node]) -> None:
+    pk, _ = nodes
+
+    async def scenario() -> None:
+        worker = DeliveryWorker(pk)
+        pk.extensions["wake_delivery"] = worker.wake
+        try:
+            release(pk, range(3))
+            await asyncio.sleep(0)  # the hook's call_soon_threadsafe runs on the loop
+            assert worker.woken == {"IR"}
+            assert worker.fresh["IR"] == stored_bodies(pk)
+            assert worker._take_fresh("IR") is None  # nothing known of what IR holds yet: ask the database
+            worker.cursor["IR"] = 0
+            assert worker._take_fresh("IR") == (0, [stored_bodies(pk)[seq] for seq in (1, 2, 3)])
+            assert worker.fresh["IR"] == {}
+        finally:
+            pk.extensions.pop("wake_delivery", None)
+
+    asyncio.run(scenario())
+
+
+def test_a_rolled_back_release_hands_nothing_over(nodes: tuple[Node, Node]) -> None:
+    pk, _ = nodes
+
+    async def scenario() -> None:
+        worker = DeliveryWorker(pk)
+        pk.extensions["wake_delivery"] = worker.wake
+        try:
+            with pytest.raises(RuntimeError), pk.transaction() as session:
+                services.release_records(
+                    session,
+                    pk,
+                    [services.ReleaseItem(kind=KIND, record_id="gone", version=1, content={}, to=["IR"])],
+                    actor="liaison",
+                )
+                raise RuntimeError("the caller fails after releasing")
+            await asyncio.sleep(0)
+            assert worker.woken == set() and worker.fresh == {}
+        finally:
+            pk.extensions.pop("wake_delivery", None)
+
+    asyncio.run(scenario())
+
+
+def test_handed_over_envelopes_are_used_only_where_they_follow_on(nodes: tuple[Node, Node]) -> None:
+    """Already receipted ones are dropped; a gap (another process released in between) means the database."""
+    pk, _ = nodes
+
+    async def scenario() -> None:
+        worker = DeliveryWorker(pk)
+        worker.cursor["IR"] = 5
+        worker._woken("IR", [(4, "old"), (6, "six"), (7, "seven"), (9, "nine")])
+        assert worker._take_fresh("IR") == (5, ["six", "seven"])
+        assert worker._take_fresh("IR") is None  # seq 8 was not handed over
+        worker.cursor["IR"] = 8
+        assert worker._take_fresh("IR") == (8, ["nine"])
+        assert worker.fresh["IR"] == {}
+
+    asyncio.run(scenario())
+
+
+def test_handed_over_batches_keep_the_count_and_byte_limits(nodes: tuple[Node, Node]) -> None:
+    pk, _ = nodes
+
+    async def scenario() -> None:
+        worker = DeliveryWorker(pk)
+        worker.cursor["IR"] = 0
+        worker.batch_limit["IR"] = 2  # the peer refused larger batches earlier
+        worker._woken("IR", [(1, "a"), (2, "b"), (3, "c")])
+        assert worker._take_fresh("IR") == (0, ["a", "b"])
+        worker.cursor["IR"] = 2
+        del worker.batch_limit["IR"]
+        big = "x" * pk.settings.exchange_batch_max_bytes
+        worker._woken("IR", [(4, big), (5, "e")])
+        assert worker._take_fresh("IR") == (2, ["c"])  # "c" fits; the big one would go over the budget
+        worker.cursor["IR"] = 3
+        assert worker._take_fresh("IR") == (3, [big])  # alone, a batch may hold one record at the limit
+
+    asyncio.run(scenario())
+
+
+def test_a_peer_that_is_not_keeping_up_is_served_from_the_database(
+    nodes: tuple[Node, Node], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pk, _ = nodes
+    monkeypatch.setattr("sarhad.exchange.delivery.FRESH_MAX", 3)
+
+    async def scenario() -> None:
+        worker = DeliveryWorker(pk)
+        worker.cursor["IR"] = 0
+        worker._woken("IR", [(1, "a"), (2, "b")])
+        worker._woken("IR", [(3, "c"), (4, "d")])  # over the cap: nothing is held
+        assert worker.fresh["IR"] == {}
+        assert worker._take_fresh("IR") is None
+
+    asyncio.run(scenario())
