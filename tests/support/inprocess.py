@@ -6,12 +6,18 @@ through ``accept_receipt`` on the sender, exactly as the delivery worker and the
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar, cast
 
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import link_id
 from sarhad.exchange.models import LinkHead
+
+T = TypeVar("T")
 
 
 def pair(a: Node, b: Node) -> None:
@@ -43,3 +49,22 @@ def deliver(sender: Node, receiver: Node) -> exchange.BatchResult:
     return result
 
 
+
+
+def run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run`` in a thread of its own: the browser tests leave an event loop running in the main thread,
+    and ``asyncio.run`` refuses to start inside one. Exceptions (failed assertions) reach the caller."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(factory())
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="test-event-loop")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return cast(T, outcome["value"])

@@ -2,7 +2,7 @@
 after-commit hook, and falls back to the database whenever they do not follow on from what the peer holds.
 
 Two in-process nodes (PK on the parametrised database, IR on SQLite); the worker is built but never run, so
-each step can be looked at.
+each step can be looked at. The scenarios run in an event loop of their own thread (``run_coroutine``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sarhad.core.settings import load_settings
 from sarhad.exchange import registry, services
 from sarhad.exchange.delivery import DeliveryWorker
 from sarhad.exchange.models import OutboundEnvelope
-from support.inprocess import pair
+from support.inprocess import pair, run_coroutine
 
 KIND = "test.note"
 
@@ -71,7 +71,7 @@ def test_a_commit_hands_its_envelopes_to_the_worker_exactly_as_stored(nodes: tup
         finally:
             pk.extensions.pop("wake_delivery", None)
 
-    asyncio.run(scenario())
+    run_coroutine(scenario)
 
 
 def test_a_rolled_back_release_hands_nothing_over(nodes: tuple[Node, Node]) -> None:
@@ -94,7 +94,7 @@ def test_a_rolled_back_release_hands_nothing_over(nodes: tuple[Node, Node]) -> N
         finally:
             pk.extensions.pop("wake_delivery", None)
 
-    asyncio.run(scenario())
+    run_coroutine(scenario)
 
 
 def test_handed_over_envelopes_are_used_only_where_they_follow_on(nodes: tuple[Node, Node]) -> None:
@@ -111,7 +111,7 @@ def test_handed_over_envelopes_are_used_only_where_they_follow_on(nodes: tuple[N
         assert worker._take_fresh("IR") == (8, ["nine"])
         assert worker.fresh["IR"] == {}
 
-    asyncio.run(scenario())
+    run_coroutine(scenario)
 
 
 def test_handed_over_batches_keep_the_count_and_byte_limits(nodes: tuple[Node, Node]) -> None:
@@ -131,7 +131,7 @@ def test_handed_over_batches_keep_the_count_and_byte_limits(nodes: tuple[Node, N
         worker.cursor["IR"] = 3
         assert worker._take_fresh("IR") == (3, [big])  # alone, a batch may hold one record at the limit
 
-    asyncio.run(scenario())
+    run_coroutine(scenario)
 
 
 def test_a_peer_that_is_not_keeping_up_is_served_from_the_database(
@@ -148,4 +148,4 @@ def test_a_peer_that_is_not_keeping_up_is_served_from_the_database(
         assert worker.fresh["IR"] == {}
         assert worker._take_fresh("IR") is None
 
-    asyncio.run(scenario())
+    run_coroutine(scenario)

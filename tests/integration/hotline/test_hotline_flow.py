@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from hotline_helpers import deliver, message, snapshot, timeline_kinds, token
 
+from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node
 from sarhad.exchange.models import ReceivedRecord
 from sarhad.hotline import services
@@ -80,6 +81,8 @@ def test_unacknowledged_flash_escalates_to_the_parent_and_the_sender_sees_it(
         services.set_deadlines(session, ir, services.SystemActor(), {"FLASH": 1})
     sent = send_flash(pk_client, token(pk_client, "commander"))
     mid = str(sent["id"])
+    clock = FixedClock(ir.clock.now())  # IR's time moves only when the test says (the repeat is 1 s later)
+    ir.clock = clock
     deliver(pk, ir)
     received = message(ir, "PK", mid)
     assert received.next_escalation_at is not None
@@ -87,7 +90,7 @@ def test_unacknowledged_flash_escalates_to_the_parent_and_the_sender_sees_it(
 
     taken, _ = run_due(ir)
     assert taken == 0  # not due yet
-    ir.clock = _shifted(ir, seconds=1.2)
+    clock.advance(timedelta(seconds=1.2))
     taken, _ = run_due(ir)
     assert taken == 1
     escalated = message(ir, "PK", mid)
@@ -131,11 +134,3 @@ def test_refusals_write_nothing(pk: Node, ir: Node, pk_client: TestClient) -> No
     own = pk_client.post(f"/api/v1/hotline/messages/{mid}/ack", json={}, headers=headers)
     assert own.status_code == 422 and own.json()["error"]["code"] == "own_message"
     assert snapshot(pk) == before
-
-
-def _shifted(node: Node, seconds: float) -> object:
-    from sarhad.core.clock import SystemClock
-
-    current = node.clock
-    offset = getattr(current, "offset", timedelta(0))
-    return SystemClock(offset.total_seconds() + seconds)
