@@ -1,3 +1,4 @@
 from sarhad.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned helper process imports this module as __mp_main__
+    main()
