@@ -98,8 +98,7 @@ class Node:
 
         On SQLite the transaction begins with ``BEGIN IMMEDIATE`` (the write lock up front, so two writers
         never deadlock on a lock upgrade), after waiting for this process's other writers on ``write_lock``;
-        read-only sessions (``node.sessions()``) begin deferred and never
-        wait for a writer.
+        read-only sessions (``node.sessions()``) begin deferred and never wait for a writer.
         """
         turn: AbstractContextManager[Any] = self.write_lock if self.write_lock is not None else nullcontext()
         with turn, transaction(self.sessions) as session:
