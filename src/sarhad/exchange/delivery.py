@@ -9,7 +9,9 @@ pushes a given link at a time; even without it, a duplicate push is harmless (th
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -33,6 +35,7 @@ LEASE_SECONDS = (
 )
 POLL_SECONDS = 0.2  # a cheap read that notices releases committed by other processes (CLI, jobs, API workers)
 PULL_SECONDS = 2.0  # how often a pull-only link asks its peer for envelopes
+PIPELINE = 2  # batches out at once: the peer verifies one while it applies the other
 FRESH_MAX = 5000  # envelopes handed over by after-commit hooks and held for the next push, per peer
 
 
@@ -71,10 +74,11 @@ class DeliveryWorker:
                 held.clear()
         self.wake_event.set()
 
-    def _take_fresh(self, party: str) -> tuple[int, list[str]] | None:
-        """The next batch from the handed-over envelopes, if they follow on from what the peer holds."""
+    def _take_fresh(self, party: str, after: int | None = None) -> tuple[int, list[str]] | None:
+        """The next batch from the handed-over envelopes, if they follow on from ``after`` (default: what the
+        peer holds)."""
         held = self.fresh.get(party)
-        after = self.cursor.get(party)
+        after = self.cursor.get(party) if after is None else after
         if not held or after is None:
             return None
         for seq in [seq for seq in held if seq <= after]:
@@ -282,79 +286,107 @@ class DeliveryWorker:
     # -- network steps --
 
     async def push(self, client: aiohttp.ClientSession, party: str, url: str) -> bool:
-        """Send batches until the link is drained or the peer stops accepting; True if the peer answered."""
+        """Send batches until the link is drained or the peer stops accepting; True if the peer answered.
+
+        After a full batch the next one goes out at once, before the first is answered (at most ``PIPELINE``
+        batches are out): the peer verifies the second while it applies the first, and this node reads and
+        sends while the peer works. Answers are taken in order; when one is not a plain receipt for its whole
+        batch, the answers of the batches behind it are ignored and sending resumes from what the peer holds.
+        """
         talked = False
         settings = self.node.settings
-        ready: tuple[int, list[str]] | None = None  # the next batch, read while the last receipt was stored
-        while True:
-            if not await self._ensure_lease(party):
-                return talked  # another process took over the link
-            batch = ready or self._take_fresh(party)
-            after, bodies = batch if batch is not None else await asyncio.to_thread(self._batch, party)
-            ready = None
-            if not bodies:
-                return talked
+        path = link_path(self.node.party, party, "envelopes")
+        flights: collections.deque[_Flight] = collections.deque()
+
+        def launch(after: int, bodies: list[str]) -> _Flight:
             payload = ('{"envelopes":[' + ",".join(bodies) + "]}").encode()
-            path = link_path(self.node.party, party, "envelopes")
-            try:
-                response = await send(client, self.node, url, "POST", path, raw_body=payload)
-            except PeerUnreachable as exc:
-                raise PeerUnavailable(str(exc)) from exc
-            talked = True
-            answer = _json(response)
-            last_sent = after + len(bodies)
-            error = answer.get("error", {}) if isinstance(answer.get("error"), dict) else {}
-            details = error.get("details", {}) if isinstance(error.get("details"), dict) else {}
-            if response.status_code == 413 and len(bodies) > 1:
-                # The peer's limits are smaller than ours: halve the batch for this peer and go on.
-                self.batch_limit[party] = max(1, len(bodies) // 2)
-                log.info(
-                    "peer %s refused a batch of %s as too large; now sending %s",
-                    party,
-                    len(bodies),
-                    self.batch_limit[party],
-                )
-                continue
-            try:
-                if response.status_code == 200 and "receipt" in answer:
-                    # Store the receipt and read the next batch at the same time (a read session does
-                    # not wait for the writer: a deferred snapshot in SQLite's WAL, MVCC on PostgreSQL).
-                    # Only after a full batch: a short one emptied the link when it was read, and what
-                    # was released since comes by a wake (this process) or the poll (others).
-                    full = (
-                        len(bodies) >= (self.batch_limit.get(party) or settings.exchange_batch_max_envelopes)
-                        or len(payload) >= settings.exchange_batch_max_bytes // 2
-                    )
-                    try:
-                        accepting = asyncio.to_thread(self._accept, party, answer["receipt"], last_sent)
-                        following: tuple[int, list[str]] | None = None
-                        if full:
-                            accepted, following = await asyncio.gather(
-                                accepting, asyncio.to_thread(self._batch, party, last_sent)
-                            )
-                        else:
-                            accepted = await accepting
-                    except services.ExchangeRefusal:
-                        await asyncio.to_thread(self._mark_sent, party, last_sent)  # they did go out
-                        raise
-                    self.cursor[party] = accepted
-                    if accepted != last_sent:
-                        continue  # the receipt stopped short of the batch (the receiver met a gap): resume
-                    if not full:
-                        return talked
-                    ready = following
-                    continue
-                if response.status_code == 409 and error.get("code") == "seq_gap" and "receipt" in details:
-                    seq = await asyncio.to_thread(self._accept_gap, party, details["receipt"])
-                    log.info("peer %s holds up to %s; resending from %s", party, seq, seq + 1)
-                    self.cursor[party] = seq
-                    continue
-            except services.ExchangeRefusal as exc:
-                raise PeerUnavailable(f"peer's receipt refused: {exc.code}: {exc.message}") from exc
-            raise PeerUnavailable(
-                f"peer refused batch after seq {after}: HTTP {response.status_code} "
-                f"{error.get('code', '')}: {error.get('message', response.text[:300])}"
+            full = (
+                len(bodies) >= (self.batch_limit.get(party) or settings.exchange_batch_max_envelopes)
+                or len(payload) >= settings.exchange_batch_max_bytes // 2
             )
+            task = asyncio.ensure_future(send(client, self.node, url, "POST", path, raw_body=payload))
+            return _Flight(after=after, bodies=bodies, full=full, task=task)
+
+        async def abandon() -> None:
+            """The batches still out answer for a state already left behind: let them end, ignore them."""
+            while flights:
+                with contextlib.suppress(Exception):
+                    await flights.popleft().task
+
+        try:
+            while True:
+                while len(flights) < PIPELINE and (not flights or flights[-1].full):
+                    if not await self._ensure_lease(party):
+                        if not flights:
+                            return talked  # another process took over the link
+                        break
+                    start = flights[-1].after + len(flights[-1].bodies) if flights else None
+                    batch = self._take_fresh(party, start)
+                    after, bodies = (
+                        batch if batch is not None else await asyncio.to_thread(self._batch, party, start)
+                    )
+                    if not bodies:
+                        break
+                    flights.append(launch(after, bodies))
+                if not flights:
+                    return talked
+                flight = flights.popleft()
+                try:
+                    response = await flight.task
+                except PeerUnreachable as exc:
+                    raise PeerUnavailable(str(exc)) from exc
+                talked = True
+                last_sent = flight.after + len(flight.bodies)
+                answer = _json(response)
+                error = answer.get("error", {}) if isinstance(answer.get("error"), dict) else {}
+                details = error.get("details", {}) if isinstance(error.get("details"), dict) else {}
+                if response.status_code == 413 and len(flight.bodies) > 1:
+                    # The peer's limits are smaller than ours: halve the batch for this peer and go on.
+                    self.batch_limit[party] = max(1, len(flight.bodies) // 2)
+                    log.info(
+                        "peer %s refused a batch of %s as too large; now sending %s",
+                        party,
+                        len(flight.bodies),
+                        self.batch_limit[party],
+                    )
+                    await abandon()
+                    continue
+                try:
+                    if response.status_code == 200 and "receipt" in answer:
+                        try:
+                            accepted = await asyncio.to_thread(
+                                self._accept, party, answer["receipt"], last_sent
+                            )
+                        except services.ExchangeRefusal:
+                            await asyncio.to_thread(self._mark_sent, party, last_sent)  # they did go out
+                            raise
+                        self.cursor[party] = accepted
+                        if accepted != last_sent:
+                            await (
+                                abandon()
+                            )  # the receipt stopped short (the receiver met a gap): resume from it
+                        continue
+                    if (
+                        response.status_code == 409
+                        and error.get("code") == "seq_gap"
+                        and "receipt" in details
+                    ):
+                        seq = await asyncio.to_thread(self._accept_gap, party, details["receipt"])
+                        log.info("peer %s holds up to %s; resending from %s", party, seq, seq + 1)
+                        self.cursor[party] = seq
+                        await abandon()
+                        continue
+                except services.ExchangeRefusal as exc:
+                    raise PeerUnavailable(f"peer's receipt refused: {exc.code}: {exc.message}") from exc
+                raise PeerUnavailable(
+                    f"peer refused batch after seq {flight.after}: HTTP {response.status_code} "
+                    f"{error.get('code', '')}: {error.get('message', response.text[:300])}"
+                )
+        finally:
+            for (
+                flight
+            ) in flights:  # leaving with batches out (an error, a stop): their answers are not needed
+                flight.task.cancel()
 
     def _accept_gap(self, party: str, receipt: Any) -> int:
         """A gap answer's receipt moves the cursor, even backwards (a peer restored from a backup)."""
@@ -409,6 +441,16 @@ class DeliveryWorker:
         for _party, url, *_ in peers:
             with contextlib.suppress(PeerUnreachable):
                 await send(client, self.node, url, "POST", "/exchange/v1/hello", {"party": self.node.party})
+
+
+@dataclasses.dataclass
+class _Flight:
+    """A batch sent and not yet answered."""
+
+    after: int
+    bodies: list[str]
+    full: bool
+    task: asyncio.Future[PeerResponse]
 
 
 class PeerUnavailable(Exception):

@@ -21,7 +21,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -560,6 +560,32 @@ def verify_envelope(env: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]
     if not _signature_verifies(key, sig, _envelope_signing_input(checked["hash"])):
         raise ProtocolError("bad_signature", "envelope signature does not verify", seq)
     return _json_object(members)
+
+
+KeyWindow = tuple[str, str, int, int | None]  # fingerprint, public key (base64), first seq, last seq or None
+Checked = tuple[bool, str, str]  # (True, canonical JSON, "") or (False, error code, message)
+
+
+def verify_envelopes(envelopes: Sequence[Mapping[str, Any]], windows: Sequence[KeyWindow]) -> list[Checked]:
+    """:func:`verify_envelope` for each envelope, with the keys whose window of seqs holds its seq.
+
+    Plain data in and out (nothing but strings, numbers and tuples), so a receiver can run it in another
+    process: the checks hold the GIL for most of their time, and a separate process uses another CPU.
+    """
+    keys = [(fp, public_key_from_b64(b64), first, last) for fp, b64, first, last in windows]
+    results: list[Checked] = []
+    for env in envelopes:
+        seq = env.get("seq")
+        valid = {
+            fp: key
+            for fp, key, first, last in keys
+            if isinstance(seq, int) and first <= seq and (last is None or last >= seq)
+        }
+        try:
+            results.append((True, verify_envelope(env, valid).decode(), ""))
+        except ProtocolError as exc:
+            results.append((False, exc.code, exc.message))
+    return results
 
 
 def verify_chain_step(env: Mapping[str, Any], expected_link: str, last_seq: int, last_hash: str) -> None:

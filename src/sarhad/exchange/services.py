@@ -11,12 +11,15 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -251,25 +254,15 @@ class _PeerKeyRing:
         self.reload()
 
     def reload(self) -> None:
-        self.keys = [
-            (
-                row.fingerprint,
-                protocol.public_key_from_b64(row.public_key),
-                row.valid_from_seq,
-                row.valid_until_seq,
-            )
-            for row in self.session.scalars(select(PeerKey).where(PeerKey.party == self.party)).all()
+        rows = self.session.scalars(select(PeerKey).where(PeerKey.party == self.party)).all()
+        self.windows: list[protocol.KeyWindow] = [
+            (row.fingerprint, row.public_key, row.valid_from_seq, row.valid_until_seq) for row in rows
         ]
 
-    def valid_at(self, seq: int) -> dict[str, Ed25519PublicKey]:
-        return {
-            fp: key for fp, key, first, last in self.keys if first <= seq and (last is None or last >= seq)
-        }
 
-
-_verifiers: ThreadPoolExecutor | None = None
+_verifiers: ProcessPoolExecutor | None = None
 _verifiers_lock = threading.Lock()
-_PARALLEL_FROM = 32  # envelopes; smaller batches are verified in the calling thread
+_PARALLEL_FROM = 64  # envelopes; smaller batches (a live link) are verified at once in the calling thread
 
 
 def _cpus() -> int:
@@ -282,33 +275,56 @@ def _cpus() -> int:
 Verdict = protocol.ProtocolError | str  # the refusal, or the envelope's canonical JSON to store
 
 
-def _verify_all(envelopes: list[dict[str, Any]], ring: _PeerKeyRing) -> list[Verdict]:
-    """Check each envelope's hash and signature with the keys valid at its seq.
-
-    A large batch is spread over the CPUs: the Ed25519 check releases the GIL, and it is most of the cost
-    of receiving.
-    """
-
-    def verify(chunk: list[dict[str, Any]]) -> list[Verdict]:
-        verdicts: list[Verdict] = []
-        for env in chunk:
-            try:
-                verdicts.append(protocol.verify_envelope(env, ring.valid_at(env["seq"])).decode())
-            except protocol.ProtocolError as exc:
-                verdicts.append(exc)
-        return verdicts
-
+def _verifier_pool() -> ProcessPoolExecutor | None:
+    """The processes that verify large batches, started on first use; None where there is one CPU."""
     global _verifiers
     workers = _cpus()
-    if workers == 1 or len(envelopes) < _PARALLEL_FROM:
-        return verify(envelopes)
+    if workers == 1:
+        return None
     with _verifiers_lock:
         if _verifiers is None:
-            _verifiers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sarhad-verify")
-        pool = _verifiers
-    size = -(-len(envelopes) // workers)
-    parts = pool.map(verify, [envelopes[i : i + size] for i in range(0, len(envelopes), size)])
-    return [verdict for part in parts for verdict in part]
+            # Spawned, not forked: this process has threads and open database connections.
+            _verifiers = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return _verifiers
+
+
+def _verify_all(envelopes: list[dict[str, Any]], windows: list[protocol.KeyWindow]) -> list[Verdict]:
+    """Check each envelope's hash and signature with the keys valid at its seq.
+
+    A large batch (a backlog) is split over processes, one per CPU: canonical JSON, hashing and the shape
+    checks hold the GIL, so threads hardly ran in parallel and the receiving process stayed on one CPU.
+    Small batches, the live link's, are checked here at once (no hand-over latency).
+    """
+    pool = _verifier_pool() if len(envelopes) >= _PARALLEL_FROM else None
+    if pool is None:
+        checked = protocol.verify_envelopes(envelopes, windows)
+    else:
+        size = -(-len(envelopes) // _cpus())
+        chunks = [envelopes[i : i + size] for i in range(0, len(envelopes), size)]
+        try:
+            checked = [
+                c for part in pool.map(protocol.verify_envelopes, chunks, repeat(windows)) for c in part
+            ]
+        except (
+            BrokenProcessPool
+        ):  # a verifier died (killed, out of memory): start afresh, check here this time
+            log.warning("the envelope verifier processes stopped; verifying this batch in-process")
+            _discard_verifier_pool(pool)
+            checked = protocol.verify_envelopes(envelopes, windows)
+    return [
+        text if ok else protocol.ProtocolError(text, message, env.get("seq"))
+        for env, (ok, text, message) in zip(envelopes, checked, strict=True)
+    ]
+
+
+def _discard_verifier_pool(pool: ProcessPoolExecutor) -> None:
+    global _verifiers
+    with _verifiers_lock:
+        if _verifiers is pool:
+            _verifiers = None
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True)
@@ -880,6 +896,58 @@ def current_receipt(node: Node, link: str) -> dict[str, Any]:
         return issue_receipt(session, node, head)
 
 
+class _Turnstile:
+    """Batches of one link that this process is receiving at the same time are applied in seq order.
+
+    A sender may have a second batch on its way while the first is applied; the second is verified at once
+    but waits here for its turn (at most ``TURN_SECONDS``; after that it goes ahead, and at worst meets a gap
+    and is sent again).
+    """
+
+    TURN_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.waiting: list[int] = []  # first seqs of the batches registered and not yet done
+
+    def register(self, first: int) -> _Ticket:
+        with self.condition:
+            self.waiting.append(first)
+        return _Ticket(self, first)
+
+
+@dataclass
+class _Ticket:
+    turnstile: _Turnstile
+    first: int
+    active: bool = True
+
+    def wait(self) -> None:
+        turnstile = self.turnstile
+        with turnstile.condition:
+            turnstile.condition.wait_for(
+                lambda: min(turnstile.waiting) >= self.first, timeout=turnstile.TURN_SECONDS
+            )
+
+    def done(self) -> None:
+        if not self.active:
+            return
+        self.active = False
+        turnstile = self.turnstile
+        with turnstile.condition:
+            turnstile.waiting.remove(self.first)
+            turnstile.condition.notify_all()
+
+
+_TURNSTILES = "sarhad.exchange.turnstiles"
+
+
+def _turnstile(node: Node, link: str) -> _Turnstile:
+    with _verifiers_lock:
+        turnstiles: dict[str, _Turnstile] = node.extensions.setdefault(_TURNSTILES, {})
+        return turnstiles.setdefault(link, _Turnstile())
+
+
 def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
     """Verify and apply a batch from a peer in one transaction; answer with a signed cumulative receipt.
 
@@ -915,70 +983,82 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
                 f"batch is not in sequence: seq {env['seq']} follows {checked[index - 1]['seq']}",
                 env["seq"],
             )
-    equivocation: tuple[dict[str, Any], str] | None = None
-    with node.transaction() as session:
-        if session.get(Peer, sender) is None:
-            raise _refuse("unknown_peer", f"{sender} is not a configured peer of {node.party}", status=403)
-        head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
-        if head is None:
-            raise _refuse("unknown_link", f"no link {link}", status=404)
-        applied = duplicates = quarantined = 0
-        ring = _PeerKeyRing(session, sender)
-        verdicts = _verify_all(checked, ring)
-        batch: list[_Pending] = []
-        for index, env in enumerate(checked):
-            seq = env["seq"]
-            verdict = verdicts[index]
-            if isinstance(verdict, protocol.ProtocolError):
-                raise _refuse(verdict.code, f"envelope seq {seq}: {verdict.message}", seq) from verdict
-            if seq <= head.seq:
-                stored = session.get(InboundEnvelope, (link, seq))
-                if stored is not None and stored.hash == env["hash"]:
-                    duplicates += 1
-                    continue
-                if stored is not None:
-                    equivocation = (env, stored.body)
-                    break
+    ticket = _turnstile(node, link).register(checked[0]["seq"] if checked else 0)
+    try:
+        with node.sessions() as session:
+            early_windows = _PeerKeyRing(session, sender).windows
+        early = _verify_all(checked, early_windows)
+        ticket.wait()  # batches of this link that came in together are applied in the order of their seqs
+        equivocation: tuple[dict[str, Any], str] | None = None
+        with node.transaction() as session:
+            if session.get(Peer, sender) is None:
                 raise _refuse(
-                    "bad_prev", f"envelope seq {seq} is at or below our head {head.seq} but unknown", seq
+                    "unknown_peer", f"{sender} is not a configured peer of {node.party}", status=403
                 )
-            if seq > head.seq + 1:
-                if batch:
-                    break  # keep what was applied; the receipt tells the sender where we are
-                err = _refuse(
-                    "seq_gap",
-                    f"expected seq {head.seq + 1}, got {seq}; resend from {head.seq + 1}",
-                    seq,
-                    status=409,
+            head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
+            if head is None:
+                raise _refuse("unknown_link", f"no link {link}", status=404)
+            applied = duplicates = quarantined = 0
+            ring = _PeerKeyRing(session, sender)
+            # Verified before the write transaction, so a batch is checked while the one before it is applied;
+            # again here if the keys changed meanwhile (a rotation in that batch).
+            verdicts = early if ring.windows == early_windows else _verify_all(checked, ring.windows)
+            batch: list[_Pending] = []
+            for index, env in enumerate(checked):
+                seq = env["seq"]
+                verdict = verdicts[index]
+                if isinstance(verdict, protocol.ProtocolError):
+                    raise _refuse(verdict.code, f"envelope seq {seq}: {verdict.message}", seq) from verdict
+                if seq <= head.seq:
+                    stored = session.get(InboundEnvelope, (link, seq))
+                    if stored is not None and stored.hash == env["hash"]:
+                        duplicates += 1
+                        continue
+                    if stored is not None:
+                        equivocation = (env, stored.body)
+                        break
+                    raise _refuse(
+                        "bad_prev", f"envelope seq {seq} is at or below our head {head.seq} but unknown", seq
+                    )
+                if seq > head.seq + 1:
+                    if batch:
+                        break  # keep what was applied; the receipt tells the sender where we are
+                    err = _refuse(
+                        "seq_gap",
+                        f"expected seq {head.seq + 1}, got {seq}; resend from {head.seq + 1}",
+                        seq,
+                        status=409,
+                    )
+                    err.details["receipt"] = issue_receipt(session, node, head)
+                    err.details["last_seq"] = head.seq
+                    raise err
+                if env["prev"] != head.hash:
+                    raise _refuse(
+                        "bad_prev", f"envelope seq {seq} does not chain to our envelope {head.seq}", seq
+                    )
+                pending = _prepare_record(session, node, link, env, verdict)
+                batch.append(pending)
+                if pending.row["record_kind"] == KEY_ROTATION_KIND and pending.row["status"] == "applied":
+                    # The keys changed from here on: verify the rest of the batch again with the new ring.
+                    ring.reload()
+                    verdicts[index + 1 :] = _verify_all(checked[index + 1 :], ring.windows)
+                head.seq, head.hash, head.updated_at = seq, env["hash"], node.clock.now()
+            if equivocation is None:
+                _apply_pending(session, node, batch)
+                if batch:  # one statement for the whole batch
+                    session.execute(insert(table_of(InboundEnvelope)), [p.row for p in batch])
+                quarantined = sum(p.row["status"] == "quarantined" for p in batch)
+                applied = len(batch) - quarantined
+                receipt = issue_receipt(session, node, head)
+                peer = session.get(Peer, sender)
+                if peer is not None:
+                    peer.last_contact_at = node.clock.now()
+                return BatchResult(
+                    receipt=receipt, applied=applied, duplicates=duplicates, quarantined=quarantined
                 )
-                err.details["receipt"] = issue_receipt(session, node, head)
-                err.details["last_seq"] = head.seq
-                raise err
-            if env["prev"] != head.hash:
-                raise _refuse(
-                    "bad_prev", f"envelope seq {seq} does not chain to our envelope {head.seq}", seq
-                )
-            pending = _prepare_record(session, node, link, env, verdict)
-            batch.append(pending)
-            if pending.row["record_kind"] == KEY_ROTATION_KIND and pending.row["status"] == "applied":
-                # The keys changed from here on: verify the rest of the batch again with the new ring.
-                ring.reload()
-                verdicts[index + 1 :] = _verify_all(checked[index + 1 :], ring)
-            head.seq, head.hash, head.updated_at = seq, env["hash"], node.clock.now()
-        if equivocation is None:
-            _apply_pending(session, node, batch)
-            if batch:  # one statement for the whole batch
-                session.execute(insert(table_of(InboundEnvelope)), [p.row for p in batch])
-            quarantined = sum(p.row["status"] == "quarantined" for p in batch)
-            applied = len(batch) - quarantined
-            receipt = issue_receipt(session, node, head)
-            peer = session.get(Peer, sender)
-            if peer is not None:
-                peer.last_contact_at = node.clock.now()
-            return BatchResult(
-                receipt=receipt, applied=applied, duplicates=duplicates, quarantined=quarantined
-            )
-        session.rollback()
+            session.rollback()
+    finally:
+        ticket.done()
     env, first_body = equivocation
     _record_equivocation(node, link, env, first_body)
     raise _refuse(
