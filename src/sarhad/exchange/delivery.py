@@ -362,9 +362,13 @@ class DeliveryWorker:
                             raise
                         self.cursor[party] = accepted
                         if accepted != last_sent:
-                            await (
-                                abandon()
-                            )  # the receipt stopped short (the receiver met a gap): resume from it
+                            # The receipt stopped short (the receiver met a gap): resume from it.
+                            await abandon()
+                            continue
+                        if not flight.full and not flights:
+                            # A short batch emptied the link when it was read; what was released since
+                            # comes by a wake (this process) or the poll (others).
+                            return talked
                         continue
                     if (
                         response.status_code == 409

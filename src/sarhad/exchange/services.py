@@ -11,15 +11,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +35,7 @@ from sarhad.core.errors import (
     SarhadError,
 )
 from sarhad.core.node import Node, after_commit
-from sarhad.exchange import protocol
+from sarhad.exchange import protocol, verifiers
 from sarhad.exchange.domain import (
     KEY_ROTATION_KIND,
     Handling,
@@ -97,7 +93,6 @@ def pending_key_path(node: Node) -> Path:
 
 def complete_rotation(node: Node) -> None:
     """Switch to a pending rotated key if its announcement committed, else discard it."""
-    import os
 
     pending = pending_key_path(node)
     if not pending.exists():
@@ -260,71 +255,7 @@ class _PeerKeyRing:
         ]
 
 
-_verifiers: ProcessPoolExecutor | None = None
-_verifiers_lock = threading.Lock()
-_PARALLEL_FROM = 64  # envelopes; smaller batches (a live link) are verified at once in the calling thread
-
-
-def _cpus() -> int:
-    try:
-        return max(1, min(len(os.sched_getaffinity(0)), 8))  # the CPUs this process may use
-    except AttributeError:  # not on Linux
-        return max(1, min(os.cpu_count() or 1, 8))
-
-
-Verdict = protocol.ProtocolError | str  # the refusal, or the envelope's canonical JSON to store
-
-
-def _verifier_pool() -> ProcessPoolExecutor | None:
-    """The processes that verify large batches, started on first use; None where there is one CPU."""
-    global _verifiers
-    workers = _cpus()
-    if workers == 1:
-        return None
-    with _verifiers_lock:
-        if _verifiers is None:
-            # Spawned, not forked: this process has threads and open database connections.
-            _verifiers = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-            )
-        return _verifiers
-
-
-def _verify_all(envelopes: list[dict[str, Any]], windows: list[protocol.KeyWindow]) -> list[Verdict]:
-    """Check each envelope's hash and signature with the keys valid at its seq.
-
-    A large batch (a backlog) is split over processes, one per CPU: canonical JSON, hashing and the shape
-    checks hold the GIL, so threads hardly ran in parallel and the receiving process stayed on one CPU.
-    Small batches, the live link's, are checked here at once (no hand-over latency).
-    """
-    pool = _verifier_pool() if len(envelopes) >= _PARALLEL_FROM else None
-    if pool is None:
-        checked = protocol.verify_envelopes(envelopes, windows)
-    else:
-        size = -(-len(envelopes) // _cpus())
-        chunks = [envelopes[i : i + size] for i in range(0, len(envelopes), size)]
-        try:
-            checked = [
-                c for part in pool.map(protocol.verify_envelopes, chunks, repeat(windows)) for c in part
-            ]
-        except (
-            BrokenProcessPool
-        ):  # a verifier died (killed, out of memory): start afresh, check here this time
-            log.warning("the envelope verifier processes stopped; verifying this batch in-process")
-            _discard_verifier_pool(pool)
-            checked = protocol.verify_envelopes(envelopes, windows)
-    return [
-        text if ok else protocol.ProtocolError(text, message, env.get("seq"))
-        for env, (ok, text, message) in zip(envelopes, checked, strict=True)
-    ]
-
-
-def _discard_verifier_pool(pool: ProcessPoolExecutor) -> None:
-    global _verifiers
-    with _verifiers_lock:
-        if _verifiers is pool:
-            _verifiers = None
-    pool.shutdown(wait=False, cancel_futures=True)
+_turnstiles_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -943,7 +874,7 @@ _TURNSTILES = "sarhad.exchange.turnstiles"
 
 
 def _turnstile(node: Node, link: str) -> _Turnstile:
-    with _verifiers_lock:
+    with _turnstiles_lock:
         turnstiles: dict[str, _Turnstile] = node.extensions.setdefault(_TURNSTILES, {})
         return turnstiles.setdefault(link, _Turnstile())
 
@@ -987,7 +918,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
     try:
         with node.sessions() as session:
             early_windows = _PeerKeyRing(session, sender).windows
-        early = _verify_all(checked, early_windows)
+        early = verifiers.verify_all(checked, early_windows)
         ticket.wait()  # batches of this link that came in together are applied in the order of their seqs
         equivocation: tuple[dict[str, Any], str] | None = None
         with node.transaction() as session:
@@ -1002,7 +933,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
             ring = _PeerKeyRing(session, sender)
             # Verified before the write transaction, so a batch is checked while the one before it is applied;
             # again here if the keys changed meanwhile (a rotation in that batch).
-            verdicts = early if ring.windows == early_windows else _verify_all(checked, ring.windows)
+            verdicts = early if ring.windows == early_windows else verifiers.verify_all(checked, ring.windows)
             batch: list[_Pending] = []
             for index, env in enumerate(checked):
                 seq = env["seq"]
@@ -1041,7 +972,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
                 if pending.row["record_kind"] == KEY_ROTATION_KIND and pending.row["status"] == "applied":
                     # The keys changed from here on: verify the rest of the batch again with the new ring.
                     ring.reload()
-                    verdicts[index + 1 :] = _verify_all(checked[index + 1 :], ring.windows)
+                    verdicts[index + 1 :] = verifiers.verify_all(checked[index + 1 :], ring.windows)
                 head.seq, head.hash, head.updated_at = seq, env["hash"], node.clock.now()
             if equivocation is None:
                 _apply_pending(session, node, batch)
