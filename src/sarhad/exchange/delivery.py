@@ -387,9 +387,8 @@ class DeliveryWorker:
                     f"{error.get('code', '')}: {error.get('message', response.text[:300])}"
                 )
         finally:
-            for (
-                flight
-            ) in flights:  # leaving with batches out (an error, a stop): their answers are not needed
+            # Leaving with batches out (an error, a stop): their answers are not needed.
+            for flight in flights:
                 flight.task.cancel()
 
     def _accept_gap(self, party: str, receipt: Any) -> int:
