@@ -68,8 +68,11 @@ def _postgres_server_url() -> str:
     if url:
         return url
     if in_ci():
-        pytest.fail(f"{POSTGRES_ENV} is not set but CI is: the PostgreSQL tests must run in CI "
-                    "(run them through `make test`, which starts a throw-away server)", pytrace=False)
+        pytest.fail(
+            f"{POSTGRES_ENV} is not set but CI is: the PostgreSQL tests must run in CI "
+            "(run them through `make test`, which starts a throw-away server)",
+            pytrace=False,
+        )
     pytest.skip(f"{POSTGRES_ENV} is not set (`make test` starts a throw-away PostgreSQL and sets it)")
 
 
@@ -143,8 +146,15 @@ def make_node_dir(tmp_path: Path) -> MakeNodeDir:
     """
     used: set[str] = set()
 
-    def make(party: str, name: str, port: int = 0, database_url: str | None = None, *, demo: bool = True,
-             **options: str) -> Path:
+    def make(
+        party: str,
+        name: str,
+        port: int = 0,
+        database_url: str | None = None,
+        *,
+        demo: bool = True,
+        **options: str,
+    ) -> Path:
         base = f"node-{party.lower()}"
         dir_name, n = base, 1
         while dir_name in used:
@@ -152,8 +162,17 @@ def make_node_dir(tmp_path: Path) -> MakeNodeDir:
             dir_name = f"{base}-{n}"
         used.add(dir_name)
         data_dir = tmp_path / dir_name
-        args = ["init", "--party", party, "--name", name, "--data-dir", str(data_dir),
-                "--port", str(port or free_port())]
+        args = [
+            "init",
+            "--party",
+            party,
+            "--name",
+            name,
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port or free_port()),
+        ]
         if database_url:
             args += ["--database-url", database_url]
         if demo:

@@ -46,7 +46,10 @@ def chromium() -> Iterator[Browser]:
         pytest.skip(message)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, chromium_sandbox=False, args=CHROMIUM_ARGS,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            chromium_sandbox=False,
+            args=CHROMIUM_ARGS,
         )
         try:
             yield browser
@@ -58,7 +61,10 @@ def chromium() -> Iterator[Browser]:
 def browser_context(chromium: Browser) -> Iterator[BrowserContext]:
     """A new, isolated browser context (cookies, storage) per test; English, UTC, a desktop viewport."""
     context = chromium.new_context(
-        locale="en-GB", timezone_id="UTC", viewport={"width": 1280, "height": 900}, ignore_https_errors=True,
+        locale="en-GB",
+        timezone_id="UTC",
+        viewport={"width": 1280, "height": 900},
+        ignore_https_errors=True,
     )
     context.set_default_timeout(15_000)
     try:

@@ -28,8 +28,14 @@ def seeded_node(make_node_dir, tmp_path: Path) -> Iterator[NodeProcess]:  # type
     node = build_node(load_settings(data_dir))
     with node.transaction() as session:
         border.seed_reference_scenario(session, node, border.reference_data())
-        accounts.create_user(session, node.clock, username="pk.liaison", password=PASSWORD,
-                             roles=["liaison_officer"], time_zone="Asia/Karachi")
+        accounts.create_user(
+            session,
+            node.clock,
+            username="pk.liaison",
+            password=PASSWORD,
+            roles=["liaison_officer"],
+            time_zone="Asia/Karachi",
+        )
     node.dispose()
     with NodeProcess(data_dir) as process:
         yield process
@@ -57,7 +63,9 @@ def test_sign_in_switch_to_persian_see_solar_hijri_dates_and_the_border_on_the_m
     # The expected date is computed here, independently of the page, from the clock and the user's zone.
     today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Karachi")).date()
     solar = jdatetime.date.fromgregorian(date=today)
-    expected = f"{solar.day} {jdatetime.date.j_months_fa[solar.month - 1]} {solar.year}".translate(PERSIAN_DIGITS)
+    expected = f"{solar.day} {jdatetime.date.j_months_fa[solar.month - 1]} {solar.year}".translate(
+        PERSIAN_DIGITS
+    )
     assert expected in footer_time.inner_text()
 
     page.goto(f"{seeded_node.url}/map")

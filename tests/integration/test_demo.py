@@ -29,15 +29,24 @@ def test_demo_nodes_answer_with_their_party_share_the_border_and_deliver_a_bulle
         for process, party in ((pk, "PK"), (ir, "IR")):
             assert httpx.get(f"{process.url}/healthz").json()["party"] == party
             username = f"{party.lower()}.liaison"
-            tokens[party] = {"Authorization": f"Bearer {get_token(process.url, username, credentials[party][username])}"}
+            tokens[party] = {
+                "Authorization": f"Bearer {get_token(process.url, username, credentials[party][username])}"
+            }
             sections = httpx.get(f"{process.url}/api/v1/border/sections", headers=tokens[party]).json()
             assert sections["type"] == "FeatureCollection" and len(sections["features"]) >= 6
             crossings = httpx.get(f"{process.url}/api/v1/border/crossings", headers=tokens[party]).json()
             assert any("taftan" in f["properties"]["crossing"] for f in crossings["features"])
 
-        created = httpx.post(f"{pk.url}/api/v1/bulletins", headers=tokens["PK"], json={
-            "title": "Convoy at Taftan", "body": "Fuel convoy expected at 14:00.", "release_to": ["IR"],
-            "tlp": "amber"}).json()
+        created = httpx.post(
+            f"{pk.url}/api/v1/bulletins",
+            headers=tokens["PK"],
+            json={
+                "title": "Convoy at Taftan",
+                "body": "Fuel convoy expected at 14:00.",
+                "release_to": ["IR"],
+                "tlp": "amber",
+            },
+        ).json()
         deadline = time.monotonic() + 10
         received: list[dict[str, object]] = []
         while time.monotonic() < deadline and not received:

@@ -81,7 +81,10 @@ def test_init_defaults_to_sqlite_in_the_data_dir(make_node_dir) -> None:
     assert (data_dir / "sarhad.db").is_file()
     assert current_revision(settings.resolved_database_url) == head_revision()
     assert (settings.default_time_zone, settings.default_calendar, settings.default_language) == (
-        "Asia/Tehran", "solar_hijri", "fa")
+        "Asia/Tehran",
+        "solar_hijri",
+        "fa",
+    )
 
 
 def test_init_refuses_to_overwrite_an_existing_node(make_node_dir) -> None:
@@ -89,7 +92,9 @@ def test_init_refuses_to_overwrite_an_existing_node(make_node_dir) -> None:
     config_before = (data_dir / CONFIG_FILE_NAME).read_bytes()
     key_before = (data_dir / KEY_FILE_NAME).read_bytes()
 
-    result = CliRunner().invoke(cli_app, ["init", "--party", "PK", "--name", "Other", "--data-dir", str(data_dir)])
+    result = CliRunner().invoke(
+        cli_app, ["init", "--party", "PK", "--name", "Other", "--data-dir", str(data_dir)]
+    )
 
     assert result.exit_code != 0
     assert "refusing to overwrite" in flat(result.output)
@@ -147,7 +152,9 @@ def test_node_refuses_a_database_behind_the_newest_migration(tmp_path: Path, dat
 
 
 @pytest.mark.parametrize("secret", [None, DEFAULT_SECRET, "too-short-for-a-secret"])
-def test_settings_refuse_a_default_or_short_secret_outside_demo_mode(tmp_path: Path, secret: str | None) -> None:
+def test_settings_refuse_a_default_or_short_secret_outside_demo_mode(
+    tmp_path: Path, secret: str | None
+) -> None:
     values = {} if secret is None else {"secret_key": secret}
     data_dir = write_node_config(tmp_path / "pk", **values)
 

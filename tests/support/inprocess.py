@@ -49,8 +49,6 @@ def deliver(sender: Node, receiver: Node) -> exchange.BatchResult:
     return result
 
 
-
-
 def run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """``asyncio.run`` in a thread of its own: the browser tests leave an event loop running in the main thread,
     and ``asyncio.run`` refuses to start inside one. Exceptions (failed assertions) reach the caller."""

@@ -39,10 +39,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def get_token(base_url: str, username: str, password: str, *, timeout: float = 10.0) -> str:
     """Sign in through the API with OAuth2 password form fields and return the bearer token."""
-    response = httpx.post(f"{base_url.rstrip('/')}/api/v1/auth/token",
-                          data={"username": username, "password": password}, timeout=timeout)
+    response = httpx.post(
+        f"{base_url.rstrip('/')}/api/v1/auth/token",
+        data={"username": username, "password": password},
+        timeout=timeout,
+    )
     if response.status_code != 200:
-        raise AssertionError(f"sign-in of {username!r} at {base_url} failed: {response.status_code} {response.text}")
+        raise AssertionError(
+            f"sign-in of {username!r} at {base_url} failed: {response.status_code} {response.text}"
+        )
     token = response.json()["access_token"]
     assert isinstance(token, str)
     return token
@@ -68,9 +73,17 @@ class NodeProcess:
     ``restart()`` is stop + start on the same port and data directory.
     """
 
-    def __init__(self, data_dir: Path | str, port: int | None = None, *, host: str = "127.0.0.1",
-                 env: dict[str, str] | None = None, log_dir: Path | str | None = None, name: str | None = None,
-                 start_timeout: float = START_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        data_dir: Path | str,
+        port: int | None = None,
+        *,
+        host: str = "127.0.0.1",
+        env: dict[str, str] | None = None,
+        log_dir: Path | str | None = None,
+        name: str | None = None,
+        start_timeout: float = START_TIMEOUT_SECONDS,
+    ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port(host)
         self.host = host
@@ -104,14 +117,26 @@ class NodeProcess:
 
     def logs(self, lines: int = 40) -> str:
         """The end of the process's stdout and stderr, for assertion messages."""
-        return (f"--- {self.stdout_path} ---\n{_tail(self.stdout_path, lines)}\n"
-                f"--- {self.stderr_path} ---\n{_tail(self.stderr_path, lines)}")
+        return (
+            f"--- {self.stdout_path} ---\n{_tail(self.stdout_path, lines)}\n"
+            f"--- {self.stderr_path} ---\n{_tail(self.stderr_path, lines)}"
+        )
 
     # -- life cycle -------------------------------------------------------------------------------------
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "sarhad", "serve", "--data-dir", str(self.data_dir),
-                "--host", self.host, "--port", str(self.port)]
+        return [
+            sys.executable,
+            "-m",
+            "sarhad",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
 
     def start(self) -> Self:
         if self.is_running():
@@ -126,8 +151,15 @@ class NodeProcess:
             log.write(marker)
             log.flush()
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_env}
-        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                                        env=env, cwd=self.data_dir, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command(),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            cwd=self.data_dir,
+            start_new_session=True,
+        )
         try:
             self.wait_healthy()
         except BaseException:
@@ -142,7 +174,9 @@ class NodeProcess:
             while True:
                 if self.process is None or self.process.poll() is not None:
                     code = None if self.process is None else self.process.returncode
-                    raise NodeProcessError(f"{self.name} exited with code {code} while starting\n{self.logs()}")
+                    raise NodeProcessError(
+                        f"{self.name} exited with code {code} while starting\n{self.logs()}"
+                    )
                 try:
                     response = client.get(f"{self.url}/healthz")
                     if response.status_code == 200 and response.json().get("status") == "ok":
@@ -151,8 +185,10 @@ class NodeProcess:
                 except httpx.HTTPError as exc:
                     last = f"{type(exc).__name__}: {exc}"
                 if time.monotonic() > deadline:
-                    raise NodeProcessError(f"{self.name} not healthy at {self.url}/healthz after "
-                                           f"{self.start_timeout:.0f} s (last: {last})\n{self.logs()}")
+                    raise NodeProcessError(
+                        f"{self.name} not healthy at {self.url}/healthz after "
+                        f"{self.start_timeout:.0f} s (last: {last})\n{self.logs()}"
+                    )
                 time.sleep(0.1)
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int | None:
@@ -165,7 +201,9 @@ class NodeProcess:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
-                raise NodeProcessError(f"{self.name} ignored SIGTERM for {timeout:.0f} s\n{self.logs()}") from None
+                raise NodeProcessError(
+                    f"{self.name} ignored SIGTERM for {timeout:.0f} s\n{self.logs()}"
+                ) from None
         self._close_logs()
         return self.process.returncode
 
@@ -194,8 +232,9 @@ class NodeProcess:
     def __enter__(self) -> Self:
         return self if self.is_running() else self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if not self.is_running():
             self._close_logs()
             return

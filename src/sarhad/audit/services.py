@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import Clock
-from sarhad.core.database import table_of
+from sarhad.core.database import insert_rows, table_of
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,9 @@ def record_events(session: Session, clock: Clock, events: Sequence[AuditEvent]) 
     if not events:
         return
     at = clock.now()
-    session.execute(
-        insert(table_of(AuditEntry)),
+    insert_rows(
+        session,
+        table_of(AuditEntry),
         [
             {
                 "at": at,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor as Actor
@@ -27,7 +27,7 @@ from sarhad.bulletins import domain
 from sarhad.bulletins.domain import KIND, BulletinFields, BulletinRuleError
 from sarhad.bulletins.models import Bulletin, BulletinVersion
 from sarhad.bulletins.schemas import BulletinContent, BulletinContentIn
-from sarhad.core.database import table_of
+from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
@@ -36,6 +36,8 @@ from sarhad.exchange.domain import Handling, Op
 from sarhad.exchange.models import Release
 from sarhad.exchange.registry import IncomingRecord
 from sarhad.exchange.services import Delivery
+
+_CONTENT = frozenset({"content"})  # a version's content, given to insert_rows as canonical JSON text
 
 
 def _invalid(exc: BulletinRuleError) -> InvalidInput:
@@ -205,14 +207,14 @@ def create_bulletins(
             "received_at": None,
         }
         content = domain.snapshot(_Draft(**_field_values(fields), created_at=now, updated_at=now))
-        row["content_hash"] = exchange.content_hash(content)
+        canonical, row["content_hash"] = exchange.canonical_content(content)  # hashed, stored and signed
         rows.append(row)
         versions.append(
             {
                 "origin": node.party,
                 "bulletin_id": row["id"],
                 "version": 1,
-                "content": content,
+                "content": canonical.decode(),
                 "content_hash": row["content_hash"],
                 "recorded_at": now,
                 "recorded_by": actor.username,
@@ -238,12 +240,13 @@ def create_bulletins(
                     to=targets,
                     handling=row["handling"],
                     tlp=row["tlp"],
+                    content_json=canonical,
                 )
             )
     if not rows:
         return []
-    session.execute(insert(table_of(Bulletin)), rows)
-    session.execute(insert(table_of(BulletinVersion)), versions)
+    insert_rows(session, table_of(Bulletin), rows)
+    insert_rows(session, table_of(BulletinVersion), versions, encoded=_CONTENT)
     record_events(session, node.clock, events)
     exchange.release_records(session, node, releases, actor=actor.username, client_ip=client_ip)
     return [row["id"] for row in rows]
@@ -513,8 +516,8 @@ def apply_received_many(session: Session, node: Node, records: list[IncomingReco
 
     def write_new() -> None:
         if rows:
-            session.execute(insert(table_of(Bulletin)), rows)
-            session.execute(insert(table_of(BulletinVersion)), versions)
+            insert_rows(session, table_of(Bulletin), rows)
+            insert_rows(session, table_of(BulletinVersion), versions)
             record_events(session, node.clock, events)
             rows.clear()
             versions.clear()

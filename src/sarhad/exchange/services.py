@@ -21,11 +21,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from sarhad.audit.services import AuditEvent, record_event, record_events
-from sarhad.core.database import table_of
+from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import (
     Conflict,
     InvalidInput,
@@ -322,6 +322,13 @@ def content_hash(content: dict[str, Any]) -> str:
     return protocol.sha256_hex(protocol.canonical_json(content))
 
 
+def canonical_content(content: dict[str, Any]) -> tuple[bytes, str]:
+    """A record's content as canonical JSON bytes, and their SHA-256: the bytes a service can store (a JSON
+    column given them as text), hash and hand to the release (``ReleaseItem.content_json``), made once."""
+    canonical = protocol.canonical_json(content)
+    return canonical, protocol.sha256_hex(canonical)
+
+
 def _record(
     node: Node,
     *,
@@ -370,13 +377,18 @@ def _signing_identity(session: Session, node: Node) -> Identity:
 
 
 def enqueue_records(
-    session: Session, node: Node, to_party: str, records: Sequence[dict[str, Any]]
+    session: Session,
+    node: Node,
+    to_party: str,
+    records: Sequence[dict[str, Any]],
+    content_json: Sequence[bytes | None] = (),
 ) -> list[Enqueued]:
     """Sign each record into the next envelope of the link to ``to_party``, in the caller's transaction.
 
     The records take consecutive seqs in the order given, under one lock of the link head, and their
     envelopes are written with one statement. A record too large for the link is refused before any of
-    them takes a seq, so one oversized record can never jam the link.
+    them takes a seq, so one oversized record can never jam the link. ``content_json``, if given, holds the
+    canonical bytes of each record's content (or None), which the caller had already made for its hash.
     """
     if not records:
         return []
@@ -390,8 +402,11 @@ def enqueue_records(
     seq, prev = head.seq, head.hash
     rows: list[dict[str, Any]] = []
     written: list[Enqueued] = []
-    for record in records:
-        digest, raw = protocol.seal_envelope(me.private_key, me.fingerprint, link, seq + 1, prev, now, record)
+    contents = content_json or [None] * len(records)
+    for record, content in zip(records, contents, strict=True):
+        digest, raw = protocol.seal_envelope(
+            me.private_key, me.fingerprint, link, seq + 1, prev, now, record, content
+        )
         body = raw.decode()
         if len(body) > limit:
             raise PayloadTooLarge(
@@ -417,7 +432,7 @@ def enqueue_records(
             }
         )
         written.append(Enqueued(link=link, seq=seq, hash=prev))
-    session.execute(insert(table_of(OutboundEnvelope)), rows)
+    insert_rows(session, table_of(OutboundEnvelope), rows)
     head.seq, head.hash, head.updated_at = seq, prev, now
     wake = node.extensions.get("wake_delivery")
     if wake is not None:  # after the commit, hand the envelopes to this process's delivery worker
@@ -442,6 +457,7 @@ class ReleaseItem:
     handling: str = Handling.NO_ONWARD.value
     tlp: str = Tlp.AMBER.value
     origin: str | None = None  # default: this node; a relayed record names its originator
+    content_json: bytes | None = None  # the content's canonical bytes, if the caller already made them
 
 
 _CHUNK = 500  # ids per IN (...) query
@@ -521,8 +537,10 @@ def release_records(
     now = node.clock.now()
     release_rows: list[dict[str, Any]] = []
     per_party: dict[str, list[dict[str, Any]]] = {}
+    per_party_json: dict[str, list[bytes | None]] = {}
     for item, origin, targets in planned:
-        digest = content_hash(item.content)
+        canonical = item.content_json or protocol.canonical_json(item.content)
+        digest = protocol.sha256_hex(canonical)
         for party in targets:
             release_rows.append(
                 {
@@ -551,11 +569,13 @@ def release_records(
                     "content_hash": digest,
                 }
             )
-    session.execute(insert(table_of(Release)), release_rows)
+            per_party_json.setdefault(party, []).append(canonical)
+    insert_rows(session, table_of(Release), release_rows)
     events: list[AuditEvent] = []
     for party in sorted(per_party):  # link heads always locked in the same order: no deadlock
         records = per_party[party]
-        for record, envelope in zip(records, enqueue_records(session, node, party, records), strict=True):
+        enqueued = enqueue_records(session, node, party, records, per_party_json[party])
+        for record, envelope in zip(records, enqueued, strict=True):
             events.append(
                 AuditEvent(
                     actor=actor,
@@ -984,7 +1004,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
             if equivocation is None:
                 _apply_pending(session, node, batch)
                 if batch:  # one statement for the whole batch
-                    session.execute(insert(table_of(InboundEnvelope)), [p.row for p in batch])
+                    insert_rows(session, table_of(InboundEnvelope), [p.row for p in batch])
                 quarantined = sum(p.row["status"] == "quarantined" for p in batch)
                 applied = len(batch) - quarantined
                 receipt = issue_receipt(session, node, head)
@@ -1075,7 +1095,9 @@ class _Pending:
     kind: RecordKind | None = None
 
 
-def _prepare_record(session: Session, node: Node, link: str, env: dict[str, Any], body: str) -> _Pending:
+def _prepare_record(
+    session: Session, node: Node, link: str, env: dict[str, Any], verified: protocol.Checked
+) -> _Pending:
     """Check one verified envelope's record and make its inbox row; an unusable record is quarantined.
 
     A key rotation is applied at once, because it decides which key verifies the envelopes after it.
@@ -1095,7 +1117,7 @@ def _prepare_record(session: Session, node: Node, link: str, env: dict[str, Any]
             if record["origin"] == node.party:
                 # Only this node writes records of its own party; a peer sending one is refused.
                 raise RecordShapeError(f"record claims to originate from {node.party}, this node")
-            if content_hash(record["content"]) != record["content_hash"]:
+            if verified.content_hash != record["content_hash"]:  # computed while verifying the envelope
                 raise RecordShapeError("content_hash does not match the content")
             kind = get_kind(record["kind"])
             if kind is None:
@@ -1122,7 +1144,7 @@ def _prepare_record(session: Session, node: Node, link: str, env: dict[str, Any]
         "link": link,
         "seq": env["seq"],
         "hash": env["hash"],
-        "body": body,
+        "body": verified.text,
         "record_kind": meta[0],
         "record_id": meta[1],
         "record_version": meta[2] if isinstance(meta[2], int) and not isinstance(meta[2], bool) else 0,
@@ -1297,7 +1319,7 @@ def _store_received(session: Session, node: Node, records: Sequence[IncomingReco
         if key not in new:
             changed.add(key)
     if new:
-        session.execute(insert(table_of(ReceivedRecord)), list(new.values()))
+        insert_rows(session, table_of(ReceivedRecord), list(new.values()))
     if changed:
         session.execute(update(ReceivedRecord), [held[key] for key in sorted(changed)])
 

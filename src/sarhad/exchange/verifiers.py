@@ -28,7 +28,7 @@ log = logging.getLogger("sarhad.exchange.verifiers")
 PARALLEL_FROM = 64  # envelopes; smaller batches (a live link) are verified at once in the calling thread
 PARENT_CHECK_SECONDS = 1.0
 
-Verdict = protocol.ProtocolError | str  # the refusal, or the envelope's canonical JSON to store
+Verdict = protocol.ProtocolError | protocol.Checked  # the refusal, or the accepted envelope's check
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -59,8 +59,8 @@ def verify_all(envelopes: list[dict[str, Any]], windows: list[protocol.KeyWindow
             _discard(pool)
             checked = protocol.verify_envelopes(envelopes, windows)
     return [
-        text if ok else protocol.ProtocolError(text, message, env.get("seq"))
-        for env, (ok, text, message) in zip(envelopes, checked, strict=True)
+        result if result.ok else protocol.ProtocolError(result.text, result.message, env.get("seq"))
+        for env, result in zip(envelopes, checked, strict=True)
     ]
 
 

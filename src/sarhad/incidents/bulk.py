@@ -40,11 +40,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from sarhad.audit.services import record_event
+from sarhad.core.database import insert_rows, table_of
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
@@ -358,57 +357,6 @@ def _placed(
         }
 
 
-def bulk_insert(
-    connection: Connection, table: Any, rows: list[dict[str, Any]], *, encoded: frozenset[str] = frozenset()
-) -> None:
-    """Insert many rows fast, binding values through each column type's own processor (UTC timestamps, JSON)
-    without SQLAlchemy's per-row parameter machinery (which costs more than the insert itself at 10,000
-    rows/s): ``COPY … FROM STDIN`` on PostgreSQL (psycopg), the driver's ``executemany`` elsewhere. Columns in
-    ``encoded`` hold JSON text already (what the JSON type's processor would produce), passed as they are."""
-    if not rows:
-        return
-    dialect = connection.dialect
-    names = list(rows[0])
-    columns = table.columns
-    processors = [
-        (name, None if name in encoded else _memo(columns[name].type._cached_bind_processor(dialect)))
-        for name in names
-    ]
-    values = [tuple(proc(row[name]) if proc else row[name] for name, proc in processors) for row in rows]
-    driver = connection.connection.driver_connection
-    if dialect.name == "postgresql" and dialect.driver == "psycopg" and driver is not None:
-        quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-            for value in values:
-                copy.write_row(value)
-        return
-    compiled = insert(table).compile(dialect=dialect, column_keys=names)
-    if compiled.positional:
-        order = [names.index(name) for name in (compiled.positiontup or [])]
-        params: list[Any] = [tuple(v[i] for i in order) for v in values]
-    else:
-        params = [dict(zip(names, v, strict=True)) for v in values]
-    connection.exec_driver_sql(str(compiled), params)
-
-
-def _memo(processor: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """A processor that remembers its answers: an import's timestamps are mostly the same instant."""
-    if processor is None:
-        return None
-    cache: dict[Any, Any] = {}
-
-    def process(value: Any) -> Any:
-        try:
-            return cache[value]
-        except KeyError:
-            result = cache[value] = processor(value)
-            return result
-        except TypeError:  # unhashable
-            return processor(value)
-
-    return process
-
-
 INCIDENT_JSON = frozenset({"casualties", "seizures", "attachments"})
 
 
@@ -442,7 +390,7 @@ def import_csv(
 
     def flush() -> None:
         if chunk and (partial or not report.error_count):
-            bulk_insert(connection, Incident.__table__, chunk, encoded=INCIDENT_JSON)
+            insert_rows(connection, table_of(Incident), chunk, encoded=INCIDENT_JSON)
             report.imported += len(chunk)
         chunk.clear()
 

@@ -63,12 +63,19 @@ def client_with_roles(node: Node) -> Iterator[tuple[TestClient, dict[str, str]]]
     tokens: dict[str, str] = {}
     with node.transaction() as session:
         for role in Role:
-            services.create_user(session, node.clock, username=f"u.{role.value.replace('_', '-')}",
-                                 password=PASSWORD, roles=[role.value])
+            services.create_user(
+                session,
+                node.clock,
+                username=f"u.{role.value.replace('_', '-')}",
+                password=PASSWORD,
+                roles=[role.value],
+            )
     with TestClient(create_app(node, run_workers=False)) as client:
         for role in Role:
-            answer = client.post("/api/v1/auth/token",
-                                 data={"username": f"u.{role.value.replace('_', '-')}", "password": PASSWORD})
+            answer = client.post(
+                "/api/v1/auth/token",
+                data={"username": f"u.{role.value.replace('_', '-')}", "password": PASSWORD},
+            )
             assert answer.status_code == 200, answer.text
             tokens[role.value] = answer.json()["access_token"]
         yield client, tokens
@@ -110,10 +117,12 @@ def test_every_protected_route_refuses_a_role_without_its_permission(
             continue  # every role may call it (e.g. reading one's own profile)
         role = lacking[0]
         for method in sorted(route.methods - {"HEAD"}):
-            answer = client.request(method, _concrete(route.path),
-                                    headers={"Authorization": f"Bearer {tokens[role.value]}"})
+            answer = client.request(
+                method, _concrete(route.path), headers={"Authorization": f"Bearer {tokens[role.value]}"}
+            )
             assert answer.status_code == 403, (
-                f"{method} {route.path} answered {answer.status_code} to {role.value}, which lacks {access}")
+                f"{method} {route.path} answered {answer.status_code} to {role.value}, which lacks {access}"
+            )
             assert answer.json()["error"]["code"] == "forbidden"
             checked += 1
     assert checked > 10

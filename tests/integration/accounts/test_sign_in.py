@@ -62,7 +62,10 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client: TestClien
 
 def test_repeated_failures_are_throttled_even_with_the_right_password(client: TestClient, node: Node) -> None:
     for _ in range(node.settings.login_max_failures):
-        assert client.post("/api/v1/auth/token", data={"username": "lo", "password": "nope-nope-1"}).status_code == 401
+        assert (
+            client.post("/api/v1/auth/token", data={"username": "lo", "password": "nope-nope-1"}).status_code
+            == 401
+        )
     answer = client.post("/api/v1/auth/token", data={"username": "lo", "password": PASSWORD})
     assert answer.status_code == 429
     assert answer.json()["error"]["code"] == "login_throttled"
@@ -90,8 +93,9 @@ def test_disabled_user_cannot_sign_in_and_loses_open_sessions(client: TestClient
 
 
 def test_page_login_sets_a_strict_httponly_cookie_and_forms_need_the_csrf_token(client: TestClient) -> None:
-    answer = client.post("/login", data={"username": "lo", "password": PASSWORD, "next": "/"},
-                         follow_redirects=False)
+    answer = client.post(
+        "/login", data={"username": "lo", "password": PASSWORD, "next": "/"}, follow_redirects=False
+    )
     assert answer.status_code == 303
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
@@ -100,15 +104,19 @@ def test_page_login_sets_a_strict_httponly_cookie_and_forms_need_the_csrf_token(
     forged = client.post("/me/language", data={"language": "fa", "next": "/"}, follow_redirects=False)
     assert forged.status_code == 403
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    ok = client.post("/me/language", data={"language": "fa", "next": "/", "csrf_token": token},
-                     follow_redirects=False)
+    ok = client.post(
+        "/me/language", data={"language": "fa", "next": "/", "csrf_token": token}, follow_redirects=False
+    )
     assert ok.status_code == 303
     assert 'dir="rtl"' in client.get("/me").text
 
 
 def test_login_redirect_never_leaves_the_site(client: TestClient) -> None:
-    answer = client.post("/login", data={"username": "lo", "password": PASSWORD, "next": "//evil.example/x"},
-                         follow_redirects=False)
+    answer = client.post(
+        "/login",
+        data={"username": "lo", "password": PASSWORD, "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
     assert answer.headers["location"] == "/"
 
 
@@ -129,4 +137,6 @@ def test_auditor_reads_and_filters_the_audit_log_as_json_and_csv(client: TestCli
     csv = client.get("/api/v1/audit", params={"format": "csv", "action": "auth."}, headers=headers)
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.splitlines()[0].startswith("id,at,actor,action")
-    assert client.get("/api/v1/audit", headers={"Authorization": f"Bearer {_token(client)}"}).status_code == 403
+    assert (
+        client.get("/api/v1/audit", headers={"Authorization": f"Bearer {_token(client)}"}).status_code == 403
+    )

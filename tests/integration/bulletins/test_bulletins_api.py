@@ -87,11 +87,13 @@ def test_a_failed_release_leaves_nothing_behind(
     real_enqueue = exchange.enqueue_records
     calls: list[str] = []
 
-    def enqueue_then_fail(session: Any, node: Node, to_party: str, records: list[dict[str, Any]]) -> Any:
+    def enqueue_then_fail(
+        session: Any, node: Node, to_party: str, records: list[dict[str, Any]], *more: Any
+    ) -> Any:
         calls.append(to_party)
         if len(calls) == 2:
             raise RuntimeError("disk full while writing the second envelope")
-        return real_enqueue(session, node, to_party, records)
+        return real_enqueue(session, node, to_party, records, *more)
 
     monkeypatch.setattr(exchange, "enqueue_records", enqueue_then_fail)
     with pytest.raises(RuntimeError):

@@ -30,43 +30,90 @@ def _view(node: Node, joint_id: str) -> dict:  # type: ignore[type-arg]
         return joint.joint_view(session, joint_id)
 
 
-def test_a_proposal_is_agreed_on_both_sides_only_after_the_other_side_accepts(nodes: tuple[Node, Node]) -> None:
+def test_a_proposal_is_agreed_on_both_sides_only_after_the_other_side_accepts(
+    nodes: tuple[Node, Node],
+) -> None:
     pk, ir = nodes
     with pk.transaction() as session:
-        proposal = joint.propose(session, pk, subject="test", title="S5 impact level", signatories=["IR"],
-                                 content={"section": "S5", "level": "high"}, actor="pk.commander")
+        proposal = joint.propose(
+            session,
+            pk,
+            subject="test",
+            title="S5 impact level",
+            signatories=["IR"],
+            content={"section": "S5", "level": "high"},
+            actor="pk.commander",
+        )
     joint_id, digest = proposal.joint_id, proposal.content_hash
     deliver(pk, ir)
     assert _view(ir, joint_id)["agreed"]["content_hash"] is None
     assert _view(ir, joint_id)["pending"][digest] == {"IR": "pending", "PK": "accept"}
     with ir.transaction() as session:
-        joint.decide(session, ir, joint_id=joint_id, content_hash=digest, decision="accept", actor="ir.commander")
+        joint.decide(
+            session, ir, joint_id=joint_id, content_hash=digest, decision="accept", actor="ir.commander"
+        )
     assert _view(ir, joint_id)["agreed"]["content"] == {"section": "S5", "level": "high"}
     assert _view(pk, joint_id)["agreed"]["content_hash"] is None  # PK has not heard yet
     deliver(ir, pk)
     assert _view(pk, joint_id)["agreed"]["content_hash"] == digest
 
 
-def test_until_a_counter_proposal_is_accepted_the_last_agreed_content_stands(nodes: tuple[Node, Node]) -> None:
+def test_until_a_counter_proposal_is_accepted_the_last_agreed_content_stands(
+    nodes: tuple[Node, Node],
+) -> None:
     pk, ir = nodes
     with pk.transaction() as session:
-        first = joint.propose(session, pk, subject="test", title="level", signatories=["IR"],
-                              content={"level": "medium"}, actor="pk")
+        first = joint.propose(
+            session,
+            pk,
+            subject="test",
+            title="level",
+            signatories=["IR"],
+            content={"level": "medium"},
+            actor="pk",
+        )
     deliver(pk, ir)
     with ir.transaction() as session:
-        joint.decide(session, ir, joint_id=first.joint_id, content_hash=first.content_hash, decision="accept",
-                     actor="ir")
+        joint.decide(
+            session,
+            ir,
+            joint_id=first.joint_id,
+            content_hash=first.content_hash,
+            decision="accept",
+            actor="ir",
+        )
     deliver(ir, pk)
     with pk.transaction() as session:
-        counter = joint.propose(session, pk, subject="test", title="level", signatories=["IR"],
-                                content={"level": "high"}, actor="pk", joint_id=first.joint_id)
+        counter = joint.propose(
+            session,
+            pk,
+            subject="test",
+            title="level",
+            signatories=["IR"],
+            content={"level": "high"},
+            actor="pk",
+            joint_id=first.joint_id,
+        )
     deliver(pk, ir)
     with ir.transaction() as session, pytest.raises(InvalidInput, match="reason"):
-        joint.decide(session, ir, joint_id=first.joint_id, content_hash=counter.content_hash,
-                     decision="reject", actor="ir")
+        joint.decide(
+            session,
+            ir,
+            joint_id=first.joint_id,
+            content_hash=counter.content_hash,
+            decision="reject",
+            actor="ir",
+        )
     with ir.transaction() as session:
-        joint.decide(session, ir, joint_id=first.joint_id, content_hash=counter.content_hash, decision="reject",
-                     reason="no incidents in S5 this month", actor="ir")
+        joint.decide(
+            session,
+            ir,
+            joint_id=first.joint_id,
+            content_hash=counter.content_hash,
+            decision="reject",
+            reason="no incidents in S5 this month",
+            actor="ir",
+        )
     deliver(ir, pk)
     for node in (pk, ir):
         view = _view(node, first.joint_id)
@@ -77,11 +124,14 @@ def test_until_a_counter_proposal_is_accepted_the_last_agreed_content_stands(nod
 def test_a_decision_on_content_never_proposed_is_refused_and_sends_nothing(nodes: tuple[Node, Node]) -> None:
     pk, ir = nodes
     with pk.transaction() as session:
-        proposal = joint.propose(session, pk, subject="test", title="x", signatories=["IR"], content={"n": 1},
-                                 actor="pk")
+        proposal = joint.propose(
+            session, pk, subject="test", title="x", signatories=["IR"], content={"n": 1}, actor="pk"
+        )
     deliver(pk, ir)
     with ir.transaction() as session, pytest.raises(NotFound):
-        joint.decide(session, ir, joint_id=proposal.joint_id, content_hash="f" * 64, decision="accept", actor="ir")
+        joint.decide(
+            session, ir, joint_id=proposal.joint_id, content_hash="f" * 64, decision="accept", actor="ir"
+        )
     assert deliver(ir, pk).applied == 0
 
 
@@ -97,11 +147,25 @@ def test_a_forged_proposal_from_a_non_signatory_is_quarantined_not_applied(nodes
         # PK proposes a joint record whose signatories do not include IR, yet releases it to IR.
         from sarhad.exchange import services as exchange
 
-        content = joint.ProposalContent(joint_id="forged", subject="test", title="x", signatories=["AF", "PK"],
-                                        content={}, content_hash=exchange.content_hash({}),
-                                        proposed_by="pk").model_dump()
-        exchange.release_record(session, pk, kind=joint.PROPOSAL_KIND, record_id="forged.p1.PK", version=1,
-                                content=content, to=["IR"], actor="pk")
+        content = joint.ProposalContent(
+            joint_id="forged",
+            subject="test",
+            title="x",
+            signatories=["AF", "PK"],
+            content={},
+            content_hash=exchange.content_hash({}),
+            proposed_by="pk",
+        ).model_dump()
+        exchange.release_record(
+            session,
+            pk,
+            kind=joint.PROPOSAL_KIND,
+            record_id="forged.p1.PK",
+            version=1,
+            content=content,
+            to=["IR"],
+            actor="pk",
+        )
     result = deliver(pk, ir)
     assert result.quarantined == 1
     with ir.sessions() as session:

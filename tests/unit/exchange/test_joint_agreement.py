@@ -48,8 +48,16 @@ def test_three_signatories_need_all_three() -> None:
     assert agreement_state(["AF", "IR", "PK"], acts, previously_agreed=None).agreed_hash == B
 
 
-@given(st.lists(st.tuples(st.sampled_from(["PK", "IR"]), st.sampled_from([A, B]),
-                          st.sampled_from(["propose", "accept", "reject"])), max_size=12))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["PK", "IR"]),
+            st.sampled_from([A, B]),
+            st.sampled_from(["propose", "accept", "reject"]),
+        ),
+        max_size=12,
+    )
+)
 def test_the_agreed_hash_is_always_one_that_every_signatory_last_accepted_or_the_previous(
     raw: list[tuple[str, str, str]],
 ) -> None:
