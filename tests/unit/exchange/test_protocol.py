@@ -717,3 +717,55 @@ def test_fast_canonical_json_orders_keys_by_utf16_code_units_like_rfc8785() -> N
 
     value = {"\U0001f600": 1, "\ufb01": 2, "a": 3, "é": 4}  # astral vs high-BMP keys sort differently
     assert p.canonical_json(value) == rfc8785.dumps(value)
+
+
+_record_keys = st.sampled_from(
+    ["content_hash", "kind", "id", "a", "Content", "contend", "contents", "é", "\U0001f600"]
+)
+
+
+@given(
+    st.dictionaries(_record_keys | st.text(max_size=8), _json_values, max_size=6),
+    _json_values | st.floats(allow_nan=False, allow_infinity=False),
+)
+def test_a_record_canonicalised_with_its_content_spliced_in_is_byte_identical_to_rfc8785(
+    others: dict[str, object], content: object
+) -> None:
+    import rfc8785
+
+    record = {**others, "content": content}
+    try:
+        expected = rfc8785.dumps(record)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(p.ProtocolError):
+            p.canonical_record(record)
+        return
+    assert p.canonical_record(record) == (expected, rfc8785.dumps(content))
+    given_bytes = rfc8785.dumps(content)
+    assert p.canonical_record(record, given_bytes)[0] == expected  # the caller's bytes are used as they are
+
+
+def test_a_record_without_content_has_no_content_bytes() -> None:
+    assert p.canonical_record({"kind": "x", "id": "1"}) == (b'{"id":"1","kind":"x"}', None)
+
+
+def test_a_float_or_a_large_integer_anywhere_takes_the_rfc8785_path() -> None:
+    import rfc8785
+
+    for value in ({"lat": 25.0, "n": [1e21, 1e-7, 0.1]}, {"deep": [[[{"x": 2.5e-5}]]]}):
+        assert p.canonical_json(value) == rfc8785.dumps(value)
+    with pytest.raises(p.ProtocolError):
+        p.canonical_json({"n": 2**53})
+
+
+def test_verify_envelopes_gives_each_good_envelope_its_canonical_text_and_content_hash() -> None:
+    content = {"title": "قافلہ", "n": 3}
+    good = p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, record(content=content))
+    forged = p.make_envelope(PK_KEY, "PK>IR", 2, good["hash"], T0, record(2))
+    forged["record"]["id"] = "inc-99"
+    bare = p.make_envelope(PK_KEY, "PK>IR", 3, forged["hash"], T0, record(3))
+    window = [(p.fingerprint(PK_KEY.public_key()), p.public_key_b64(PK_KEY.public_key()), 1, None)]
+    first, second, third = p.verify_envelopes([good, forged, bare], window)
+    assert first == (True, p.canonical_json(good).decode(), "", p.sha256_hex(p.canonical_json(content)))
+    assert (second.ok, second.text) == (False, "bad_hash")
+    assert (third.ok, third.content_hash) == (True, "")  # a record without content has no content hash
