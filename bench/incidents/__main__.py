@@ -41,7 +41,7 @@ from sqlalchemy.pool import NullPool
 
 from sarhad.border import services as border
 from sarhad.core.clock import FixedClock
-from sarhad.core.database import upgrade_database
+from sarhad.core.database import insert_rows, table_of, upgrade_database
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings, write_config
 from sarhad.incidents import bulk, domain, reports, services
@@ -183,8 +183,8 @@ def raw_insert_rate(node: Node, path: Path, rows: int) -> float:
         transaction = connection.begin()
         start = time.perf_counter()
         for at in range(0, len(prepared), bulk.CHUNK):
-            bulk.bulk_insert(
-                connection, Incident.__table__, prepared[at : at + bulk.CHUNK], encoded=bulk.INCIDENT_JSON
+            insert_rows(
+                connection, table_of(Incident), prepared[at : at + bulk.CHUNK], encoded=bulk.INCIDENT_JSON
             )
         elapsed = time.perf_counter() - start
         transaction.rollback()

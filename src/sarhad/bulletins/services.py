@@ -517,7 +517,7 @@ def apply_received_many(session: Session, node: Node, records: list[IncomingReco
     def write_new() -> None:
         if rows:
             insert_rows(session, table_of(Bulletin), rows)
-            insert_rows(session, table_of(BulletinVersion), versions)
+            insert_rows(session, table_of(BulletinVersion), versions, encoded=_CONTENT)
             record_events(session, node.clock, events)
             rows.clear()
             versions.clear()
@@ -556,7 +556,7 @@ def apply_received_many(session: Session, node: Node, records: list[IncomingReco
                 "origin": record.origin,
                 "bulletin_id": record.record_id,
                 "version": record.version,
-                "content": record.content,
+                "content": record.content_text(),
                 "content_hash": record.content_hash,
                 "recorded_at": now,
                 "recorded_by": by,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 
 class Handling(StrEnum):
@@ -51,6 +51,11 @@ class RecordShapeError(ValueError):
     """The record inside a validly signed envelope is not a record this node can apply."""
 
 
+_OPS: Final = frozenset(o.value for o in Op)
+_HANDLINGS: Final = frozenset(h.value for h in Handling)
+_TLPS: Final = frozenset(t.value for t in Tlp)
+
+
 def check_record(record: dict[str, Any]) -> dict[str, Any]:
     """Check the generic record fields of an envelope's ``record`` (the kind's own schema comes later)."""
     required = {
@@ -78,11 +83,11 @@ def check_record(record: dict[str, Any]) -> dict[str, Any]:
         raise RecordShapeError("record id must be 1-64 characters of letters, digits and . _ : -")
     if record["version"] < 1:
         raise RecordShapeError("record version must be 1 or more")
-    if record["op"] not in {o.value for o in Op}:
+    if record["op"] not in _OPS:
         raise RecordShapeError(f"record op {record['op']!r} is not one of upsert, withdraw")
-    if record["handling"] not in {h.value for h in Handling}:
+    if record["handling"] not in _HANDLINGS:
         raise RecordShapeError(f"handling {record['handling']!r} is not one of no_onward, onward_allowed")
-    if record["tlp"] not in {t.value for t in Tlp}:
+    if record["tlp"] not in _TLPS:
         raise RecordShapeError(f"tlp {record['tlp']!r} is not a TLP 2.0 label")
     return record
 

@@ -596,9 +596,11 @@ def verify_envelope(env: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]
     return _verify_shaped(check_envelope_shape(env), keys)[0]
 
 
-def _verify_shaped(env: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]) -> tuple[bytes, str]:
+def _verify_shaped(
+    env: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]
+) -> tuple[bytes, bytes | None]:
     """:func:`verify_envelope` of an envelope that passed :func:`check_envelope_shape`; also returns the
-    SHA-256 of its record's canonical ``content`` ("" if the record has none)."""
+    canonical bytes of its record's ``content`` (None if the record has none)."""
     seq: int = env["seq"]
     record_json, content_json = canonical_record(env["record"])
     members = _envelope_members(env["link"], seq, env["prev"], env["sent_at"], env["key"], record_json)
@@ -612,7 +614,7 @@ def _verify_shaped(env: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey])
         raise ProtocolError("bad_signature", "envelope signature does not verify", seq)
     members["hash"] = _quoted(env["hash"])
     members["sig"] = _quoted(env["sig"])
-    return _json_object(members), ("" if content_json is None else sha256_hex(content_json))
+    return _json_object(members), content_json
 
 
 KeyWindow = tuple[str, str, int, int | None]  # fingerprint, public key (base64), first seq, last seq or None
@@ -625,6 +627,7 @@ class Checked(NamedTuple):
     text: str  # the canonical JSON to store, or the error code
     message: str = ""  # the refusal's message
     content_hash: str = ""  # SHA-256 of the record's canonical content ("" if none)
+    content_json: str = ""  # the record's canonical content ("" if none)
 
 
 def verify_envelopes(envelopes: Sequence[Mapping[str, Any]], windows: Sequence[KeyWindow]) -> list[Checked]:
@@ -640,8 +643,11 @@ def verify_envelopes(envelopes: Sequence[Mapping[str, Any]], windows: Sequence[K
         seq = env["seq"]
         valid = {fp: key for fp, key, first, last in keys if first <= seq and (last is None or last >= seq)}
         try:
-            text, digest = _verify_shaped(env, valid)
-            results.append(Checked(True, text.decode(), "", digest))
+            text, content = _verify_shaped(env, valid)
+            if content is None:
+                results.append(Checked(True, text.decode()))
+            else:
+                results.append(Checked(True, text.decode(), "", sha256_hex(content), content.decode()))
         except ProtocolError as exc:
             results.append(Checked(False, exc.code, exc.message))
     return results

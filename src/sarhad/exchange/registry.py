@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from sarhad.core.node import Node
+from sarhad.exchange.protocol import canonical_json
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class IncomingRecord:
     link: str
     seq: int
     sent_at: str
+    content_json: str = ""  # the content as canonical JSON text, as verified ("" if not at hand)
+
+    def content_text(self) -> str:
+        """The content as canonical JSON text: what a JSON column can be given as it is (``insert_rows``)."""
+        return self.content_json or canonical_json(self.content).decode()
 
 
 class RecordHandler(Protocol):

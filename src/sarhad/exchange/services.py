@@ -1137,6 +1137,7 @@ def _prepare_record(
                 link=link,
                 seq=env["seq"],
                 sent_at=env["sent_at"],
+                content_json=verified.content_json,
             )
     except (RecordShapeError, ValidationError) as exc:
         status, reason, incoming = "quarantined", _reason(exc), None
@@ -1239,6 +1240,8 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
+_CONTENT = frozenset({"content"})  # given to insert_rows as canonical JSON text
+
 _RECEIVED_COLUMNS = (
     "origin",
     "record_kind",
@@ -1290,7 +1293,7 @@ def _store_received(session: Session, node: Node, records: Sequence[IncomingReco
                     "record_kind": rec.kind,
                     "record_id": rec.record_id,
                     "version": rec.version,
-                    "content": rec.content,
+                    "content": rec.content_text(),
                     "content_hash": rec.content_hash,
                     "handling": rec.handling,
                     "tlp": rec.tlp,
@@ -1307,7 +1310,7 @@ def _store_received(session: Session, node: Node, records: Sequence[IncomingReco
         else:
             current.update(
                 version=rec.version,
-                content=rec.content,
+                content=rec.content_text() if key in new else rec.content,  # a new row's content is text
                 content_hash=rec.content_hash,
                 handling=rec.handling,
                 tlp=rec.tlp,
@@ -1319,7 +1322,7 @@ def _store_received(session: Session, node: Node, records: Sequence[IncomingReco
         if key not in new:
             changed.add(key)
     if new:
-        insert_rows(session, table_of(ReceivedRecord), list(new.values()))
+        insert_rows(session, table_of(ReceivedRecord), list(new.values()), encoded=_CONTENT)
     if changed:
         session.execute(update(ReceivedRecord), [held[key] for key in sorted(changed)])
 
