@@ -479,7 +479,10 @@ def _refuse_own_origin(session: Session, node: Node, record: IncomingRecord) -> 
 
 
 def _received_fields(record: IncomingRecord) -> tuple[BulletinContent, BulletinFields]:
-    content = BulletinContent.model_validate(record.content)
+    checked = record.validated  # the exchange has checked the content against BulletinContent already
+    content = (
+        checked if isinstance(checked, BulletinContent) else BulletinContent.model_validate(record.content)
+    )
     place = content.place
     fields = domain.check_bulletin(  # the same rules as for our own users; a BulletinRuleError quarantines
         title=content.title,

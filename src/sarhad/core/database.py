@@ -8,6 +8,7 @@ not at the newest migration.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,12 +70,7 @@ def insert_rows(
     dialect = connection.dialect
     given = tuple(rows[0])
     plan = _insert_plan(dialect, table, given, encoded)
-    processors, defaults = plan.processors, plan.defaults
-    values = [
-        tuple(proc(row[name]) if proc else row[name] for name, proc in processors)
-        + tuple(default() for default in defaults)
-        for row in rows
-    ]
+    values = _bound_values(plan, rows)
     driver = connection.connection.driver_connection
     if plan.sql is None:  # PostgreSQL through psycopg
         assert driver is not None
@@ -96,10 +92,25 @@ def insert_rows(
 _Processor = Callable[[Any], Any]
 
 
+def _bound_values(plan: _InsertPlan, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """Each row's values in the plan's column order, through the columns' processors, defaults appended."""
+    take = plan.take
+    values: list[tuple[Any, ...]] = [take(row) for row in rows]
+    if plan.processors or plan.defaults:
+        for index, value in enumerate(values):
+            bound = list(value)
+            for position, process in plan.processors:
+                bound[position] = process(bound[position])
+            bound.extend(default() for default in plan.defaults)
+            values[index] = tuple(bound)
+    return values
+
+
 @dataclass(frozen=True)
 class _InsertPlan:
     names: tuple[str, ...]  # the columns given, then the omitted ones that have a default in the model
-    processors: list[tuple[str, _Processor | None]]  # for the columns given
+    take: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # a row's values of the columns given, as a tuple
+    processors: list[tuple[int, _Processor]]  # (position, processor) of the given columns that have one
     defaults: list[Callable[[], Any]]  # each omitted column's default, bound through its processor
     sql: str | None  # None: COPY (PostgreSQL)
     order: tuple[int, ...] | None  # positional parameters: indexes into the values (``()``: as they are)
@@ -112,10 +123,15 @@ def _insert_plan(
     """How to insert rows with the columns ``given``: their processors, the model's defaults for the
     columns left out (as a Core insert applies them), and the statement."""
     columns = table.columns
-    processors = [
-        (name, None if name in encoded else _memo(columns[name].type._cached_bind_processor(dialect)))
-        for name in given
-    ]
+    processors: list[tuple[int, _Processor]] = []
+    for position, name in enumerate(given):
+        process = None if name in encoded else _memo(columns[name].type._cached_bind_processor(dialect))
+        if process is not None:
+            processors.append((position, process))
+    getter = operator.itemgetter(*given)
+    take: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+        getter if len(given) > 1 else (lambda row: (getter(row),))
+    )
     defaults: list[Callable[[], Any]] = []
     omitted: list[str] = []
     for column in columns:
@@ -126,13 +142,13 @@ def _insert_plan(
         defaults.append(_default_value(default, column.type._cached_bind_processor(dialect)))
     names = given + tuple(omitted)
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        return _InsertPlan(names, processors, defaults, None, None)
+        return _InsertPlan(names, take, processors, defaults, None, None)
     compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
     if not compiled.positional:
-        return _InsertPlan(names, processors, defaults, str(compiled), None)
+        return _InsertPlan(names, take, processors, defaults, str(compiled), None)
     order = tuple(names.index(name) for name in (compiled.positiontup or []))
     return _InsertPlan(
-        names, processors, defaults, str(compiled), () if order == tuple(range(len(names))) else order
+        names, take, processors, defaults, str(compiled), () if order == tuple(range(len(names))) else order
     )
 
 

@@ -33,6 +33,7 @@ class IncomingRecord:
     seq: int
     sent_at: str
     content_json: str = ""  # the content as canonical JSON text, as verified ("" if not at hand)
+    validated: BaseModel | None = None  # the content checked against the kind's schema, if it has one
 
     def content_text(self) -> str:
         """The content as canonical JSON text: what a JSON column can be given as it is (``insert_rows``)."""

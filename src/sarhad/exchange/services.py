@@ -953,6 +953,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
             if head is None:
                 raise _refuse("unknown_link", f"no link {link}", status=404)
             applied = duplicates = quarantined = 0
+            now = node.clock.now()  # the batch's time of receipt
             ring = _PeerKeyRing(session, sender)
             # A large batch was verified before the write transaction; again here if the keys changed meanwhile
             # (a rotation in the batch before). A small one (a live link) is verified here: no extra read.
@@ -994,13 +995,13 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
                     raise _refuse(
                         "bad_prev", f"envelope seq {seq} does not chain to our envelope {head.seq}", seq
                     )
-                pending = _prepare_record(session, node, link, env, verdict)
+                pending = _prepare_record(session, node, link, env, verdict, now)
                 batch.append(pending)
                 if pending.row["record_kind"] == KEY_ROTATION_KIND and pending.row["status"] == "applied":
                     # The keys changed from here on: verify the rest of the batch again with the new ring.
                     ring.reload()
                     verdicts[index + 1 :] = verifiers.verify_all(checked[index + 1 :], ring.windows)
-                head.seq, head.hash, head.updated_at = seq, env["hash"], node.clock.now()
+                head.seq, head.hash, head.updated_at = seq, env["hash"], now
             if equivocation is None:
                 _apply_pending(session, node, batch)
                 if batch:  # one statement for the whole batch
@@ -1010,7 +1011,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
                 receipt = issue_receipt(session, node, head)
                 peer = session.get(Peer, sender)
                 if peer is not None:
-                    peer.last_contact_at = node.clock.now()
+                    peer.last_contact_at = now
                 return BatchResult(
                     receipt=receipt, applied=applied, duplicates=duplicates, quarantined=quarantined
                 )
@@ -1096,7 +1097,7 @@ class _Pending:
 
 
 def _prepare_record(
-    session: Session, node: Node, link: str, env: dict[str, Any], verified: protocol.Checked
+    session: Session, node: Node, link: str, env: dict[str, Any], verified: protocol.Checked, now: datetime
 ) -> _Pending:
     """Check one verified envelope's record and make its inbox row; an unusable record is quarantined.
 
@@ -1122,8 +1123,9 @@ def _prepare_record(
             kind = get_kind(record["kind"])
             if kind is None:
                 raise RecordShapeError(f"unknown record kind {record['kind']!r}")
+            validated = None
             if record["op"] == Op.UPSERT.value and kind.schema is not None:
-                kind.schema.model_validate(record["content"])
+                validated = kind.schema.model_validate(record["content"])
             incoming = IncomingRecord(
                 kind=record["kind"],
                 origin=record["origin"],
@@ -1138,6 +1140,7 @@ def _prepare_record(
                 seq=env["seq"],
                 sent_at=env["sent_at"],
                 content_json=verified.content_json,
+                validated=validated,
             )
     except (RecordShapeError, ValidationError) as exc:
         status, reason, incoming = "quarantined", _reason(exc), None
@@ -1151,7 +1154,7 @@ def _prepare_record(
         "record_version": meta[2] if isinstance(meta[2], int) and not isinstance(meta[2], bool) else 0,
         "op": str(meta[3])[:16],
         "sent_at": protocol.parse_time(env["sent_at"]),
-        "received_at": node.clock.now(),
+        "received_at": now,
         "status": status,
         "reason": reason,
     }

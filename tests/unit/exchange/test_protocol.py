@@ -758,7 +758,7 @@ def test_a_float_or_a_large_integer_anywhere_takes_the_rfc8785_path() -> None:
         p.canonical_json({"n": 2**53})
 
 
-def test_verify_envelopes_gives_each_good_envelope_its_canonical_text_and_content_hash() -> None:
+def test_verify_envelopes_gives_each_good_envelope_its_canonical_text_and_content_with_its_hash() -> None:
     content = {"title": "قافلہ", "n": 3}
     good = p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, record(content=content))
     forged = p.make_envelope(PK_KEY, "PK>IR", 2, good["hash"], T0, record(2))
@@ -766,6 +766,13 @@ def test_verify_envelopes_gives_each_good_envelope_its_canonical_text_and_conten
     bare = p.make_envelope(PK_KEY, "PK>IR", 3, forged["hash"], T0, record(3))
     window = [(p.fingerprint(PK_KEY.public_key()), p.public_key_b64(PK_KEY.public_key()), 1, None)]
     first, second, third = p.verify_envelopes([good, forged, bare], window)
-    assert first == (True, p.canonical_json(good).decode(), "", p.sha256_hex(p.canonical_json(content)))
+    canonical_content = p.canonical_json(content)
+    assert first == (
+        True,
+        p.canonical_json(good).decode(),
+        "",
+        p.sha256_hex(canonical_content),
+        canonical_content.decode(),
+    )
     assert (second.ok, second.text) == (False, "bad_hash")
-    assert (third.ok, third.content_hash) == (True, "")  # a record without content has no content hash
+    assert (third.ok, third.content_hash, third.content_json) == (True, "", "")  # a record without content
