@@ -17,7 +17,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
-from sarhad.core.database import ensure_migrated
+from sarhad.core.database import (
+    checkpoint_write_ahead_log,
+    ensure_migrated,
+    write_ahead_log_checkpoints_in_background,
+)
 from sarhad.core.errors import NotAuthenticated, SarhadError
 from sarhad.core.node import Node
 from sarhad.features import FEATURES, feature_module
@@ -35,13 +39,21 @@ def _wants_json(request: Request) -> bool:
 
 
 def create_app(
-    node: Node, *, check_migrations: bool = True, run_workers: bool = True, freeze_gc: bool = False
+    node: Node,
+    *,
+    check_migrations: bool = True,
+    run_workers: bool = True,
+    freeze_gc: bool = False,
+    checkpoint_in_background: bool = False,
 ) -> FastAPI:
     """Build the app for a node. Refuses to build on an unmigrated database.
 
     ``freeze_gc`` (``sarhad serve``): once started, move everything built so far (modules, routes, templates,
     caches, workers) out of the garbage collector's sight. It lives as long as the process, and a full
     collection that walks it paused a request for 100–200 ms, about once in a few hundred hotline messages.
+
+    ``checkpoint_in_background`` (``sarhad serve``, SQLite): a task checkpoints the write-ahead log every
+    ``CHECKPOINT_SECONDS`` from a thread, so no request or received batch pays for it inside its commit.
     """
     if check_migrations:
         ensure_migrated(node.engine)
@@ -49,6 +61,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tasks: list[asyncio.Task[None]] = []
+        if checkpoint_in_background and node.engine.dialect.name == "sqlite":
+            write_ahead_log_checkpoints_in_background(node.engine)
+            tasks.append(asyncio.create_task(_checkpoint_forever(node), name="core.checkpoint"))
         if run_workers:
             for feature in FEATURES:
                 module = feature_module(feature, "workers")
@@ -101,6 +116,21 @@ def create_app(
     app.mount("/static/leaflet", StaticFiles(directory=_leaflet_dir()), name="leaflet")
     app.mount("/static", StaticFiles(directory=PACKAGE_ROOT / "web" / "static"), name="static")
     return app
+
+
+CHECKPOINT_SECONDS = 0.25
+
+
+async def _checkpoint_forever(node: Node) -> None:
+    """Checkpoint the SQLite write-ahead log from a worker thread, a few times a second."""
+    while True:
+        await asyncio.sleep(CHECKPOINT_SECONDS)
+        try:
+            node.extensions["wal_checkpoint"] = await asyncio.to_thread(
+                checkpoint_write_ahead_log, node.engine
+            )
+        except Exception:  # a locked or busy database: the next round tries again
+            log.warning("write-ahead log checkpoint failed", exc_info=True)
 
 
 def _leaflet_dir() -> str:

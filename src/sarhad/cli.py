@@ -114,7 +114,7 @@ def serve(
     settings = node.settings
     configure_logging(settings.party, settings.log_level, settings.log_json)
     try:
-        application = create_app(node, freeze_gc=True)
+        application = create_app(node, freeze_gc=True, checkpoint_in_background=True)
     except DatabaseNotMigrated as exc:
         raise fail(str(exc)) from exc
     tls = settings.tls

@@ -234,6 +234,40 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def write_ahead_log_checkpoints_in_background(engine: Engine) -> None:
+    """SQLite: this engine's connections stop checkpointing the write-ahead log themselves (a long-running
+    node calls :func:`checkpoint_write_ahead_log` from a thread of its own instead).
+
+    With SQLite's default, the writer whose commit takes the log past 1,000 pages copies them into the
+    database file inside that commit, holding the write lock, about every 4 MB written. Connections already
+    open are closed, so every connection from now on has the setting.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    event.listen(engine, "connect", _no_automatic_checkpoints)
+    engine.dispose()
+
+
+def _no_automatic_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def checkpoint_write_ahead_log(engine: Engine) -> tuple[int, int, int] | None:
+    """SQLite: copy what the write-ahead log holds into the database file, without waiting for readers or
+    writers (``PASSIVE``). Returns SQLite's answer ``(busy, frames in the log, frames checkpointed)``; None
+    on other databases. Runs outside any transaction; SQLite releases the GIL while it copies."""
+    if engine.dialect.name != "sqlite":
+        return None
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(busy), int(log_frames), int(done)
+    finally:
+        raw.close()
+
+
 WRITE_OPTION = "sarhad_write"  # execution option set by Node.transaction(): this transaction will write
 
 

@@ -1,0 +1,56 @@
+"""``sarhad serve`` checkpoints SQLite's write-ahead log from a thread of its own, so no commit pays for it: its
+connections never checkpoint on their own, and what they write still reaches the database file."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from sarhad.app import create_app
+from sarhad.audit.models import AuditEntry
+from sarhad.core.database import checkpoint_write_ahead_log, insert_rows, table_of
+from sarhad.core.node import Node
+
+
+def write_rows(node: Node, count: int) -> None:
+    at = datetime.now(UTC)
+    rows = [{"at": at, "actor": "t", "action": "test.wal", "outcome": "ok", "details": {"pad": "x" * 500}}]
+    with node.transaction() as session:
+        insert_rows(session, table_of(AuditEntry), rows * count)
+
+
+def automatic_checkpoint_pages(node: Node) -> int:
+    with node.engine.connect() as connection:
+        return int(connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+
+def test_a_served_node_checkpoints_in_the_background_and_its_connections_do_not(node: Node) -> None:
+    sqlite = node.engine.dialect.name == "sqlite"
+    if sqlite:
+        assert automatic_checkpoint_pages(node) == 1000  # SQLite's default: the committing writer does it
+    with TestClient(create_app(node, run_workers=False, checkpoint_in_background=True)):
+        if not sqlite:
+            assert checkpoint_write_ahead_log(node.engine) is None  # PostgreSQL manages its own log
+            return
+        assert automatic_checkpoint_pages(node) == 0
+        write_rows(node, 8000)  # over 1,000 pages of log: past the point where SQLite would checkpoint
+        deadline = time.monotonic() + 10
+        answer = None
+        while time.monotonic() < deadline:
+            answer = node.extensions.get("wal_checkpoint")
+            if answer is not None and answer[1] > 1000 and answer[2] == answer[1]:
+                break
+            time.sleep(0.05)
+        assert answer is not None and answer[1] > 1000 and answer[2] == answer[1], answer
+    with node.sessions() as session:
+        assert session.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'test.wal'")) == 8000
+
+
+def test_an_app_built_without_it_leaves_sqlites_own_checkpoints_alone(node: Node) -> None:
+    with TestClient(create_app(node, run_workers=False)):
+        if node.engine.dialect.name == "sqlite":
+            assert automatic_checkpoint_pages(node) == 1000
+        assert "wal_checkpoint" not in node.extensions
