@@ -1,10 +1,12 @@
 """Exchange benchmark: two real node processes on loopback, 1 KB bulletins from release on PK to receipt.
 
-    python -m bench.exchange [--seconds 20] [--backlog 100000] [--db sqlite,postgresql]
+    python -m bench.exchange [--seconds 20] [--backlog 100000] [--max-backlog 5000] [--db sqlite,postgresql]
 
 Measures, per database:
   * sustained envelopes per second from release (a committed bulletin + envelope on PK) to PK holding IR's
-    signed receipt for it, with p50/p99/max release-to-receipt latency;
+    signed receipt for it, with p50/p99/max release-to-receipt latency, while the producer keeps at most
+    ``--max-backlog`` envelopes unreceipted; and the same with no bound (overload: the producer then takes
+    CPU from the nodes it feeds); with the CPU each process used per envelope;
   * the time to drain a backlog of N envelopes released while IR was stopped, from IR's restart;
   * peak resident memory (VmHWM) of each node process.
 In the same run it measures the limits that bound those figures on this machine — raw Ed25519 signatures and
@@ -234,8 +236,71 @@ def peak_rss_mib(pid: int | None) -> float:
     return float("nan")
 
 
+def sustain(
+    label: str,
+    pk: Node,
+    pk_proc: NodeProcess,
+    ir_proc: NodeProcess,
+    seconds: float,
+    max_backlog: int | None,
+    name: str,
+) -> dict[str, Any]:
+    """Release for ``seconds`` (pausing while more than ``max_backlog`` are unreceipted, if given), wait for the
+    last receipt; envelopes per second over the whole time, release → receipt latency, CPU per envelope."""
+    first, _ = link_state(pk)
+    released = 0
+    start = time.perf_counter()
+    with _progress() as progress:
+        bound = "unbounded backlog" if max_backlog is None else f"backlog ≤ {max_backlog:,}"
+        task = progress.add_task(f"{label}: {name} release → receipt ({bound})", total=None)
+
+        def committed(n: int) -> None:
+            nonlocal released
+            released += n
+            progress.advance(task, n)
+
+        cpu_before = (time.process_time(), cpu_seconds(pk_proc.pid), cpu_seconds(ir_proc.pid))
+        while time.perf_counter() - start < seconds:
+            if max_backlog is not None:
+                head, receipted = link_state(pk)
+                if head - receipted > max_backlog:
+                    time.sleep(0.01)
+                    continue
+            release_bulletins(pk, 200, after_commit=committed)
+        produced_in = time.perf_counter() - start
+        head, receipted = link_state(pk)
+        while receipted < head:
+            time.sleep(0.25)  # polling costs the bench process CPU the nodes need
+            head, receipted = link_state(pk)
+    elapsed = time.perf_counter() - start
+    cpu_after = (time.process_time(), cpu_seconds(pk_proc.pid), cpu_seconds(ir_proc.pid))
+    lat = latencies(pk, first, head)
+    count = head - first
+    result: dict[str, Any] = {
+        f"{name} envelopes/s": count / elapsed,
+        f"{name}: release rate/s (producer)": released / produced_in,
+        f"{name}: latency p50 ms": statistics.median(lat) * 1000,
+        f"{name}: latency p99 ms": (
+            statistics.quantiles(lat, n=100)[98] * 1000 if len(lat) > 100 else float("nan")
+        ),
+        f"{name}: latency max ms": max(lat) * 1000,
+    }
+    # Where the CPU went: per envelope, in the producer (this process), PK and IR (with its verifiers).
+    # 2 CPUs give 2,000,000 µs a second; 5,000 envelopes/s leaves 400 µs for all three together.
+    for who, before, after in zip(("producer", "PK node", "IR node"), cpu_before, cpu_after, strict=True):
+        result[f"{name}: CPU µs/envelope, {who}"] = (after - before) / count * 1e6
+    used = sum(cpu_after) - sum(cpu_before)
+    result[f"{name}: CPU used / CPUs available"] = used / (elapsed * (os.cpu_count() or 1))
+    return result
+
+
 def run_database(
-    label: str, urls: tuple[str | None, str | None], seconds: float, backlog: int, root: Path
+    label: str,
+    urls: tuple[str | None, str | None],
+    seconds: float,
+    backlog: int,
+    root: Path,
+    max_backlog: int,
 ) -> dict[str, Any]:
     pk_port, ir_port = free_port(), free_port()
     pk = make_node(root / f"{label}-pk", "PK", "Pakistan", pk_port, urls[0])
@@ -246,44 +311,11 @@ def run_database(
         NodeProcess(pk.settings.data_dir, pk_port, name="pk") as pk_proc,
         NodeProcess(ir.settings.data_dir, ir_port, name="ir") as ir_proc,
     ):
-        # 1. sustained: release as fast as one producer can for `seconds`, then wait for the last receipt.
-        released = 0
-        start = time.perf_counter()
-        with _progress() as progress:
-            task = progress.add_task(f"{label}: sustained release → receipt", total=None)
-
-            def committed(n: int) -> None:
-                nonlocal released
-                released += n
-                progress.advance(task, n)
-
-            wake(pk_proc, ir)
-            cpu_before = (time.process_time(), cpu_seconds(pk_proc.pid), cpu_seconds(ir_proc.pid))
-            while time.perf_counter() - start < seconds:
-                release_bulletins(pk, 200, after_commit=committed)
-            produced_in = time.perf_counter() - start
-            head, receipted = link_state(pk)
-            while receipted < head:
-                time.sleep(0.25)  # polling costs the bench process CPU the nodes need
-                head, receipted = link_state(pk)
-        elapsed = time.perf_counter() - start
-        cpu_after = (time.process_time(), cpu_seconds(pk_proc.pid), cpu_seconds(ir_proc.pid))
-        lat = latencies(pk, 0, head)
-        result["sustained envelopes/s"] = head / elapsed
-        result["release rate/s (producer)"] = released / produced_in
-        result["latency p50 ms"] = statistics.median(lat) * 1000
-        result["latency p99 ms"] = (
-            statistics.quantiles(lat, n=100)[98] * 1000 if len(lat) > 100 else float("nan")
-        )
-        result["latency max ms"] = max(lat) * 1000
-        # Where the CPU went: per envelope, in the producer (this process), PK and IR (with its verifiers).
-        # 2 CPUs give 2,000,000 µs a second; 5,000 envelopes/s leaves 400 µs for all three together.
-        for name, before, after in zip(
-            ("producer", "PK node", "IR node"), cpu_before, cpu_after, strict=True
-        ):
-            result[f"CPU µs/envelope: {name}"] = (after - before) / head * 1e6
-        result["CPU used / CPUs available"] = sum(cpu_after) - sum(cpu_before)
-        result["CPU used / CPUs available"] /= elapsed * (os.cpu_count() or 1)
+        # 1. sustained: the producer keeps at most `max_backlog` envelopes unreceipted (a user who sees the
+        #    link fall behind, or any admission control, does the same), for `seconds`; then the last receipt.
+        wake(pk_proc, ir)
+        result.update(sustain(label, pk, pk_proc, ir_proc, seconds, max_backlog, "sustained"))
+        head, _ = link_state(pk)
 
         # 2. backlog: IR away while `backlog` bulletins are released, then IR returns.
         ir_proc.stop()
@@ -306,6 +338,10 @@ def run_database(
         result["backlog"] = backlog
         result["backlog drain s"] = time.perf_counter() - restart
         result["drain envelopes/s"] = backlog / result["backlog drain s"]
+        # 3. overload: the producer releases as fast as it can, whatever the backlog. It then competes for the
+        #    two CPUs with the nodes it feeds, so fewer envelopes get through than under 1. (After the drain, so
+        #    that IR's tables hold as much at the drain as in earlier sessions' runs.)
+        result.update(sustain(label, pk, pk_proc, ir_proc, seconds, None, "overload"))
         result["PK peak MiB"] = peak_rss_mib(pk_proc.pid)
         result["IR peak MiB"] = peak_rss_mib(ir_proc.pid)
         with ir.sessions() as session:
@@ -382,6 +418,12 @@ def main() -> None:
         "--backlog", type=int, default=100_000, help="envelopes released while the peer is away"
     )
     parser.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument(
+        "--max-backlog",
+        type=int,
+        default=5000,
+        help="in the sustained phase, the producer waits while more envelopes than this are unreceipted",
+    )
     args = parser.parse_args()
     console.print(
         f"[bold]sarhad exchange benchmark[/] · {os.cpu_count()} CPUs · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
@@ -394,7 +436,9 @@ def main() -> None:
             if label == "sqlite":
                 limits["sqlite batched inserts/s"] = insert_limit(f"sqlite:///{root / 'inserts.db'}")
                 print_results(
-                    label, run_database(label, (None, None), args.seconds, args.backlog, root), limits
+                    label,
+                    run_database(label, (None, None), args.seconds, args.backlog, root, args.max_backlog),
+                    limits,
                 )
             elif label == "postgresql":
                 server = os.environ.get("SARHAD_TEST_POSTGRES_URL")
@@ -407,7 +451,11 @@ def main() -> None:
                 try:
                     limits["postgresql batched inserts/s"] = insert_limit(pk_url)
                     print_results(
-                        label, run_database(label, (pk_url, ir_url), args.seconds, args.backlog, root), limits
+                        label,
+                        run_database(
+                            label, (pk_url, ir_url), args.seconds, args.backlog, root, args.max_backlog
+                        ),
+                        limits,
                     )
                 finally:
                     drop()
