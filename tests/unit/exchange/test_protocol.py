@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -699,17 +700,23 @@ _json_values = st.recursive(
 )
 
 
-@given(_json_values)
-def test_fast_canonical_json_is_byte_identical_to_rfc8785(value: object) -> None:
+def rfc8785_or_refused(value: object, ours: Callable[[], object]) -> bytes | None:
+    """``rfc8785``'s bytes for ``value``; None, after checking that ``ours`` refuses it too, if it refuses."""
     import rfc8785
 
     try:
-        expected = rfc8785.dumps(value)
+        return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError:
         with pytest.raises(p.ProtocolError):
-            p.canonical_json(value)
-        return
-    assert p.canonical_json(value) == expected
+            ours()
+        return None
+
+
+@given(_json_values)
+def test_fast_canonical_json_is_byte_identical_to_rfc8785(value: object) -> None:
+    expected = rfc8785_or_refused(value, lambda: p.canonical_json(value))
+    if expected is not None:
+        assert p.canonical_json(value) == expected
 
 
 def test_fast_canonical_json_orders_keys_by_utf16_code_units_like_rfc8785() -> None:
@@ -734,11 +741,8 @@ def test_a_record_canonicalised_with_its_content_spliced_in_is_byte_identical_to
     import rfc8785
 
     record = {**others, "content": content}
-    try:
-        expected = rfc8785.dumps(record)
-    except rfc8785.CanonicalizationError:
-        with pytest.raises(p.ProtocolError):
-            p.canonical_record(record)
+    expected = rfc8785_or_refused(record, lambda: p.canonical_record(record))
+    if expected is None:
         return
     assert p.canonical_record(record) == (expected, rfc8785.dumps(content))
     given_bytes = rfc8785.dumps(content)
