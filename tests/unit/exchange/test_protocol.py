@@ -6,9 +6,9 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import pytest
