@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
 from sarhad.core.database import (
+    WAL_RESTART_FRAMES,
     checkpoint_write_ahead_log,
     ensure_migrated,
     write_ahead_log_checkpoints_in_background,
@@ -127,7 +128,7 @@ async def _checkpoint_forever(node: Node) -> None:
         await asyncio.sleep(CHECKPOINT_SECONDS)
         try:
             node.extensions["wal_checkpoint"] = await asyncio.to_thread(
-                checkpoint_write_ahead_log, node.engine
+                checkpoint_write_ahead_log, node.engine, WAL_RESTART_FRAMES, node.write_lock
             )
         except Exception:  # a locked or busy database: the next round tries again
             log.warning("write-ahead log checkpoint failed", exc_info=True)

@@ -3,15 +3,22 @@ connections never checkpoint on their own, and what they write still reaches the
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from sarhad.app import create_app
 from sarhad.audit.models import AuditEntry
-from sarhad.core.database import checkpoint_write_ahead_log, insert_rows, table_of
+from sarhad.core.database import (
+    checkpoint_write_ahead_log,
+    insert_rows,
+    table_of,
+    write_ahead_log_checkpoints_in_background,
+)
 from sarhad.core.node import Node
 
 
@@ -54,3 +61,44 @@ def test_an_app_built_without_it_leaves_sqlites_own_checkpoints_alone(node: Node
         if node.engine.dialect.name == "sqlite":
             assert automatic_checkpoint_pages(node) == 1000
         assert "wal_checkpoint" not in node.extensions
+
+
+def test_the_log_of_a_database_written_without_pause_is_started_afresh_and_stays_small(node: Node) -> None:
+    """A writer that is always inside a transaction (as a node receiving batch after batch) leaves SQLite no
+    moment to start its log afresh: with ``PASSIVE`` checkpoints alone the log file grows by all that is
+    written (the whole 20 MB here). Past the threshold the checkpoint restarts it, so the file stays a
+    fraction of that, and every row is still written."""
+    if node.engine.dialect.name != "sqlite":
+        assert checkpoint_write_ahead_log(node.engine, restart_after_frames=256) is None
+        return
+    write_ahead_log_checkpoints_in_background(node.engine)
+    database = Path(node.engine.url.database or "")
+    wal = database.with_name(database.name + "-wal")
+    transactions, rows_each = 200, 100  # 20,000 rows of about 1 KB
+    written = threading.Event()
+
+    def writer() -> None:
+        pad = "x" * 1000
+        try:
+            for _ in range(transactions):
+                with node.transaction() as session:  # BEGIN IMMEDIATE, as every writer of a node
+                    session.connection().exec_driver_sql(
+                        "INSERT INTO wal_test (body) VALUES (?)", [(pad,)] * rows_each
+                    )
+                    time.sleep(0.005)  # applying the batch; the next one begins as soon as this commits
+        finally:
+            written.set()
+
+    with node.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE wal_test (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    thread = threading.Thread(target=writer)
+    thread.start()
+    peak = 0
+    while not written.is_set():
+        checkpoint_write_ahead_log(node.engine, 256, node.write_lock)  # past 1 MiB
+        peak = max(peak, wal.stat().st_size)
+        time.sleep(0.01)
+    thread.join()
+    with node.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM wal_test").scalar_one() == 20_000
+    assert peak < 5 * 2**20, f"the log reached {peak / 2**20:.1f} MiB"
