@@ -18,8 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
 from sarhad.core.database import (
-    WAL_RESTART_FRAMES,
-    checkpoint_write_ahead_log,
     ensure_migrated,
     write_ahead_log_checkpoints_in_background,
 )
@@ -127,9 +125,7 @@ async def _checkpoint_forever(node: Node) -> None:
     while True:
         await asyncio.sleep(CHECKPOINT_SECONDS)
         try:
-            node.extensions["wal_checkpoint"] = await asyncio.to_thread(
-                checkpoint_write_ahead_log, node.engine, WAL_RESTART_FRAMES, node.write_lock
-            )
+            node.extensions["wal_checkpoint"] = await asyncio.to_thread(node.checkpoint_round)
         except Exception:  # a locked or busy database: the next round tries again
             log.warning("write-ahead log checkpoint failed", exc_info=True)
 

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -63,13 +64,14 @@ def test_an_app_built_without_it_leaves_sqlites_own_checkpoints_alone(node: Node
         assert "wal_checkpoint" not in node.extensions
 
 
-def test_the_log_of_a_database_written_without_pause_is_started_afresh_and_stays_small(node: Node) -> None:
+def test_the_log_of_a_node_written_without_pause_is_started_afresh_and_stays_small(node: Node) -> None:
     """A writer that is always inside a transaction (as a node receiving batch after batch) leaves SQLite no
     moment to start its log afresh: with ``PASSIVE`` checkpoints alone the log file grows by all that is
-    written (the whole 20 MB here). Past the threshold the checkpoint restarts it, so the file stays a
-    fraction of that, and every row is still written."""
+    written (the whole 20 MB here). Past the threshold the background round asks the next writer to restart
+    it, so the file stays a fraction of that, and every row is still written."""
     if node.engine.dialect.name != "sqlite":
-        assert checkpoint_write_ahead_log(node.engine, restart_after_frames=256) is None
+        assert node.checkpoint_round(restart_after_frames=256) is None
+        assert checkpoint_write_ahead_log(node.engine, "RESTART") is None
         return
     write_ahead_log_checkpoints_in_background(node.engine)
     database = Path(node.engine.url.database or "")
@@ -95,10 +97,15 @@ def test_the_log_of_a_database_written_without_pause_is_started_afresh_and_stays
     thread.start()
     peak = 0
     while not written.is_set():
-        checkpoint_write_ahead_log(node.engine, 256, node.write_lock)  # past 1 MiB
+        node.checkpoint_round(restart_after_frames=256)  # 1 MiB
         peak = max(peak, wal.stat().st_size)
         time.sleep(0.01)
     thread.join()
     with node.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM wal_test").scalar_one() == 20_000
     assert peak < 5 * 2**20, f"the log reached {peak / 2**20:.1f} MiB"
+
+
+def test_a_checkpoint_mode_other_than_passive_or_restart_is_refused(node: Node) -> None:
+    with pytest.raises(ValueError, match="unknown checkpoint mode 'TRUNCATE'"):
+        checkpoint_write_ahead_log(node.engine, "TRUNCATE")

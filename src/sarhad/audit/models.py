@@ -19,7 +19,7 @@ class AuditEntry(Base):
     )
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(100), index=True)
-    action: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))  # not indexed: see migration 0008
     outcome: Mapped[str] = mapped_column(String(16))  # ok | denied | failed
     record_kind: Mapped[str | None] = mapped_column(String(64), nullable=True)
     record_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
@@ -270,43 +270,36 @@ def _no_automatic_checkpoints(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
-WAL_RESTART_FRAMES = 8192  # 32 MiB of 4 KiB pages: past this, a checkpoint also starts the log afresh
-WAL_RESTART_WAIT_MS = 250  # how long that checkpoint waits for other processes' writers, or readers
+WAL_RESTART_FRAMES = 8192  # 32 MiB of 4 KiB pages: past this, the log is to be started afresh
+WAL_RESTART_WAIT_MS = 250  # how long a RESTART checkpoint waits for other processes' writers, or readers
 
 
-def checkpoint_write_ahead_log(
-    engine: Engine,
-    restart_after_frames: int | None = WAL_RESTART_FRAMES,
-    writers: AbstractContextManager[Any] | None = None,
-) -> tuple[int, int, int] | None:
-    """SQLite: copy what the write-ahead log holds into the database file, without waiting for readers or
-    writers (``PASSIVE``). Returns SQLite's answer ``(busy, frames in the log, frames checkpointed)``; None
-    on other databases. Runs outside any transaction; SQLite releases the GIL while it copies.
+def checkpoint_write_ahead_log(engine: Engine, mode: str = "PASSIVE") -> tuple[int, int, int] | None:
+    """SQLite: copy what the write-ahead log holds into the database file. Returns SQLite's answer
+    ``(busy, frames in the log, frames checkpointed)``; None on other databases. Runs outside any
+    transaction; SQLite releases the GIL while it copies.
 
-    SQLite writes its log from the start again only when a writer begins after every frame has been
-    copied, which a node receiving batch after batch hardly ever allows: in the exchange benchmark the
-    receiver's log grew to 780 MB, all of it to be copied again and, after a crash, replayed. So when the
-    log holds more than ``restart_after_frames`` frames, this also runs a ``RESTART`` checkpoint, holding
-    ``writers`` (the node's write lock, which this process's writers take first) so that they wait for it
-    instead of racing it for SQLite's lock; the next writer then starts the log afresh. Writers of other
-    processes and readers holding an old snapshot are waited for ``WAL_RESTART_WAIT_MS`` at most; then it
-    gives up (``busy`` is 1) and a later round tries again.
+    ``PASSIVE`` (a node's background rounds) waits for no one. ``RESTART`` waits at most
+    ``WAL_RESTART_WAIT_MS`` for a writer and for readers of old snapshots, copies everything, and makes the
+    next writer start the log from its beginning; when it gives up, ``busy`` is 1.
     """
+    if mode not in ("PASSIVE", "RESTART"):
+        raise ValueError(f"unknown checkpoint mode {mode!r}")
     if engine.dialect.name != "sqlite":
         return None
     raw = engine.raw_connection()
     try:
         driver = raw.driver_connection
         assert driver is not None
-        busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if restart_after_frames is not None and log_frames > restart_after_frames:
-            (wait,) = driver.execute("PRAGMA busy_timeout").fetchone()
-            driver.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
-            try:
-                with writers if writers is not None else nullcontext():
-                    busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            finally:
-                driver.execute(f"PRAGMA busy_timeout={int(wait)}")
+        if mode == "PASSIVE":
+            busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return int(busy), int(log_frames), int(done)
+        (wait,) = driver.execute("PRAGMA busy_timeout").fetchone()
+        driver.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
+        try:
+            busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={int(wait)}")
         return int(busy), int(log_frames), int(done)
     finally:
         raw.close()

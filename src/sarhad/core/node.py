@@ -14,7 +14,14 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from sarhad.core.clock import Clock, SystemClock
-from sarhad.core.database import WRITE_OPTION, make_engine, make_session_factory, transaction
+from sarhad.core.database import (
+    WAL_RESTART_FRAMES,
+    WRITE_OPTION,
+    checkpoint_write_ahead_log,
+    make_engine,
+    make_session_factory,
+    transaction,
+)
 from sarhad.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,6 +94,9 @@ class Node:
     # moment the holder commits, instead of in SQLite's busy handler, which sleeps 1, 2, 5, 10 … ms between
     # tries; other processes still meet the busy timeout. None on PostgreSQL (row locks, many writers).
     write_lock: threading.RLock | None = None
+    # Set by the background checkpoints (``checkpoint_round``) when SQLite's write-ahead log has grown past
+    # ``WAL_RESTART_FRAMES``: the next writer to commit restarts it (see ``transaction``).
+    restart_write_ahead_log: threading.Event = field(default_factory=threading.Event)
 
     @property
     def party(self) -> str:
@@ -101,9 +111,39 @@ class Node:
         read-only sessions (``node.sessions()``) begin deferred and never wait for a writer.
         """
         turn: AbstractContextManager[Any] = self.write_lock if self.write_lock is not None else nullcontext()
-        with turn, transaction(self.sessions) as session:
-            session.connection(execution_options={WRITE_OPTION: True})
-            yield session
+        with turn:
+            with transaction(self.sessions) as session:
+                session.connection(execution_options={WRITE_OPTION: True})
+                yield session
+            if self.restart_write_ahead_log.is_set():
+                self._restart_write_ahead_log()
+
+    def _restart_write_ahead_log(self) -> None:
+        """Restart SQLite's write-ahead log, between two writers of this process.
+
+        SQLite writes its log from the start again only when a writer begins after every frame has been
+        copied into the database file, which a node writing batch after batch hardly ever allows (the
+        receiver's log grew to 780 MB in the exchange benchmark: all of it copied again and, after a crash,
+        replayed). So when the background checkpoints find it long, the writer that commits next, still
+        holding the write lock so no other writer of this process can come between, runs a ``RESTART``
+        checkpoint: what is left to copy (the background rounds did most) is copied and the next writer
+        starts the log afresh. Should it fail (another process's writer or reader, for longer than
+        ``WAL_RESTART_WAIT_MS``), a later round asks again; the commit stands either way.
+        """
+        self.restart_write_ahead_log.clear()
+        try:
+            checkpoint_write_ahead_log(self.engine, "RESTART")
+        except Exception:  # the commit is done; a failed checkpoint only leaves the log long
+            log.warning("restarting the write-ahead log failed", exc_info=True)
+
+    def checkpoint_round(self, restart_after_frames: int = WAL_RESTART_FRAMES) -> tuple[int, int, int] | None:
+        """One background checkpoint (``PASSIVE``: it waits for no one); asks the next writer to restart the
+        log when it holds more than ``restart_after_frames`` frames. Returns SQLite's answer (None off
+        SQLite)."""
+        answer = checkpoint_write_ahead_log(self.engine)
+        if answer is not None and answer[1] > restart_after_frames:
+            self.restart_write_ahead_log.set()
+        return answer
 
     def dispose(self) -> None:
         self.engine.dispose()

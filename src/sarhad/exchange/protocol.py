@@ -343,6 +343,13 @@ def parse_time(text: object) -> datetime:
     """Parse ``YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z`` into an aware UTC datetime; ``ProtocolError("malformed")``."""
     if not isinstance(text, str):
         raise _malformed("time must be a string")
+    return _parse_time_text(str(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_time_text(text: str) -> datetime:
+    # Remembered: the envelopes of one release share their sending time, and each is parsed twice (shape
+    # check, inbox row). A datetime is immutable; a refusal is raised again each time (never cached).
     m = _TIME_RE.fullmatch(text)
     if m is None:
         raise _malformed(f"time {text!r} is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SS[.ffffff]Z)")
@@ -445,13 +452,6 @@ def make_envelope(
     return env
 
 
-def _json_object(members: Mapping[str, bytes]) -> bytes:
-    """Canonical bytes of an object from its members' canonical bytes (ASCII keys: plain sort is RFC 8785's)."""
-    return (
-        b"{" + b",".join(b'"' + key.encode("ascii") + b'":' + members[key] for key in sorted(members)) + b"}"
-    )
-
-
 def canonical_record(
     record: Mapping[str, Any], content_json: bytes | None = None
 ) -> tuple[bytes, bytes | None]:
@@ -472,20 +472,40 @@ def canonical_record(
     return canonical_json(dict(record)), content
 
 
-def _envelope_members(
-    link: str, seq: int, prev: str, sent_at: str, key: str, record_json: bytes
-) -> dict[str, bytes]:
-    """The hashed members' canonical bytes. ``link``, hex digits and an RFC 3339 time never need escaping
-    (the caller has checked their formats): quoting them is their canonical form."""
-    return {
-        "v": _VERSION_JSON,
-        "link": _quoted(link),
-        "seq": str(seq).encode("ascii") if seq <= _MAX_SAFE_INTEGER else canonical_json(seq),
-        "prev": _quoted(prev),
-        "sent_at": _quoted(sent_at),
-        "key": _quoted(key),
-        "record": record_json,
-    }
+def _envelope_json(
+    link: str,
+    seq: int,
+    prev: str,
+    sent_at: str,
+    key: str,
+    record_json: bytes,
+    digest: str | None = None,
+    sig: str | None = None,
+) -> bytes:
+    """The canonical bytes of an envelope from its members: without ``hash`` and ``sig`` (what is hashed)
+    unless they are given. ``link``, hex digits, base64 and an RFC 3339 time never need escaping (the caller
+    has checked their formats), so quoting them is their canonical form; ``record_json`` is the record's
+    canonical bytes. The members are written in RFC 8785's order (their names are ASCII: plain sorting):
+    ``hash, key, link, prev, record, sent_at, seq, sig, v``."""
+    return b"".join(
+        (
+            b'{"hash":"' + digest.encode("ascii") + b'","key":"' if digest is not None else b'{"key":"',
+            key.encode("ascii"),
+            b'","link":"',
+            link.encode("ascii"),
+            b'","prev":"',
+            prev.encode("ascii"),
+            b'","record":',
+            record_json,
+            b',"sent_at":"',
+            sent_at.encode("ascii"),
+            b'","seq":',
+            str(seq).encode("ascii") if seq <= _MAX_SAFE_INTEGER else canonical_json(seq),
+            b',"sig":"' + sig.encode("ascii") + b'","v":' if sig is not None else b',"v":',
+            _VERSION_JSON,
+            b"}",
+        )
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -518,16 +538,11 @@ def seal_envelope(
     if not is_hex64(key_fingerprint):
         raise _malformed("seal_envelope needs the key's 64-hex fingerprint", seq)
     record_json, _ = canonical_record(record, content_json)
-    members = _envelope_members(link, seq, prev, format_time(sent_at), key_fingerprint, record_json)
-    digest = sha256_hex(_json_object(members))
+    sent = format_time(sent_at)
+    digest = sha256_hex(_envelope_json(link, seq, prev, sent, key_fingerprint, record_json))
     signed = _sodium_signer(private_key).sign(_envelope_signing_input(digest)).signature
-    members["hash"] = _quoted(digest)
-    members["sig"] = _quoted(base64.b64encode(signed).decode("ascii"))
-    return digest, _json_object(members)
-
-
-def _quoted(text: str) -> bytes:
-    return b'"' + text.encode("ascii") + b'"'
+    sig = base64.b64encode(signed).decode("ascii")
+    return digest, _envelope_json(link, seq, prev, sent, key_fingerprint, record_json, digest, sig)
 
 
 def check_envelope_shape(obj: object) -> JSONObject:
@@ -603,18 +618,16 @@ def _verify_shaped(
     canonical bytes of its record's ``content`` (None if the record has none)."""
     seq: int = env["seq"]
     record_json, content_json = canonical_record(env["record"])
-    members = _envelope_members(env["link"], seq, env["prev"], env["sent_at"], env["key"], record_json)
-    if sha256_hex(_json_object(members)) != env["hash"]:
+    members = (env["link"], seq, env["prev"], env["sent_at"], env["key"], record_json)
+    if sha256_hex(_envelope_json(*members)) != env["hash"]:
         raise ProtocolError("bad_hash", "envelope content does not match its 'hash'", seq)
     key = keys.get(env["key"])
     if key is None:
         raise ProtocolError("unknown_key", f"envelope signed by unknown key {env['key']}", seq)
-    sig = _b64decode_strict(env["sig"], _SIGNATURE_BYTES, "signature")
+    sig = base64.b64decode(env["sig"])  # canonical base64 of 64 bytes: the shape check made sure
     if not _signature_verifies(key, sig, _envelope_signing_input(env["hash"])):
         raise ProtocolError("bad_signature", "envelope signature does not verify", seq)
-    members["hash"] = _quoted(env["hash"])
-    members["sig"] = _quoted(env["sig"])
-    return _json_object(members), content_json
+    return _envelope_json(*members, env["hash"], env["sig"]), content_json
 
 
 KeyWindow = tuple[str, str, int, int | None]  # fingerprint, public key (base64), first seq, last seq or None
