@@ -85,7 +85,7 @@ def insert_rows(
     if plan.order is None:  # a named paramstyle
         params = [dict(zip(plan.names, v, strict=True)) for v in values]
     elif plan.order:
-        params = [tuple(v[i] for i in plan.order) for v in values]
+        params = list(map(operator.itemgetter(*plan.order), values))  # never one column: order is ()
     else:  # positional, in the order of the values
         params = values
     connection.exec_driver_sql(plan.sql, params)
