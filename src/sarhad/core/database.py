@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from alembic import command
@@ -274,7 +274,9 @@ WAL_RESTART_FRAMES = 8192  # 32 MiB of 4 KiB pages: past this, the log is to be 
 WAL_RESTART_WAIT_MS = 250  # how long a RESTART checkpoint waits for other processes' writers, or readers
 
 
-def checkpoint_write_ahead_log(engine: Engine, mode: str = "PASSIVE") -> tuple[int, int, int] | None:
+def checkpoint_write_ahead_log(
+    engine: Engine, mode: Literal["PASSIVE", "RESTART"] = "PASSIVE"
+) -> tuple[int, int, int] | None:
     """SQLite: copy what the write-ahead log holds into the database file. Returns SQLite's answer
     ``(busy, frames in the log, frames checkpointed)``; None on other databases. Runs outside any
     transaction; SQLite releases the GIL while it copies.
