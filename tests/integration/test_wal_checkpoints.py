@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sarhad.app import create_app
 from sarhad.audit.models import AuditEntry
 from sarhad.core.database import (
+    SQLITE_CACHE_KIB,
     checkpoint_write_ahead_log,
     insert_rows,
     table_of,
@@ -109,3 +110,12 @@ def test_the_log_of_a_node_written_without_pause_is_started_afresh_and_stays_sma
 def test_a_checkpoint_mode_other_than_passive_or_restart_is_refused(node: Node) -> None:
     with pytest.raises(ValueError, match="unknown checkpoint mode 'TRUNCATE'"):
         checkpoint_write_ahead_log(node.engine, "TRUNCATE")
+
+
+def test_every_connection_of_a_node_has_the_larger_page_cache(node: Node) -> None:
+    """The exchange's receiving tables outgrow SQLite's 2 MB default cache; every connection gets 32 MiB."""
+    if node.engine.dialect.name != "sqlite":
+        return
+    with node.engine.connect() as first, node.engine.connect() as second:  # two pooled connections
+        sizes = [c.exec_driver_sql("PRAGMA cache_size").scalar_one() for c in (first, second)]
+    assert sizes == [-SQLITE_CACHE_KIB, -SQLITE_CACHE_KIB] and SQLITE_CACHE_KIB >= 32768
