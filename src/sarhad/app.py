@@ -17,10 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
-from sarhad.core.database import (
-    ensure_migrated,
-    write_ahead_log_checkpoints_in_background,
-)
+from sarhad.core.database import ensure_migrated, write_ahead_log_checkpoints_in_background
 from sarhad.core.errors import NotAuthenticated, SarhadError
 from sarhad.core.node import Node
 from sarhad.features import FEATURES, feature_module

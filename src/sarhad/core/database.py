@@ -97,8 +97,8 @@ _Processor = Callable[[Any], Any]
 def _bound_values(plan: _InsertPlan, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
     """Each row's values in the plan's column order, through the columns' processors, defaults appended.
 
-    Column by column (``map`` over each processed column, then one ``zip`` back into rows): a third of the
-    time of a Python loop over rows and their processed positions.
+    Column by column (``map`` over each processed column, then one ``zip`` back into rows): about half the
+    time of a Python loop over rows and their processed positions (0.72 against 1.48 µs per inbox row).
     """
     values: list[tuple[Any, ...]] = list(map(plan.take, rows))
     if not plan.processors and not plan.defaults:
