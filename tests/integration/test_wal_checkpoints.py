@@ -3,6 +3,7 @@ connections never checkpoint on their own, and what they write still reaches the
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime
@@ -16,17 +17,19 @@ from sarhad.app import create_app
 from sarhad.audit.models import AuditEntry
 from sarhad.core.database import (
     SQLITE_CACHE_KIB,
+    SQLITE_PAGE_SIZE,
     checkpoint_write_ahead_log,
     insert_rows,
+    make_engine,
     table_of,
     write_ahead_log_checkpoints_in_background,
 )
 from sarhad.core.node import Node
 
 
-def write_rows(node: Node, count: int) -> None:
+def write_rows(node: Node, count: int, pad: int = 500) -> None:
     at = datetime.now(UTC)
-    rows = [{"at": at, "actor": "t", "action": "test.wal", "outcome": "ok", "details": {"pad": "x" * 500}}]
+    rows = [{"at": at, "actor": "t", "action": "test.wal", "outcome": "ok", "details": {"pad": "x" * pad}}]
     with node.transaction() as session:
         insert_rows(session, table_of(AuditEntry), rows * count)
 
@@ -45,7 +48,7 @@ def test_a_served_node_checkpoints_in_the_background_and_its_connections_do_not(
             assert checkpoint_write_ahead_log(node.engine) is None  # PostgreSQL manages its own log
             return
         assert automatic_checkpoint_pages(node) == 0
-        write_rows(node, 8000)  # over 1,000 pages of log: past the point where SQLite would checkpoint
+        write_rows(node, 8000, pad=2500)  # over 1,000 pages of log: past where SQLite would checkpoint
         deadline = time.monotonic() + 10
         answer = None
         while time.monotonic() < deadline:
@@ -71,7 +74,7 @@ def test_the_log_of_a_node_written_without_pause_is_started_afresh_and_stays_sma
     written (the whole 20 MB here). Past the threshold the background round asks the next writer to restart
     it, so the file stays a fraction of that, and every row is still written."""
     if node.engine.dialect.name != "sqlite":
-        assert node.checkpoint_round(restart_after_frames=256) is None
+        assert node.checkpoint_round(restart_after_bytes=2**20) is None
         assert checkpoint_write_ahead_log(node.engine, "RESTART") is None
         return
     write_ahead_log_checkpoints_in_background(node.engine)
@@ -98,7 +101,7 @@ def test_the_log_of_a_node_written_without_pause_is_started_afresh_and_stays_sma
     thread.start()
     peak = 0
     while not written.is_set():
-        node.checkpoint_round(restart_after_frames=256)  # 1 MiB
+        node.checkpoint_round(restart_after_bytes=2**20)
         peak = max(peak, wal.stat().st_size)
         time.sleep(0.01)
     thread.join()
@@ -119,3 +122,40 @@ def test_every_connection_of_a_node_has_the_larger_page_cache(node: Node) -> Non
     with node.engine.connect() as first, node.engine.connect() as second:  # two pooled connections
         sizes = [c.exec_driver_sql("PRAGMA cache_size").scalar_one() for c in (first, second)]
     assert sizes == [-SQLITE_CACHE_KIB, -SQLITE_CACHE_KIB] and SQLITE_CACHE_KIB >= 32768
+
+
+def test_a_new_database_is_made_with_16_kib_pages_and_reports_them_in_checkpoints(node: Node) -> None:
+    if node.engine.dialect.name != "sqlite":
+        return
+    with node.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA page_size").scalar_one() == SQLITE_PAGE_SIZE == 16384
+    write_rows(node, 200)
+    answer = checkpoint_write_ahead_log(node.engine)
+    assert answer is not None and answer.page_size == SQLITE_PAGE_SIZE
+    assert answer.log_bytes == answer.log_frames * SQLITE_PAGE_SIZE > 0
+
+
+def test_a_database_made_with_smaller_pages_keeps_them_and_works(tmp_path: Path) -> None:
+    """Databases made before the page size changed are opened as they are: SQLite cannot change the page
+    size of a database in WAL mode, and the setting is only a wish for a new one."""
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE kept (id INTEGER PRIMARY KEY, body TEXT)")
+    old.execute("INSERT INTO kept (body) VALUES ('before')")
+    old.commit()
+    old.close()
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar_one() == 4096
+            connection.exec_driver_sql("INSERT INTO kept (body) VALUES ('after')")
+        with engine.connect() as connection:
+            bodies = connection.exec_driver_sql("SELECT body FROM kept ORDER BY id").scalars().all()
+        assert bodies == ["before", "after"]
+        answer = checkpoint_write_ahead_log(engine)
+        assert answer is not None and answer.page_size == 4096
+    finally:
+        engine.dispose()

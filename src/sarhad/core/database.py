@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 from alembic import command
@@ -249,11 +249,20 @@ def json_text(value: Any) -> str:
 # connection in use.
 SQLITE_CACHE_KIB = 32768
 
+# The page size of a database SQLite creates (its default is 4 KiB). A commit writes each changed page to the
+# write-ahead log with two system calls (frame header, page), and a checkpoint copies it again. The exchange's
+# rows are 1–2 KB: committing 1,000 rows of 1.5 KB took 1,522 writes with 4 KiB pages and 322 with 16 KiB
+# (strace). With 16 KiB a released envelope cost about 16 % less CPU and a received one 17 % less
+# (bench.exchange_sides, docs/performance.md, session 6); 32 and 64 KiB were no better. A database that
+# already exists keeps the page size it was made with.
+SQLITE_PAGE_SIZE = 16384
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _sqlite_begin_immediate).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL; only a new, empty database takes it
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -280,16 +289,29 @@ def _no_automatic_checkpoints(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
-WAL_RESTART_FRAMES = 8192  # 32 MiB of 4 KiB pages: past this, the log is to be started afresh
+WAL_RESTART_BYTES = 32 * 2**20  # a log longer than this is to be started afresh
 WAL_RESTART_WAIT_MS = 250  # how long a RESTART checkpoint waits for other processes' writers, or readers
+
+
+class Checkpoint(NamedTuple):
+    """SQLite's answer to a checkpoint, and the size of the pages its log frames hold."""
+
+    busy: int  # 1 if it could not finish (a writer or a reader of an old snapshot was in the way)
+    log_frames: int  # frames in the write-ahead log
+    checkpointed: int  # frames copied into the database file
+    page_size: int
+
+    @property
+    def log_bytes(self) -> int:
+        return self.log_frames * self.page_size
 
 
 def checkpoint_write_ahead_log(
     engine: Engine, mode: Literal["PASSIVE", "RESTART"] = "PASSIVE"
-) -> tuple[int, int, int] | None:
+) -> Checkpoint | None:
     """SQLite: copy what the write-ahead log holds into the database file. Returns SQLite's answer
-    ``(busy, frames in the log, frames checkpointed)``; None on other databases. Runs outside any
-    transaction; SQLite releases the GIL while it copies.
+    ``(busy, frames in the log, frames checkpointed)`` and the page size; None on other databases. Runs
+    outside any transaction; SQLite releases the GIL while it copies.
 
     ``PASSIVE`` (a node's background rounds) waits for no one. ``RESTART`` waits at most
     ``WAL_RESTART_WAIT_MS`` for a writer and for readers of old snapshots, copies everything, and makes the
@@ -303,16 +325,17 @@ def checkpoint_write_ahead_log(
     try:
         driver = raw.driver_connection
         assert driver is not None
+        (page_size,) = driver.execute("PRAGMA page_size").fetchone()
         if mode == "PASSIVE":
             busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            return int(busy), int(log_frames), int(done)
+            return Checkpoint(int(busy), int(log_frames), int(done), int(page_size))
         (wait,) = driver.execute("PRAGMA busy_timeout").fetchone()
         driver.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
         try:
             busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         finally:
             driver.execute(f"PRAGMA busy_timeout={int(wait)}")
-        return int(busy), int(log_frames), int(done)
+        return Checkpoint(int(busy), int(log_frames), int(done), int(page_size))
     finally:
         raw.close()
 

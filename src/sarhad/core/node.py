@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from sarhad.core.clock import Clock, SystemClock
 from sarhad.core.database import (
-    WAL_RESTART_FRAMES,
+    WAL_RESTART_BYTES,
     WRITE_OPTION,
+    Checkpoint,
     checkpoint_write_ahead_log,
     make_engine,
     make_session_factory,
@@ -95,7 +96,7 @@ class Node:
     # tries; other processes still meet the busy timeout. None on PostgreSQL (row locks, many writers).
     write_lock: threading.RLock | None = None
     # Set by the background checkpoints (``checkpoint_round``) when SQLite's write-ahead log has grown past
-    # ``WAL_RESTART_FRAMES``: the next writer to commit restarts it (see ``transaction``).
+    # ``WAL_RESTART_BYTES``: the next writer to commit restarts it (see ``transaction``).
     restart_write_ahead_log: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -136,12 +137,11 @@ class Node:
         except Exception:  # the commit is done; a failed checkpoint only leaves the log long
             log.warning("restarting the write-ahead log failed", exc_info=True)
 
-    def checkpoint_round(self, restart_after_frames: int = WAL_RESTART_FRAMES) -> tuple[int, int, int] | None:
+    def checkpoint_round(self, restart_after_bytes: int = WAL_RESTART_BYTES) -> Checkpoint | None:
         """One background checkpoint (``PASSIVE``: it waits for no one); asks the next writer to restart the
-        log when it holds more than ``restart_after_frames`` frames. Returns SQLite's answer (None off
-        SQLite)."""
+        log when it holds more than ``restart_after_bytes``. Returns SQLite's answer (None off SQLite)."""
         answer = checkpoint_write_ahead_log(self.engine)
-        if answer is not None and answer[1] > restart_after_frames:
+        if answer is not None and answer.log_bytes > restart_after_bytes:
             self.restart_write_ahead_log.set()
         return answer
 
