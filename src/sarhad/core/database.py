@@ -252,9 +252,9 @@ SQLITE_CACHE_KIB = 32768
 # The page size of a database SQLite creates (its default is 4 KiB). A commit writes each changed page to the
 # write-ahead log with two system calls (frame header, page), and a checkpoint copies it again. The exchange's
 # rows are 1–2 KB: committing 1,000 rows of 1.5 KB took 1,522 writes with 4 KiB pages and 322 with 16 KiB
-# (strace). With 16 KiB a released envelope cost about 16 % less CPU and a received one 17 % less
-# (bench.exchange_sides, docs/performance.md, session 6); 32 and 64 KiB were no better. A database that
-# already exists keeps the page size it was made with.
+# (strace). In the exchange benchmark's sustained phase the three processes then used about a sixth less CPU
+# per envelope (docs/performance.md, session 6); 32 and 64 KiB did no better in a bare SQLite loop and in one
+# run each of bench.exchange_sides. A database that already exists keeps the page size it was made with.
 SQLITE_PAGE_SIZE = 16384
 
 
