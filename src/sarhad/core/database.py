@@ -328,13 +328,13 @@ def checkpoint_write_ahead_log(
         (page_size,) = driver.execute("PRAGMA page_size").fetchone()
         if mode == "PASSIVE":
             busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            return Checkpoint(int(busy), int(log_frames), int(done), int(page_size))
-        (wait,) = driver.execute("PRAGMA busy_timeout").fetchone()
-        driver.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
-        try:
-            busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-        finally:
-            driver.execute(f"PRAGMA busy_timeout={int(wait)}")
+        else:
+            (wait,) = driver.execute("PRAGMA busy_timeout").fetchone()
+            driver.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
+            try:
+                busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={int(wait)}")
         return Checkpoint(int(busy), int(log_frames), int(done), int(page_size))
     finally:
         raw.close()
