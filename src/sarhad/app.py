@@ -69,7 +69,7 @@ def create_app(
             gc.collect()
             gc.freeze()
         log.info("node %s ready", node.party)
-        node.extensions["ready"] = True
+        node.ready = True
         try:
             yield
         finally:
@@ -97,7 +97,7 @@ def create_app(
     @app.get("/healthz", tags=["node"])
     def healthz(_: None = public("liveness probe for operators and the demo")) -> dict[str, Any]:
         return {
-            "status": "ok" if node.extensions.get("ready") else "starting",
+            "status": "ok" if node.ready else "starting",
             "party": node.party,
             "name": node.settings.name,
             "version": __version__,
@@ -122,7 +122,7 @@ async def _checkpoint_forever(node: Node) -> None:
     while True:
         await asyncio.sleep(CHECKPOINT_SECONDS)
         try:
-            node.extensions["wal_checkpoint"] = await asyncio.to_thread(node.checkpoint_round)
+            node.last_checkpoint = await asyncio.to_thread(node.checkpoint_round)
         except Exception:  # a locked or busy database: the next round tries again
             log.warning("write-ahead log checkpoint failed", exc_info=True)
 

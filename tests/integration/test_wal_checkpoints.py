@@ -52,7 +52,7 @@ def test_a_served_node_checkpoints_in_the_background_and_its_connections_do_not(
         deadline = time.monotonic() + 10
         answer = None
         while time.monotonic() < deadline:
-            answer = node.extensions.get("wal_checkpoint")
+            answer = node.last_checkpoint
             if answer is not None and answer[1] > 1000 and answer[2] == answer[1]:
                 break
             time.sleep(0.05)
@@ -65,7 +65,7 @@ def test_an_app_built_without_it_leaves_sqlites_own_checkpoints_alone(node: Node
     with TestClient(create_app(node, run_workers=False)):
         if node.engine.dialect.name == "sqlite":
             assert automatic_checkpoint_pages(node) == 1000
-        assert "wal_checkpoint" not in node.extensions
+        assert node.last_checkpoint is None
 
 
 def test_the_log_of_a_node_written_without_pause_is_started_afresh_and_stays_small(node: Node) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sarhad.accounts.domain import Permission
-from sarhad.core.errors import PermissionDenied
+from sarhad.core.errors import ErrorCode, PermissionDenied
 
 
 class Actor(Protocol):
@@ -45,5 +45,5 @@ def require(actor: Actor, permission: Permission, what: str) -> None:
     """Refuse, naming the permission, unless ``actor`` holds it; ``what`` completes "your role does not allow …"."""
     if not actor.can(permission):
         raise PermissionDenied(
-            f"your role does not allow {what} (needs {permission.value})", code="forbidden"
+            f"your role does not allow {what} (needs {permission.value})", code=ErrorCode.FORBIDDEN
         )

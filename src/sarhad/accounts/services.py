@@ -18,7 +18,7 @@ from sarhad.accounts.domain import Permission, check_password, check_roles, chec
 from sarhad.accounts.models import AuthSession, LoginAttempt, Position, PositionHolder, User
 from sarhad.audit.services import record_event
 from sarhad.core.clock import Clock
-from sarhad.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from sarhad.core.ids import new_id
 from sarhad.core.settings import Settings
 
@@ -73,7 +73,7 @@ def create_user(
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"user {username!r} already exists", code="user_exists")
+        raise Conflict(f"user {username!r} already exists", code=ErrorCode.USER_EXISTS)
     now = clock.now()
     user = User(
         id=new_id(),
@@ -176,7 +176,7 @@ def check_login_throttle(session: Session, settings: Settings, clock: Clock, use
     if failures >= settings.login_max_failures:
         raise TooManyRequests(
             f"too many failed sign-ins for {username!r}; try again in {settings.login_window_minutes} minutes",
-            code="login_throttled",
+            code=ErrorCode.LOGIN_THROTTLED,
         )
 
 
@@ -221,7 +221,7 @@ def authenticate(
 
 
 def bad_credentials() -> NotAuthenticated:
-    return NotAuthenticated("wrong username or password, or the account is disabled", code="bad_credentials")
+    return NotAuthenticated("wrong username or password, or the account is disabled", code=ErrorCode.BAD_CREDENTIALS)
 
 
 def open_session(
@@ -255,14 +255,14 @@ def resolve_secret(session: Session, clock: Clock, secret: str, kind: str) -> Pr
         .where(AuthSession.token_hash == hash_secret(secret))
     ).first()
     if found is None or found[0].kind != kind:
-        raise NotAuthenticated("unknown session or token; sign in again", code="bad_token")
+        raise NotAuthenticated("unknown session or token; sign in again", code=ErrorCode.BAD_TOKEN)
     row, user = found
     if row.revoked_at is not None:
-        raise NotAuthenticated("this session was signed out; sign in again", code="token_revoked")
+        raise NotAuthenticated("this session was signed out; sign in again", code=ErrorCode.TOKEN_REVOKED)
     if row.expires_at <= clock.now():
-        raise NotAuthenticated("this session has expired; sign in again", code="token_expired")
+        raise NotAuthenticated("this session has expired; sign in again", code=ErrorCode.TOKEN_EXPIRED)
     if user.disabled:
-        raise NotAuthenticated("the account is disabled", code="account_disabled")
+        raise NotAuthenticated("the account is disabled", code=ErrorCode.ACCOUNT_DISABLED)
     return Principal(
         user_id=user.id,
         username=user.username,

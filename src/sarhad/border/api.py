@@ -17,7 +17,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.border import domain, exports, services
 from sarhad.border.schemas import CrossingPatch, FencePatch, MarketPatch
-from sarhad.core.errors import InvalidInput
+from sarhad.core.errors import ErrorCode, InvalidInput
 from sarhad.core.node import Node
 from sarhad.web.deps import NodeDep, client_ip, requires
 
@@ -46,7 +46,7 @@ def list_filter(
         try:
             box = domain.parse_bbox(bbox)
         except ValueError as exc:
-            raise InvalidInput(str(exc), code="bad_bbox") from exc
+            raise InvalidInput(str(exc), code=ErrorCode.BAD_BBOX) from exc
     return services.ListFilter(
         section=section or None, party=party or None, status=status or None, kind=kind or None, bbox=box
     )

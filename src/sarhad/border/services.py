@@ -40,7 +40,7 @@ from sarhad.border.schemas import (
     ReferenceScenario,
 )
 from sarhad.core.clock import Clock
-from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.node import Node
 
 REFERENCE_FILE = "pk_ir.json"
@@ -202,7 +202,7 @@ def seed_reference_scenario(
     try:
         ref = ReferenceScenario.model_validate(data)
     except ValueError as exc:
-        raise InvalidInput(f"the reference scenario is not valid: {exc}", code="bad_reference") from exc
+        raise InvalidInput(f"the reference scenario is not valid: {exc}", code=ErrorCode.BAD_REFERENCE) from exc
     report = SeedReport()
     now = node.clock.now()
 
@@ -358,7 +358,7 @@ def _seed_line_and_sections(
             parsed = geo.parse_border_geojson(json.dumps(border.geometry))
         except geo.BorderGeometryError as exc:
             raise InvalidInput(
-                f"the reference border line is not usable: {exc}", code="bad_reference"
+                f"the reference border line is not usable: {exc}", code=ErrorCode.BAD_REFERENCE
             ) from exc
         geometry = domain.to_geojson(parsed)
         line = domain.as_line(geometry)
@@ -397,7 +397,7 @@ def _seed_line_and_sections(
                 raise InvalidInput(
                     f"the reference scenario adds section {section.id} to line {border.id}, which was imported "
                     "from an official file; import the line again with --cut-km to place the sections",
-                    code="sections_changed",
+                    code=ErrorCode.SECTIONS_CHANGED,
                 )
             current = BorderSection(
                 id=section.id,
@@ -424,7 +424,7 @@ def _seed_line_and_sections(
             bounds = domain.bounds_from_cut_points(border.cut_points_km, domain.line_length_m(line))
         except geo.BorderGeometryError as exc:
             raise InvalidInput(
-                f"the reference section limits are not usable: {exc}", code="bad_reference"
+                f"the reference section limits are not usable: {exc}", code=ErrorCode.BAD_REFERENCE
             ) from exc
         for section_id in _place_sections(line, rows, bounds):
             if outcomes[section_id] == "unchanged":
@@ -601,7 +601,7 @@ def import_border_line(
         parsed = geo.parse_border_geojson(text)
     except geo.BorderGeometryError as exc:
         raise InvalidInput(
-            f"{source_name} is not a usable border line: {exc}", code="bad_border_geojson"
+            f"{source_name} is not a usable border line: {exc}", code=ErrorCode.BAD_BORDER_GEOJSON
         ) from exc
     if reverse:
         parsed = domain.reverse_line(parsed)
@@ -616,13 +616,13 @@ def import_border_line(
         elif not lines:
             if not (left_party and right_party):
                 raise InvalidInput(
-                    "no border line exists yet: give --left-party and --right-party", code="parties_needed"
+                    "no border line exists yet: give --left-party and --right-party", code=ErrorCode.PARTIES_NEEDED
                 )
             line_id = f"{left_party}-{right_party}"
         else:
             raise InvalidInput(
                 f"there are several border lines ({', '.join(r.id for r in lines)}); say which with --line",
-                code="line_needed",
+                code=ErrorCode.LINE_NEEDED,
             )
     row = session.get(BorderLine, line_id)
     warnings: list[str] = []
@@ -631,14 +631,14 @@ def import_border_line(
     if row is None:
         if not (left_party and right_party):
             raise InvalidInput(
-                f"border line {line_id!r} is new: give --left-party and --right-party", code="parties_needed"
+                f"border line {line_id!r} is new: give --left-party and --right-party", code=ErrorCode.PARTIES_NEEDED
             )
         if left_party == right_party:
             raise InvalidInput("the left and right parties must differ")
         try:
             bounds = domain.bounds_from_cut_points(cut_points_km or [], total)
         except geo.BorderGeometryError as exc:
-            raise InvalidInput(str(exc), code="bad_cut_points") from exc
+            raise InvalidInput(str(exc), code=ErrorCode.BAD_CUT_POINTS) from exc
         row = BorderLine(
             id=line_id,
             names={"en": f"{left_party}–{right_party} border"},
@@ -658,7 +658,7 @@ def import_border_line(
         for k in range(1, len(bounds)):
             section_id = f"{line_id}-S{k}"
             if session.get(BorderSection, section_id) is not None:
-                raise Conflict(f"section id {section_id} is taken by another line", code="section_exists")
+                raise Conflict(f"section id {section_id} is taken by another line", code=ErrorCode.SECTION_EXISTS)
             section = BorderSection(
                 id=section_id,
                 line_id=line_id,
@@ -679,7 +679,7 @@ def import_border_line(
             raise InvalidInput(
                 f"{source_name} runs the opposite way from the current line {line_id} (it starts near the current "
                 "line's end); left and right would swap parties. Pass --reverse to flip it.",
-                code="reversed_line",
+                code=ErrorCode.REVERSED_LINE,
             )
         sections = _sections_of(session, line_id)
         try:
@@ -688,7 +688,7 @@ def import_border_line(
                     raise InvalidInput(
                         f"line {line_id} has {len(sections)} sections, so give {len(sections) - 1} cut points "
                         f"(got {len(cut_points_km)})",
-                        code="bad_cut_points",
+                        code=ErrorCode.BAD_CUT_POINTS,
                     )
                 bounds = domain.bounds_from_cut_points(cut_points_km, total)
             elif sections:
@@ -698,7 +698,7 @@ def import_border_line(
             else:
                 bounds = [0.0, total]
         except geo.BorderGeometryError as exc:
-            raise InvalidInput(str(exc), code="bad_cut_points") from exc
+            raise InvalidInput(str(exc), code=ErrorCode.BAD_CUT_POINTS) from exc
         if left_party and right_party:
             if left_party == right_party:
                 raise InvalidInput("the left and right parties must differ")
@@ -731,7 +731,7 @@ def import_border_line(
         _place_fence(session, line, sections)
     except geo.BorderGeometryError as exc:
         raise InvalidInput(
-            f"cannot place the sections on the new line: {exc}", code="bad_cut_points"
+            f"cannot place the sections on the new line: {exc}", code=ErrorCode.BAD_CUT_POINTS
         ) from exc
     warnings += _side_warnings(session, row, line)
     record_event(
@@ -1003,7 +1003,7 @@ def locate(session: Session, lon: float, lat: float) -> Location:
     lines = list_lines(session)
     if not lines:
         raise NotFound(
-            "no border line is loaded yet; seed the reference scenario or import a line", code="no_border"
+            "no border line is loaded yet; seed the reference scenario or import a line", code=ErrorCode.NO_BORDER
         )
     point = Point(lon, lat)
     shapes = {row.id: _line_of(row) for row in lines}
@@ -1052,7 +1052,7 @@ def _may_edit(owner_party: str, node_party: str, what: str) -> None:
     if owner_party != node_party:
         raise PermissionDenied(
             f"{what} belongs to {owner_party}; it is changed on {owner_party}'s node, not on this {node_party} node",
-            code="not_owner",
+            code=ErrorCode.NOT_OWNER,
         )
 
 
@@ -1060,7 +1060,7 @@ def _in_scope(scope_sections: Sequence[str], section_id: str | None, what: str) 
     if scope_sections and section_id not in scope_sections:
         raise PermissionDenied(
             f"{what} is in section {section_id or '(none)'}, outside your sections ({', '.join(scope_sections)})",
-            code="out_of_scope",
+            code=ErrorCode.OUT_OF_SCOPE,
         )
 
 

@@ -28,7 +28,7 @@ from sarhad.bulletins.domain import KIND, BulletinFields, BulletinRuleError
 from sarhad.bulletins.models import Bulletin, BulletinVersion
 from sarhad.bulletins.schemas import BulletinContent, BulletinContentIn
 from sarhad.core.database import insert_rows, table_of
-from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
@@ -96,7 +96,7 @@ def _not_originator(bulletin_id: str, origin: str, verb: str) -> PermissionDenie
     return PermissionDenied(
         f"bulletin {bulletin_id} was received from {origin}; received bulletins are never {verb} here. "
         f"Only {origin}, its originator, can do that.",
-        code="not_originator",
+        code=ErrorCode.NOT_ORIGINATOR,
     )
 
 
@@ -121,7 +121,7 @@ def editable_bulletin(
         raise Conflict(
             f"bulletin {bulletin_id} was withdrawn on {domain.iso(bulletin.withdrawn_at)}; "
             "a withdrawn bulletin is not changed or released again (write a new one)",
-            code="withdrawn",
+            code=ErrorCode.WITHDRAWN,
         )
     return bulletin
 
@@ -294,7 +294,7 @@ def update_bulletin(
         raise Conflict(
             f"bulletin {bulletin_id} is at version {bulletin.version} now, not {expected_version}; "
             "someone changed it meanwhile. Reload it and edit again.",
-            code="stale_version",
+            code=ErrorCode.STALE_VERSION,
         )
     fields = _check_content(data)
     try:
@@ -366,7 +366,7 @@ def release_bulletin(
     if bulletin.withdrawn_at is not None:
         raise Conflict(
             f"bulletin {bulletin_id} was withdrawn; a withdrawn bulletin is not released again",
-            code="withdrawn",
+            code=ErrorCode.WITHDRAWN,
         )
     if not to:
         raise InvalidInput("to: name at least one party to release to", details={"field": "to"})
@@ -727,7 +727,7 @@ def get_bulletin(
     if origin != node.party:
         if bulletin.withdrawn_at is not None:
             raise NotFound(
-                f"bulletin {bulletin_id} from {origin} was withdrawn by its originator", code="withdrawn"
+                f"bulletin {bulletin_id} from {origin} was withdrawn by its originator", code=ErrorCode.WITHDRAWN
             )
         record_event(
             session,

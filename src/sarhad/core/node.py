@@ -14,6 +14,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from sarhad.core.clock import Clock, SystemClock
+from sarhad.core.components import Components
 from sarhad.core.database import (
     WAL_RESTART_BYTES,
     WRITE_OPTION,
@@ -89,7 +90,11 @@ class Node:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock
-    extensions: dict[str, Any] = field(default_factory=dict)
+    components: Components = field(default_factory=Components)
+    # True once the app's startup has finished (workers started); /healthz says "starting" until then.
+    ready: bool = False
+    # The background checkpoints' last answer (SQLite only).
+    last_checkpoint: Checkpoint | None = None
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
     # SQLite has one writer at a time. Writers of this process queue on this lock, which hands over the
     # moment the holder commits, instead of in SQLite's busy handler, which sleeps 1, 2, 5, 10 … ms between

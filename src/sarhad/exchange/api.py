@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
-from sarhad.core.errors import PayloadTooLarge
+from sarhad.core.errors import ErrorCode, PayloadTooLarge
 from sarhad.exchange import joint, protocol, services
-from sarhad.exchange.domain import link_id
+from sarhad.exchange.domain import DeliveryWake, link_id
 from sarhad.exchange.models import LinkHead, PeerKey
 from sarhad.exchange.services import ExchangeRefusal
 from sarhad.web.deps import NodeDep, client_ip, public, requires
@@ -35,7 +35,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise PayloadTooLarge(f"batch over {limit} bytes; send smaller batches", code="too_large")
+            raise PayloadTooLarge(f"batch over {limit} bytes; send smaller batches", code=ErrorCode.TOO_LARGE)
     return body
 
 
@@ -70,7 +70,7 @@ async def _verify_signed(request: Request, body: bytes) -> str:
             key_owners=owners,
         )
     except protocol.ProtocolError as exc:
-        raise ExchangeRefusal(f"request signature: {exc.message}", code=exc.code) from exc
+        raise ExchangeRefusal(f"request signature: {exc.message}", code=ErrorCode(exc.code)) from exc
 
 
 @router.post("/exchange/v1/links/{sender}/{receiver}/envelopes")
@@ -86,9 +86,9 @@ async def receive_envelopes(
             # NaN, Infinity and lone surrogates, which no envelope may hold).
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise ExchangeRefusal(f"body is not valid JSON: {exc}", code="malformed") from exc
+            raise ExchangeRefusal(f"body is not valid JSON: {exc}", code=ErrorCode.MALFORMED) from exc
         if not isinstance(payload, dict) or not isinstance(payload.get("envelopes"), list):
-            raise ExchangeRefusal('body must be a JSON object {"envelopes": [...]}', code="malformed")
+            raise ExchangeRefusal('body must be a JSON object {"envelopes": [...]}', code=ErrorCode.MALFORMED)
         result = await asyncio.to_thread(
             services.receive_batch, node, f"{sender}>{receiver}", payload["envelopes"]
         )
@@ -118,7 +118,7 @@ async def serve_envelopes(
     try:
         caller = await _verify_signed(request, b"")
         if sender != node.party or caller != receiver:
-            raise ExchangeRefusal(f"{caller} may only pull link {node.party}>{caller}", code="bad_link")
+            raise ExchangeRefusal(f"{caller} may only pull link {node.party}>{caller}", code=ErrorCode.BAD_LINK)
 
         def batch() -> tuple[list[str], int]:
             with node.sessions() as session:
@@ -141,7 +141,7 @@ async def take_receipt(
         body = await _read_body(request, 65536)
         caller = await _verify_signed(request, body)
         if sender != node.party or caller != receiver:
-            raise ExchangeRefusal(f"{caller} may only receipt link {node.party}>{caller}", code="bad_link")
+            raise ExchangeRefusal(f"{caller} may only receipt link {node.party}>{caller}", code=ErrorCode.BAD_LINK)
         payload = json.loads(body)
 
         def accept() -> int:
@@ -150,7 +150,7 @@ async def take_receipt(
 
         seq = await asyncio.to_thread(accept)
     except (json.JSONDecodeError, AttributeError):
-        return _refusal(ExchangeRefusal('body must be {"receipt": {...}}', code="malformed"))
+        return _refusal(ExchangeRefusal('body must be {"receipt": {...}}', code=ErrorCode.MALFORMED))
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse({"receipted_seq": seq})
@@ -165,7 +165,7 @@ async def latest_receipt(
         caller = await _verify_signed(request, b"")
         if receiver != node.party or caller != sender:
             raise ExchangeRefusal(
-                f"{caller} may only ask for the receipt of {caller}>{node.party}", code="bad_link"
+                f"{caller} may only ask for the receipt of {caller}>{node.party}", code=ErrorCode.BAD_LINK
             )
         receipt = await asyncio.to_thread(services.current_receipt, node, f"{sender}>{receiver}")
     except ExchangeRefusal as exc:
@@ -187,9 +187,9 @@ async def hello(request: Request, node: NodeDep, _: None = public(SIGNED)) -> Re
             services.note_contact(session, node, caller, None, None)
 
     await asyncio.to_thread(reset)
-    wake = node.extensions.get("wake_delivery")
+    wake = node.components.get(DeliveryWake)
     if wake is not None:
-        wake()
+        wake.wake()
     return JSONResponse({"party": node.party})
 
 

@@ -23,9 +23,10 @@ from typing import Any
 import aiohttp
 from sqlalchemy import or_, select, update
 
+from sarhad.core.errors import ErrorCode
 from sarhad.core.node import Node
 from sarhad.exchange import protocol, services
-from sarhad.exchange.domain import backoff_seconds, link_id
+from sarhad.exchange.domain import DeliveryWake, backoff_seconds, link_id
 from sarhad.exchange.models import LinkHead, Peer
 from sarhad.exchange.transport import PeerResponse, PeerUnreachable, link_path, make_client, send
 
@@ -98,7 +99,7 @@ class DeliveryWorker:
         return after, bodies
 
     async def run(self) -> None:
-        self.node.extensions["wake_delivery"] = self.wake
+        self.node.components.put(DeliveryWake(self.wake))
         await asyncio.to_thread(self._clear_dead_leases)
         try:
             async with make_client(self.node) as client:
@@ -403,7 +404,7 @@ class DeliveryWorker:
                         protocol.check_receipt_shape(receipt), services.peer_keys(session, party)
                     )
                 except protocol.ProtocolError as exc:
-                    raise services.ExchangeRefusal(exc.message, code=exc.code) from exc
+                    raise services.ExchangeRefusal(exc.message, code=ErrorCode(exc.code)) from exc
                 return seq
             return services.accept_receipt(session, self.node, party, receipt)
 

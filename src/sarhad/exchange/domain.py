@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
@@ -105,3 +107,14 @@ def delivery_state(sent: bool, receipted: bool) -> str:
     if receipted:
         return "receipted"
     return "sent" if sent else "queued"
+
+
+@dataclass(frozen=True)
+class DeliveryWake:
+    """Hands freshly enqueued envelopes to this process's delivery worker (in ``node.components``).
+
+    ``wake(party, fresh)``: ``party`` has new envelopes (None: look at every peer); ``fresh`` are those
+    envelopes as ``(seq, body)``, so the worker need not read them back.
+    """
+
+    wake: Callable[..., None]

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.audit.services import record_event
-from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services
@@ -186,7 +186,7 @@ def propose(
             JointProposal.joint_id == joint.id, JointProposal.content_hash == digest
         )
     ):
-        raise Conflict("this exact content was already proposed; accept it instead", code="already_proposed")
+        raise Conflict("this exact content was already proposed; accept it instead", code=ErrorCode.ALREADY_PROPOSED)
     proposal = JointProposal(
         joint_id=joint.id,
         proposer=node.party,

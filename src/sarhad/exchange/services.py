@@ -28,6 +28,7 @@ from sarhad.audit.services import AuditEvent, record_event, record_events
 from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import (
     Conflict,
+    ErrorCode,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -38,6 +39,7 @@ from sarhad.core.node import Node, after_commit
 from sarhad.exchange import protocol, verifiers
 from sarhad.exchange.domain import (
     KEY_ROTATION_KIND,
+    DeliveryWake,
     Handling,
     Op,
     RecordShapeError,
@@ -78,12 +80,36 @@ class ExchangeRefusal(SarhadError):
     status_code = 400
 
 
+class ExchangeForbidden(ExchangeRefusal):
+    status_code = 403
+
+
+class ExchangeNotFound(ExchangeRefusal):
+    status_code = 404
+
+
+class ExchangeConflict(ExchangeRefusal):
+    status_code = 409
+
+
+class ExchangeTooLarge(ExchangeRefusal):
+    status_code = 413
+
+
+_REFUSAL_BY_STATUS: dict[int, type[ExchangeRefusal]] = {
+    400: ExchangeRefusal,
+    403: ExchangeForbidden,
+    404: ExchangeNotFound,
+    409: ExchangeConflict,
+    413: ExchangeTooLarge,
+}
+
+
 def identity(node: Node) -> Identity:
-    store = node.extensions.get("identity")
+    store = node.components.get(IdentityStore)
     if store is None:
         complete_rotation(node)  # once per process: finish or discard a rotation a crash interrupted
-        store = node.extensions["identity"] = IdentityStore(node.settings)
-    assert isinstance(store, IdentityStore)
+        store = node.components.put(IdentityStore(node.settings))
     return store.current()
 
 
@@ -154,7 +180,7 @@ def add_peer(
             f"the key's fingerprint is {actual}, not {fingerprint}; check it with the peer out of band"
         )
     if session.get(Peer, party) is not None:
-        raise Conflict(f"peer {party} is already configured; remove it first to re-pair", code="peer_exists")
+        raise Conflict(f"peer {party} is already configured; remove it first to re-pair", code=ErrorCode.PEER_EXISTS)
     now = node.clock.now()
     session.add(
         Peer(
@@ -232,7 +258,7 @@ def peer_parties(session: Session) -> set[str]:
 def get_peer(session: Session, party: str) -> Peer:
     peer = session.get(Peer, party)
     if peer is None:
-        raise NotFound(f"no peer {party} is configured", code="unknown_peer")
+        raise NotFound(f"no peer {party} is configured", code=ErrorCode.UNKNOWN_PEER)
     return peer
 
 
@@ -395,7 +421,7 @@ def enqueue_records(
     link = link_id(node.party, to_party)
     head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
     if head is None:
-        raise NotFound(f"no link to {to_party}; pair with it first (sarhad peer add)", code="unknown_peer")
+        raise NotFound(f"no link to {to_party}; pair with it first (sarhad peer add)", code=ErrorCode.UNKNOWN_PEER)
     me = _signing_identity(session, node)
     now = node.clock.now()
     limit = node.settings.exchange_batch_max_bytes
@@ -412,7 +438,7 @@ def enqueue_records(
             raise PayloadTooLarge(
                 f"this record is {len(body)} bytes as an envelope; the exchange carries at most "
                 f"{limit} bytes per record",
-                code="record_too_large",
+                code=ErrorCode.RECORD_TOO_LARGE,
             )
         seq, prev = seq + 1, digest
         rows.append(
@@ -434,9 +460,9 @@ def enqueue_records(
         written.append(Enqueued(link=link, seq=seq, hash=prev))
     insert_rows(session, table_of(OutboundEnvelope), rows)
     head.seq, head.hash, head.updated_at = seq, prev, now
-    wake = node.extensions.get("wake_delivery")
+    wake = node.components.get(DeliveryWake)
     if wake is not None:  # after the commit, hand the envelopes to this process's delivery worker
-        after_commit(session, functools.partial(wake, to_party, [(r["seq"], r["body"]) for r in rows]))
+        after_commit(session, functools.partial(wake.wake, to_party, [(r["seq"], r["body"]) for r in rows]))
     return written
 
 
@@ -505,12 +531,12 @@ def release_records(
             if party == node.party:
                 raise InvalidInput("a record is not released to its own party")
             if party not in peers:
-                raise NotFound(f"no peer {party} is configured", code="unknown_peer")
+                raise NotFound(f"no peer {party} is configured", code=ErrorCode.UNKNOWN_PEER)
             key = (origin, item.kind, item.record_id, party)
             if key in keys:
                 raise Conflict(
                     f"{item.kind} {item.record_id} is named twice for {party} in one release",
-                    code="already_released",
+                    code=ErrorCode.ALREADY_RELEASED,
                 )
             keys.add(key)
         planned.append((item, origin, targets))
@@ -530,7 +556,7 @@ def release_records(
             if (origin, kind, record_id, party) not in keys:
                 continue
             if withdrawn is None:
-                raise Conflict(f"{kind} {record_id} is already released to {party}", code="already_released")
+                raise Conflict(f"{kind} {record_id} is already released to {party}", code=ErrorCode.ALREADY_RELEASED)
             ended.append(rel_id)  # withdrawn earlier: this release takes its place
     if ended:
         session.execute(delete(Release).where(Release.id.in_(ended)))
@@ -648,7 +674,7 @@ def _check_onward(session: Session, origin: str, kind: str, record_id: str, targ
         raise PermissionDenied(
             f"{kind} {record_id} was received from {origin} with handling 'no onward release'; it cannot be "
             f"released to {', '.join(targets)}. Ask {origin}, its originator, to release it to them.",
-            code="no_onward_release",
+            code=ErrorCode.NO_ONWARD_RELEASE,
         )
 
 
@@ -810,9 +836,8 @@ class BatchResult:
 
 
 def _refuse(code: str, message: str, seq: int | None = None, status: int = 400) -> ExchangeRefusal:
-    err = ExchangeRefusal(message, code=code, details={"seq": seq} if seq is not None else {})
-    err.status_code = status
-    return err
+    refusal = _REFUSAL_BY_STATUS[status]
+    return refusal(message, code=ErrorCode(code), details={"seq": seq} if seq is not None else {})
 
 
 def issue_receipt(session: Session, node: Node, head: LinkHead) -> dict[str, Any]:
@@ -890,13 +915,13 @@ class _Ticket:
             turnstile.condition.notify_all()
 
 
-_TURNSTILES = "sarhad.exchange.turnstiles"
+class _Turnstiles(dict[str, _Turnstile]):
+    """The turnstile of each link, one set per node (in ``node.components``)."""
 
 
 def _turnstile(node: Node, link: str) -> _Turnstile:
     with _turnstiles_lock:
-        turnstiles: dict[str, _Turnstile] = node.extensions.setdefault(_TURNSTILES, {})
-        return turnstiles.setdefault(link, _Turnstile())
+        return node.components.setdefault(_Turnstiles, _Turnstiles).setdefault(link, _Turnstile())
 
 
 def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
@@ -1590,7 +1615,7 @@ def rotate_key(session: Session, node: Node, actor: str = "cli") -> tuple[str, s
         details={"old": old.fingerprint, "valid_from": valid_from},
     )
     session.flush()
-    store = node.extensions.get("identity")
+    store = node.components.get(IdentityStore)
     archive = IdentityStore(node.settings).archive_dir() if store is None else store.archive_dir()
     write_key_file(archive / f"{old.fingerprint}.pem", old.private_key)
     # The new key goes into a pending file now and replaces the current key only after the announcement has

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,7 +22,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.models import Position
 from sarhad.accounts.services import current_holders, positions_held
 from sarhad.audit.services import record_event
-from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
@@ -58,7 +58,15 @@ from sarhad.hotline.schemas import (
 from sarhad.live import services as live
 
 DEADLINES_KEY = "ack_deadlines"
-WAKE = "hotline_wake"
+
+
+@dataclass(frozen=True)
+class EscalationWake:
+    """Runs the escalation worker's next pass at once (registered by the worker in ``node.components``)."""
+
+    wake: Callable[[], None]
+
+
 MAX_LIST = 1000
 TLP = Tlp.AMBER.value
 HANDLING = Handling.NO_ONWARD.value
@@ -143,7 +151,7 @@ def set_policy(
     _require(actor, Permission.HOTLINE_ADMIN, "configuring escalation policies")
     position = session.get(Position, position_id)
     if position is None or position.party != node.party:
-        raise NotFound(f"no position {position_id!r} of {node.party}", code="unknown_position")
+        raise NotFound(f"no position {position_id!r} of {node.party}", code=ErrorCode.UNKNOWN_POSITION)
     try:
         checked = domain.check_policy(steps, max_repeats)
     except HotlineRuleError as exc:
@@ -190,7 +198,7 @@ def upsert_channel(
     _require(actor, Permission.HOTLINE_ADMIN, "configuring hotline channels")
     position = session.get(Position, own_position)
     if position is None or position.party != node.party:
-        raise NotFound(f"no position {own_position!r} of {node.party}", code="unknown_position")
+        raise NotFound(f"no position {own_position!r} of {node.party}", code=ErrorCode.UNKNOWN_POSITION)
     if counterpart_party == node.party:
         raise InvalidInput(
             "counterpart_party: a channel joins two parties", details={"field": "counterpart_party"}
@@ -382,7 +390,7 @@ def find_message(session: Session, message_id: str, origin: str | None = None) -
     if not rows:
         raise NotFound(f"no hotline message {message_id} is held here (never delivered to this node)")
     if len(rows) > 1:
-        raise Conflict(f"message id {message_id} is ambiguous; name its origin", code="ambiguous")
+        raise Conflict(f"message id {message_id} is ambiguous; name its origin", code=ErrorCode.AMBIGUOUS)
     return rows[0]
 
 
@@ -418,7 +426,7 @@ def _route(
         if not usable:
             raise PermissionDenied(
                 f"you do not hold {' or '.join(candidates)}, the position this thread is with",
-                code="not_holder",
+                code=ErrorCode.NOT_HOLDER,
             )
         mine = usable[0]
         position = session.get(Position, mine)
@@ -433,7 +441,7 @@ def _route(
     if data.channel:
         channel = session.get(HotlineChannel, data.channel)
         if channel is None or not channel.active:
-            raise NotFound(f"no hotline channel {data.channel}", code="unknown_channel")
+            raise NotFound(f"no hotline channel {data.channel}", code=ErrorCode.UNKNOWN_CHANNEL)
         if data.from_position and data.from_position != channel.own_position_id:
             raise InvalidInput(
                 f"from_position: channel {channel.id} is from {channel.own_position_id}",
@@ -457,14 +465,14 @@ def _route(
         if not channels:
             raise NotFound(
                 f"unknown position {data.to_position!r}: no hotline channel goes to it (GET /api/v1/hotline/channels)",
-                code="unknown_position",
+                code=ErrorCode.UNKNOWN_POSITION,
             )
         if data.from_position:
             channels = [c for c in channels if c.own_position_id == data.from_position]
             if not channels:
                 raise NotFound(
                     f"no hotline channel from {data.from_position!r} to {data.to_position!r}",
-                    code="unknown_position",
+                    code=ErrorCode.UNKNOWN_POSITION,
                 )
     else:
         raise InvalidInput(
@@ -475,7 +483,7 @@ def _route(
         if not mine_ok:
             names = ", ".join(sorted({c.own_position_id for c in channels}))
             raise PermissionDenied(
-                f"you do not hold {names}, the position this channel sends from", code="not_holder"
+                f"you do not hold {names}, the position this channel sends from", code=ErrorCode.NOT_HOLDER
             )
         channels = mine_ok
     if len(channels) > 1:
@@ -613,7 +621,7 @@ def get_message(
     if not _may_read(session, node, actor, message, held):
         raise PermissionDenied(
             f"message {message_id} concerns {', '.join(audience(message, node.party))}; you hold none of them",
-            code="not_holder",
+            code=ErrorCode.NOT_HOLDER,
         )
     if not audit:
         return message
@@ -869,7 +877,7 @@ def _addressed_holder(
     if not usable:
         raise PermissionDenied(
             f"message {message.id} is for {', '.join(positions)}; you hold none of them now",
-            code="not_holder",
+            code=ErrorCode.NOT_HOLDER,
         )
     return usable[0]
 
@@ -879,7 +887,7 @@ def _received(session: Session, node: Node, message_id: str, verb: str) -> Hotli
     if message.origin == node.party:
         raise InvalidInput(
             f"message {message_id} was sent from this node; only the receiving side {verb}s it",
-            code="own_message",
+            code=ErrorCode.OWN_MESSAGE,
         )
     return message
 
@@ -966,7 +974,7 @@ def acknowledge(
         raise Conflict(
             f"message {message_id} was already acknowledged by {message.acknowledged_by} at "
             f"{iso(message.acknowledged_at)}; an acknowledgement is given once",
-            code="already_acknowledged",
+            code=ErrorCode.ALREADY_ACKNOWLEDGED,
             details={
                 "acknowledged_by": message.acknowledged_by,
                 "acknowledged_at": iso(message.acknowledged_at),
@@ -1025,13 +1033,13 @@ def close_message(
     _require(actor, Permission.HOTLINE_SEND, "closing hotline messages")
     message = find_message(session, message_id)
     if message.origin != node.party:
-        raise InvalidInput(f"message {message_id} was received; only its sender closes it", code="not_sender")
+        raise InvalidInput(f"message {message_id} was received; only its sender closes it", code=ErrorCode.NOT_SENDER)
     held = held_positions(session, node, actor)
     if held is not None and message.from_position_id not in held:
-        raise PermissionDenied(f"you do not hold {message.from_position_id}", code="not_holder")
+        raise PermissionDenied(f"you do not hold {message.from_position_id}", code=ErrorCode.NOT_HOLDER)
     if message.acknowledged_at is None:
         raise Conflict(
-            f"message {message_id} is not acknowledged yet; it is closed after that", code="not_acknowledged"
+            f"message {message_id} is not acknowledged yet; it is closed after that", code=ErrorCode.NOT_ACKNOWLEDGED
         )
     if message.closed_at is not None:
         return message

@@ -38,9 +38,13 @@ def run_due(node: Node) -> tuple[int, datetime | None]:
 
 
 async def escalation_task(node: Node) -> None:
-    wake = asyncio.Event()  # set by tests or operators through node.extensions to run a pass at once
+    wake = asyncio.Event()  # set through node.components (EscalationWake) to run a pass at once
     loop = asyncio.get_running_loop()
-    node.extensions[services.WAKE] = lambda: loop.call_soon_threadsafe(wake.set)
+
+    def run_now() -> None:
+        loop.call_soon_threadsafe(wake.set)
+
+    node.components.put(services.EscalationWake(run_now))
     while True:
         delay = IDLE_SECONDS
         try:

@@ -21,7 +21,7 @@ from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.border.models import BorderLine, BorderSection
-from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.node import Node
 from sarhad.exchange import joint
 from sarhad.exchange import services as exchange
@@ -205,7 +205,7 @@ def section_level(
     if section_id not in sections:
         raise NotFound(
             f"no border section {section_id!r}; known: {', '.join(sections) or 'none'}",
-            code="unknown_section",
+            code=ErrorCode.UNKNOWN_SECTION,
         )
     section, parties = sections[section_id]
     return _view(
@@ -264,7 +264,7 @@ def _signatories(session: Session, node: Node, section_id: str) -> tuple[BorderS
     if section_id not in sections:
         raise NotFound(
             f"no border section {section_id!r}; known: {', '.join(sections) or 'none'}",
-            code="unknown_section",
+            code=ErrorCode.UNKNOWN_SECTION,
         )
     section, parties = sections[section_id]
     if node.party not in parties:
@@ -276,7 +276,7 @@ def _signatories(session: Session, node: Node, section_id: str) -> tuple[BorderS
     missing = [p for p in others if p not in peers]
     if missing:
         raise InvalidInput(
-            f"{', '.join(missing)} is not a configured peer; its agreement cannot be asked", code="no_peer"
+            f"{', '.join(missing)} is not a configured peer; its agreement cannot be asked", code=ErrorCode.NO_PEER
         )
     return section, others
 
@@ -309,7 +309,7 @@ def propose_level(
     except ImpactRuleError as exc:
         raise _invalid(exc) from exc
     if content["level"] == current["level"] and content["level"] != Level.CRITICAL:
-        raise Conflict(f"section {section_id} is already at {current['level']}", code="unchanged")
+        raise Conflict(f"section {section_id} is already at {current['level']}", code=ErrorCode.UNCHANGED)
     pending = current["pending"]
     if (
         pending is not None
@@ -320,7 +320,7 @@ def propose_level(
         raise Conflict(
             f"{node.party} already proposed {content['level']} for section {section_id}; "
             "wait for the other side's decision",
-            code="already_proposed",
+            code=ErrorCode.ALREADY_PROPOSED,
         )
     joint.propose(
         session,
@@ -365,7 +365,7 @@ def decide_level(
         raise Conflict(
             f"proposal {content_hash[:12]}… is not the pending proposal for section {section_id}"
             + (f" (the pending one is {pending['content_hash'][:12]}…)" if pending else " (none is pending)"),
-            code="not_pending",
+            code=ErrorCode.NOT_PENDING,
         )
     if decision not in ("accept", "reject"):
         raise InvalidInput("decision: accept or reject", details={"field": "decision"})
@@ -373,10 +373,10 @@ def decide_level(
         raise Conflict(
             f"{node.party} already accepts this proposal (a proposal counts as its proposer's "
             "acceptance); the other side decides now",
-            code="already_accepted",
+            code=ErrorCode.ALREADY_ACCEPTED,
         )
     if decision == "accept" and pending["expired"]:
-        raise Conflict("this critical proposal has expired; propose again", code="expired")
+        raise Conflict("this critical proposal has expired; propose again", code=ErrorCode.EXPIRED)
     if decision == "reject" and not reason.strip():
         raise InvalidInput("reason: a rejection needs a reason", details={"field": "reason"})
     joint.decide(

@@ -551,3 +551,10 @@ class Tally:
 def notable(impact_level: str, casualties: Mapping[str, int]) -> bool:
     """Whether an incident is 'notable' in the daily report: high or very high impact, or any casualty."""
     return IMPACT_ORDER.index(impact_level) >= IMPACT_ORDER.index("high") or any(casualties.values())
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The node's incident types by code, loaded once per node (held in ``node.components``)."""
+
+    types: Mapping[str, IncidentType]

@@ -25,7 +25,7 @@ from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.border import services as border
-from sarhad.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
@@ -34,7 +34,7 @@ from sarhad.exchange.models import Release
 from sarhad.exchange.registry import IncomingRecord
 from sarhad.exchange.services import Delivery
 from sarhad.incidents import domain
-from sarhad.incidents.domain import KIND, IncidentFields, IncidentRuleError, IncidentType, Status
+from sarhad.incidents.domain import KIND, IncidentFields, IncidentRuleError, IncidentType, Status, Taxonomy
 from sarhad.incidents.models import Incident, IncidentAttachment, IncidentVersion
 from sarhad.incidents.schemas import IncidentContent, IncidentContentIn
 
@@ -83,11 +83,10 @@ def section_counts(session: Session, *, since: datetime, until: datetime) -> dic
 
 def taxonomy(node: Node) -> dict[str, IncidentType]:
     """The node's incident types: the built-in taxonomy plus ``<data_dir>/incident_types.json``."""
-    cached = node.extensions.get("incidents.taxonomy")
-    if cached is None:
-        cached = domain.load_taxonomy(node.settings.data_dir / domain.NODE_TAXONOMY_FILE)
-        node.extensions["incidents.taxonomy"] = cached
-    return dict(cached)
+    cached = node.components.setdefault(
+        Taxonomy, lambda: Taxonomy(domain.load_taxonomy(node.settings.data_dir / domain.NODE_TAXONOMY_FILE))
+    )
+    return dict(cached.types)
 
 
 def type_name(node: Node, code: str, language: str = "en") -> str:
@@ -160,7 +159,7 @@ def _place_checked(
     if warning and not confirm_far:
         raise InvalidInput(
             f"lat/lon: {warning}",
-            code="far_from_border",
+            code=ErrorCode.FAR_FROM_BORDER,
             details={
                 "field": "confirm_far",
                 "distance_to_border_m": round(place.distance_to_border_m or 0, 1),
@@ -225,7 +224,7 @@ def _not_originator(incident_id: str, origin: str, verb: str) -> PermissionDenie
     return PermissionDenied(
         f"incident {incident_id} was received from {origin}; received incidents are never {verb} here. "
         f"Only {origin}, its originator, can do that (send {origin} a request instead).",
-        code="not_originator",
+        code=ErrorCode.NOT_ORIGINATOR,
     )
 
 
@@ -249,7 +248,7 @@ def editable_incident(
     if incident.withdrawn_at is not None:
         raise Conflict(
             f"incident {incident_id} was withdrawn; a withdrawn incident is not changed again",
-            code="withdrawn",
+            code=ErrorCode.WITHDRAWN,
         )
     materialize_version(session, incident)
     return incident
@@ -400,13 +399,13 @@ def update_incident(
         raise Conflict(
             f"incident {incident_id} is {incident.status}; a {incident.status} incident is not edited "
             "(write a follow-up report instead)",
-            code="not_editable",
+            code=ErrorCode.NOT_EDITABLE,
         )
     if expected_version is not None and expected_version != incident.version:
         raise Conflict(
             f"incident {incident_id} is at version {incident.version} now, not {expected_version}; "
             "someone changed it meanwhile. Reload it and edit again.",
-            code="stale_version",
+            code=ErrorCode.STALE_VERSION,
         )
     fields = _check_content(node, data)
     place, warnings = _place_checked(session, fields, data.confirm_far)
@@ -572,7 +571,7 @@ def add_attachment(
         )
     if len(incident.attachments) >= domain.ATTACHMENTS_PER_INCIDENT:
         raise Conflict(
-            f"an incident has at most {domain.ATTACHMENTS_PER_INCIDENT} attachments", code="too_many"
+            f"an incident has at most {domain.ATTACHMENTS_PER_INCIDENT} attachments", code=ErrorCode.TOO_MANY
         )
     try:
         name, media_type = domain.check_attachment(filename, data)
@@ -616,7 +615,7 @@ def get_attachment(
             raise NotFound(
                 f"attachment {attachment_id} stays with {origin}: attachments do not travel over the exchange; "
                 f"ask {origin} for it",
-                code="attachment_not_shared",
+                code=ErrorCode.ATTACHMENT_NOT_SHARED,
             )
         raise NotFound(f"no attachment {attachment_id} on incident {incident_id}")
     record_event(
@@ -818,7 +817,7 @@ def get_incident(
     if origin != node.party:
         if incident.withdrawn_at is not None:
             raise NotFound(
-                f"incident {incident_id} from {origin} was withdrawn by its originator", code="withdrawn"
+                f"incident {incident_id} from {origin} was withdrawn by its originator", code=ErrorCode.WITHDRAWN
             )
         if audit:
             record_event(

@@ -147,16 +147,16 @@ _LOCK = threading.Lock()
 async def ensure_hub(node: Node) -> Hub:
     """The hub of this process for ``node``, created (with its poller) on first use in the running loop."""
     loop = asyncio.get_running_loop()
-    hub: Hub | None = node.extensions.get(services.HUB)
+    hub = node.components.get(Hub)
     if hub is not None and hub.loop is loop and not hub.closed:
         return hub
     start = await asyncio.to_thread(_current_top, node)
     with _LOCK:
-        hub = node.extensions.get(services.HUB)
+        hub = node.components.get(Hub)
         if hub is None or hub.loop is not loop or hub.closed:
             hub = Hub(node, loop, start)
             hub.poller = loop.create_task(hub.run_poller(), name="live.poller")
-            node.extensions[services.HUB] = hub
+            node.components.put(hub)
     return hub
 
 

@@ -19,7 +19,6 @@ from sarhad.live.domain import MAX_POSITIONS, Audience, Event, check_topic
 from sarhad.live.models import LiveEvent
 
 PENDING = "sarhad.live.pending"
-HUB = "live_hub"
 RETENTION = timedelta(days=2)
 REPLAY_LIMIT = 2000
 
@@ -63,7 +62,9 @@ def publish(
 
         def hand_over() -> None:
             rows = session.info.pop(PENDING, [])
-            hub = node.extensions.get(HUB)
+            from sarhad.live.hub import Hub  # the hub imports this module
+
+            hub = node.components.get(Hub)
             if hub is not None and rows:
                 hub.publish_committed([as_event(r) for r in rows])
 

@@ -23,7 +23,7 @@ from sarhad.accounts.actors import SystemActor as SystemActor
 from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
-from sarhad.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
@@ -124,7 +124,7 @@ def create_request(
         raise NotFound(
             f"incident: no incident {data.incident.id} from {data.incident.origin} is held on this node; "
             "a request refers to an incident this node holds (own or received)",
-            code="unknown_incident",
+            code=ErrorCode.UNKNOWN_INCIDENT,
             details={"field": "incident"},
         )
     request = PartyRequest(
@@ -194,12 +194,12 @@ def _own_open(session: Session, node: Node, origin: str, request_id: str, verb: 
         raise PermissionDenied(
             f"request {request_id} was received from {request.origin}; received requests are never {verb} here "
             f"(only {request.origin}, which made it, can do that). You can answer it.",
-            code="not_originator",
+            code=ErrorCode.NOT_ORIGINATOR,
         )
     if request.status != Status.OPEN:
         raise Conflict(
             f"request {request_id} is {request.status}; only an open request can be {verb}",
-            code=f"request_{request.status}",
+            code=ErrorCode(f"request_{request.status}"),
         )
     return request
 
@@ -220,7 +220,7 @@ def update_request(
     if data.version is not None and data.version != request.version:
         raise Conflict(
             f"request {request_id} is at version {request.version} now, not {data.version}; reload and edit again",
-            code="stale_version",
+            code=ErrorCode.STALE_VERSION,
         )
     now = node.clock.now()
     try:
@@ -288,17 +288,17 @@ def answer_request(
         raise PermissionDenied(
             f"request {request_id} is {node.party}'s own request to {request.addressee}; "
             f"only {request.addressee} answers it",
-            code="own_request",
+            code=ErrorCode.OWN_REQUEST,
         )
     if request.addressee != node.party:
         raise PermissionDenied(
             f"request {request_id} is addressed to {request.addressee}, not {node.party}",
-            code="not_addressee",
+            code=ErrorCode.NOT_ADDRESSEE,
         )
     if request.status != Status.OPEN:
         raise Conflict(
             f"request {request_id} is {request.status}; it can no longer be answered",
-            code=f"request_{request.status}",
+            code=ErrorCode(f"request_{request.status}"),
         )
     now = node.clock.now()
     try:

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal, resolve_secret
-from sarhad.core.errors import NotAuthenticated, PermissionDenied
+from sarhad.core.errors import ErrorCode, NotAuthenticated, PermissionDenied
 from sarhad.core.i18n import LANGUAGES, current_language
 from sarhad.core.node import Node
 
@@ -43,12 +43,12 @@ async def _principal(request: Request) -> Principal:
     if authorization:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'", code="bad_token")
+            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'", code=ErrorCode.BAD_TOKEN)
         kind, secret = "bearer", secret.strip()
     elif request.cookies.get(SESSION_COOKIE):
         kind, secret = "cookie", request.cookies[SESSION_COOKIE]
     else:
-        raise NotAuthenticated("sign in first", code="not_authenticated")
+        raise NotAuthenticated("sign in first", code=ErrorCode.NOT_AUTHENTICATED)
     with node.sessions() as session:
         principal = resolve_secret(session, node.clock, secret, kind)
     if kind == "cookie" and request.method not in SAFE_METHODS:
@@ -67,7 +67,7 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         value = form.get("csrf_token")
         token = value if isinstance(value, str) else None
     if token != principal.csrf_token:
-        raise PermissionDenied("the form's security token is missing or stale; reload the page", code="csrf")
+        raise PermissionDenied("the form's security token is missing or stale; reload the page", code=ErrorCode.CSRF)
 
 
 def requires(*permissions: Permission) -> Any:
@@ -78,7 +78,7 @@ def requires(*permissions: Permission) -> Any:
         missing = [p.value for p in permissions if p not in principal.permissions]
         if missing:
             raise PermissionDenied(
-                f"your role does not allow this (needs {', '.join(missing)})", code="forbidden"
+                f"your role does not allow this (needs {', '.join(missing)})", code=ErrorCode.FORBIDDEN
             )
         return principal
 

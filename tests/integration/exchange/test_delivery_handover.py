@@ -18,6 +18,7 @@ from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
 from sarhad.exchange import registry, services
 from sarhad.exchange.delivery import DeliveryWorker
+from sarhad.exchange.domain import DeliveryWake
 from sarhad.exchange.models import OutboundEnvelope
 from support.inprocess import pair, run_coroutine
 
@@ -58,7 +59,7 @@ def test_a_commit_hands_its_envelopes_to_the_worker_exactly_as_stored(nodes: tup
 
     async def scenario() -> None:
         worker = DeliveryWorker(pk)
-        pk.extensions["wake_delivery"] = worker.wake
+        pk.components.put(DeliveryWake(worker.wake))
         try:
             release(pk, range(3))
             await asyncio.sleep(0)  # the hook's call_soon_threadsafe runs on the loop
@@ -69,7 +70,7 @@ def test_a_commit_hands_its_envelopes_to_the_worker_exactly_as_stored(nodes: tup
             assert worker._take_fresh("IR") == (0, [stored_bodies(pk)[seq] for seq in (1, 2, 3)])
             assert worker.fresh["IR"] == {}
         finally:
-            pk.extensions.pop("wake_delivery", None)
+            pk.components.pop(DeliveryWake)
 
     run_coroutine(scenario)
 
@@ -79,7 +80,7 @@ def test_a_rolled_back_release_hands_nothing_over(nodes: tuple[Node, Node]) -> N
 
     async def scenario() -> None:
         worker = DeliveryWorker(pk)
-        pk.extensions["wake_delivery"] = worker.wake
+        pk.components.put(DeliveryWake(worker.wake))
         try:
             with pytest.raises(RuntimeError), pk.transaction() as session:
                 services.release_records(
@@ -92,7 +93,7 @@ def test_a_rolled_back_release_hands_nothing_over(nodes: tuple[Node, Node]) -> N
             await asyncio.sleep(0)
             assert worker.woken == set() and worker.fresh == {}
         finally:
-            pk.extensions.pop("wake_delivery", None)
+            pk.components.pop(DeliveryWake)
 
     run_coroutine(scenario)
 
