@@ -36,13 +36,14 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.accounts.models import Position
 from sarhad.core.database import upgrade_database
 from sarhad.core.node import build_node
 from sarhad.core.settings import load_settings, write_config
 from sarhad.exchange import services as exchange
 from sarhad.exchange.keys import create_node_key
-from sarhad.hotline import services as hotline
+from sarhad.hotline import configuration
 from support.processes import NodeProcess, free_port
 
 console = Console()
@@ -106,8 +107,8 @@ def seed(dirs: dict[str, Path], ports: dict[str, int]) -> None:
                 )
         for party, node in nodes.items():
             with node.transaction() as session:
-                hotline.seed_reference_channels(
-                    session, node, hotline.SystemActor(), "IR" if party == "PK" else "PK"
+                configuration.seed_reference_channels(
+                    session, node, SystemActor(), "IR" if party == "PK" else "PK"
                 )
     finally:
         for node in nodes.values():

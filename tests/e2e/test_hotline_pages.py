@@ -13,11 +13,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.accounts.models import Position
 from sarhad.core.node import build_node
 from sarhad.core.settings import load_settings
 from sarhad.exchange import services as exchange
-from sarhad.hotline import services
+from sarhad.hotline import configuration
 from support.processes import NodeProcess, free_port
 
 PASSWORD = "correct horse battery"
@@ -54,8 +55,8 @@ def _prepare(make_node_dir: Callable[..., Path]) -> dict[str, Path]:
                 )
         for party, node in nodes.items():
             with node.transaction() as session:
-                services.seed_reference_channels(
-                    session, node, services.SystemActor(), "IR" if party == "PK" else "PK"
+                configuration.seed_reference_channels(
+                    session, node, SystemActor(), "IR" if party == "PK" else "PK"
                 )
     finally:
         for node in nodes.values():

@@ -17,8 +17,9 @@ from sarhad.accounts.models import Position
 from sarhad.accounts.services import Principal, current_holders, list_positions
 from sarhad.audit.services import record_export
 from sarhad.core.errors import InvalidInput
+from sarhad.core.formats import csv_response
 from sarhad.core.node import Node
-from sarhad.hotline import domain, services
+from sarhad.hotline import access, configuration, domain, reading, reports, sending
 from sarhad.hotline.models import HotlineMessage
 from sarhad.hotline.schemas import (
     AckIn,
@@ -76,7 +77,7 @@ def message_out(node: Node, m: HotlineMessage) -> MessageOut:
         ack_due_at=m.ack_due_at,
         escalations=m.escalations,
         escalated_positions=list(m.escalated_positions),
-        link_down=m.origin == node.party and services.is_link_down(m, now),
+        link_down=m.origin == node.party and reading.is_link_down(m, now),
         content_hash=m.content_hash,
     )
 
@@ -94,16 +95,16 @@ def detail_out(session: Session, node: Node, m: HotlineMessage) -> MessageDetail
                 actor=e.actor,
                 details=e.details,
             )
-            for e in services.timeline(session, m)
+            for e in reading.timeline(session, m)
         ],
-        thread_messages=[message_out(node, t) for t in services.thread_of(session, m)],
-        signed_ack=services.signed_ack(session, node, m),
+        thread_messages=[message_out(node, t) for t in reading.thread_of(session, m)],
+        signed_ack=reading.signed_ack(session, node, m),
     )
 
 
 def _fresh_detail(node: Node, message_id: str) -> MessageDetailOut:
     with node.sessions() as session:
-        return detail_out(session, node, services.find_message(session, message_id))
+        return detail_out(session, node, reading.find_message(session, message_id))
 
 
 @router.post("/messages", status_code=201, response_model=MessageDetailOut)
@@ -120,7 +121,7 @@ def send_message(
     counterpart's node in the same transaction and starts ``queued``.
     """
     with node.transaction() as session:
-        message_id = services.send_message(session, node, principal, body, client_ip=client_ip(request)).id
+        message_id = sending.send_message(session, node, principal, body, client_ip=client_ip(request)).id
     return _fresh_detail(node, message_id)  # after the commit, so the delivery worker is already on its way
 
 
@@ -135,7 +136,7 @@ def list_messages(
     since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="Created before (ISO 8601)")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in subject or body")] = None,
-    limit: Annotated[int, Query(ge=1, le=services.MAX_LIST)] = 200,
+    limit: Annotated[int, Query(ge=1, le=reading.MAX_LIST)] = 200,
     format: Literal["json", "csv", "geojson"] = "json",
     principal: Principal = requires(Permission.HOTLINE_READ),
 ) -> Response | list[MessageOut]:
@@ -146,7 +147,7 @@ def list_messages(
             raise InvalidInput(
                 f"{name}: give a time zone (e.g. 2026-11-23T10:00:00Z)", details={"field": name}
             )
-    flt = services.MessageFilter(
+    flt = reading.MessageFilter(
         position=position,
         direction=direction,
         state=state,
@@ -158,20 +159,16 @@ def list_messages(
     )
     if format == "json":
         with node.sessions() as session:
-            return [message_out(node, m) for m in services.list_messages(session, node, principal, flt)]
+            return [message_out(node, m) for m in reading.list_messages(session, node, principal, flt)]
     with node.transaction() as session:
-        rows = services.list_messages(session, node, principal, flt)
+        rows = reading.list_messages(session, node, principal, flt)
         record_export(
             session, node.clock, principal.username, "hotline", len(rows), format, client_ip(request)
         )
     if format == "geojson":
-        return JSONResponse(services.messages_geojson(node, rows), media_type="application/geo+json")
+        return JSONResponse(reports.messages_geojson(node, rows), media_type="application/geo+json")
     stamp = node.clock.now().strftime("%Y-%m-%d")
-    return Response(
-        services.messages_csv(node, rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="hotline-{node.party}-{stamp}.csv"'},
-    )
+    return csv_response(reports.messages_csv(node, rows), f"hotline-{node.party}-{stamp}.csv")
 
 
 @router.get("/messages/{message_id}", response_model=MessageDetailOut)
@@ -184,7 +181,7 @@ def get_message(
     """One message with its state, its timeline (both sides' times), its thread and, on the sender, the
     receiver's signed acknowledgement (where it sits on the link). Reading is audited."""
     with node.transaction() as session:
-        message = services.get_message(session, node, principal, message_id, client_ip=client_ip(request))
+        message = reading.get_message(session, node, principal, message_id, client_ip=client_ip(request))
         return detail_out(session, node, message)
 
 
@@ -197,7 +194,7 @@ def mark_seen(
 ) -> MessageDetailOut:
     """Mark a received message seen by you (a holder of the addressed or escalated-to position)."""
     with node.transaction() as session:
-        message = services.mark_seen(session, node, principal, message_id, client_ip=client_ip(request))
+        message = sending.mark_seen(session, node, principal, message_id, client_ip=client_ip(request))
         return detail_out(session, node, message)
 
 
@@ -215,7 +212,7 @@ def acknowledge(
     hold the position for (403 ``not_holder``), one already acknowledged (409 ``already_acknowledged``).
     """
     with node.transaction() as session:
-        services.acknowledge(
+        sending.acknowledge(
             session,
             node,
             principal,
@@ -236,7 +233,7 @@ def close_message(
 ) -> MessageDetailOut:
     """Close one of our acknowledged messages (the receiver is told)."""
     with node.transaction() as session:
-        message = services.close_message(session, node, principal, message_id, client_ip=client_ip(request))
+        message = sending.close_message(session, node, principal, message_id, client_ip=client_ip(request))
         return detail_out(session, node, message)
 
 
@@ -261,7 +258,7 @@ def positions(node: NodeDep, principal: Principal = requires(Permission.HOTLINE_
                 )
             )
         seen: set[tuple[str, str]] = set()
-        for c in services.list_channels(session):
+        for c in configuration.list_channels(session):
             key = (c.counterpart_party, c.counterpart_position_id)
             if key in seen:
                 continue
@@ -298,8 +295,8 @@ def channel_out(session: Session, c: Any, held: set[str] | None) -> ChannelOut:
 def channels(node: NodeDep, principal: Principal = requires(Permission.HOTLINE_READ)) -> list[ChannelOut]:
     """Configured counterpart pairs: our position ↔ the counterpart's position on the other party."""
     with node.sessions() as session:
-        held = services.held_positions(session, node, principal)
-        return [channel_out(session, c, held) for c in services.list_channels(session)]
+        held = access.held_positions(session, node, principal)
+        return [channel_out(session, c, held) for c in configuration.list_channels(session)]
 
 
 @router.post("/channels", status_code=201, response_model=ChannelOut)
@@ -308,7 +305,7 @@ def add_channel(
 ) -> ChannelOut:
     """Add (or re-activate) a channel between one of our positions and a counterpart position."""
     with node.transaction() as session:
-        row = services.upsert_channel(
+        row = configuration.upsert_channel(
             session,
             node,
             principal,
@@ -317,7 +314,7 @@ def add_channel(
             counterpart_position=body.counterpart_position,
             counterpart_names=body.counterpart_names,
         )
-        return channel_out(session, row, services.held_positions(session, node, principal))
+        return channel_out(session, row, access.held_positions(session, node, principal))
 
 
 @router.get("/config")
@@ -326,13 +323,13 @@ def get_config(node: NodeDep, _principal: Principal = requires(Permission.HOTLIN
     with node.sessions() as session:
         policies = {}
         for p in session.scalars(select(Position).where(Position.party == node.party)).all():
-            steps, repeats = services.policy_of(session, p.id)
+            steps, repeats = configuration.policy_of(session, p.id)
             policies[p.id] = {
                 "steps": [{"wait_seconds": s.wait_seconds, "notify": s.notify} for s in steps],
                 "max_repeats": repeats,
             }
         return {
-            "deadlines": services.deadlines(session),
+            "deadlines": configuration.deadlines(session),
             "link_down_seconds": domain.LINK_DOWN_SECONDS,
             "policies": policies,
         }
@@ -344,7 +341,7 @@ def put_deadlines(
 ) -> dict[str, int]:
     """Set acknowledgement deadlines; messages already received keep the deadline frozen into them."""
     with node.transaction() as session:
-        return services.set_deadlines(session, node, principal, body.deadlines)
+        return configuration.set_deadlines(session, node, principal, body.deadlines)
 
 
 @router.put("/config/policies/{position_id}")
@@ -357,7 +354,7 @@ def put_policy(
     """Set a position's escalation policy: ``steps`` = [{"wait_seconds": int | null, "notify": "parent" |
     position id}], ``max_repeats`` = how often the last step repeats."""
     with node.transaction() as session:
-        row = services.set_policy(session, node, principal, position_id, body.steps, body.max_repeats)
+        row = configuration.set_policy(session, node, principal, position_id, body.steps, body.max_repeats)
         return {"position": row.position_id, "steps": row.steps, "max_repeats": row.max_repeats}
 
 
@@ -377,7 +374,8 @@ def report(
     if end <= start:
         raise InvalidInput("to: must be after from", details={"field": "to"})
     with node.sessions() as session:
-        rows = services.report(session, node, start, end)
+        rows = reports.report(session, node, start, end)
     if format == "csv":
-        return Response(services.report_csv(rows), media_type="text/csv; charset=utf-8")
+        name = f"hotline-report-{node.party}-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv"
+        return csv_response(reports.report_csv(rows), name)
     return [r.as_dict() for r in rows]

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.cli import DataDir, console, fail, open_node
 from sarhad.core.errors import SarhadError
-from sarhad.hotline import services
+from sarhad.hotline import configuration, reports
 
 
 def _when(value: str, name: str) -> datetime:
@@ -44,11 +45,11 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.sessions() as session:
-                rows = services.report(session, node, since, until)
+                rows = reports.report(session, node, since, until)
         finally:
             node.dispose()
         if csv:
-            typer.echo(services.report_csv(rows), nl=False)
+            typer.echo(reports.report_csv(rows), nl=False)
             return
         table = Table(
             "direction",
@@ -84,7 +85,7 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.sessions() as session:
-                rows = services.list_channels(session)
+                rows = configuration.list_channels(session)
                 table = Table("id", "our position", "counterpart", "names (en)")
                 for c in rows:
                     table.add_row(
@@ -106,8 +107,8 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                rows = services.seed_reference_channels(
-                    session, node, services.SystemActor("cli"), counterpart.upper()
+                rows = configuration.seed_reference_channels(
+                    session, node, SystemActor("cli"), counterpart.upper()
                 )
         except SarhadError as exc:
             raise fail(exc.message) from exc
@@ -126,7 +127,7 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                table = services.deadlines(session)
+                table = configuration.deadlines(session)
                 if set_:
                     values: dict[str, int] = {}
                     for item in set_:
@@ -134,8 +135,8 @@ def register(app: typer.Typer) -> None:
                         if not raw.strip().isdigit():
                             raise fail(f"--set {item!r}: use PRECEDENCE=SECONDS")
                         values[key.strip().upper()] = int(raw)
-                    table = services.set_deadlines(
-                        session, node, services.SystemActor("cli"), {**table, **values}
+                    table = configuration.set_deadlines(
+                        session, node, SystemActor("cli"), {**table, **values}
                     )
         except SarhadError as exc:
             raise fail(exc.message) from exc

@@ -10,13 +10,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sarhad.core.errors import RuleError
+
 # record kinds on the exchange
 MESSAGE_KIND = "hotline.message"
 SEEN_KIND = "hotline.seen"
 ACK_KIND = "hotline.ack"
 ESCALATION_KIND = "hotline.escalation"
 CLOSE_KIND = "hotline.close"
-KINDS = (MESSAGE_KIND, SEEN_KIND, ACK_KIND, ESCALATION_KIND, CLOSE_KIND)
 
 SUBJECT_MAX = 200
 BODY_MAX = 4000
@@ -53,13 +54,6 @@ class State(StrEnum):
 STATE_ORDER = {s.value: i for i, s in enumerate(State)}
 
 
-class HotlineRuleError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 def advance(current: str, new: str) -> str:
     """States only move forward: a late 'seen' never undoes 'acknowledged'."""
     return new if STATE_ORDER[new] > STATE_ORDER[current] else current
@@ -85,28 +79,28 @@ def check_message(
     incident: str | None = None,
 ) -> MessageFields:
     if precedence not in PRECEDENCES:
-        raise HotlineRuleError("precedence", f"must be one of {', '.join(PRECEDENCES)}")
+        raise RuleError("precedence", f"must be one of {', '.join(PRECEDENCES)}")
     subject = subject.strip()
     if not subject:
-        raise HotlineRuleError("subject", "say what the message is about")
+        raise RuleError("subject", "say what the message is about")
     if len(subject) > SUBJECT_MAX:
-        raise HotlineRuleError("subject", f"at most {SUBJECT_MAX} characters (this one has {len(subject)})")
+        raise RuleError("subject", f"at most {SUBJECT_MAX} characters (this one has {len(subject)})")
     body = body.strip()
     if not body:
-        raise HotlineRuleError("body", "the message has no text")
+        raise RuleError("body", "the message has no text")
     if len(body) > BODY_MAX:
-        raise HotlineRuleError("body", f"at most {BODY_MAX} characters (this one has {len(body)})")
+        raise RuleError("body", f"at most {BODY_MAX} characters (this one has {len(body)})")
     if (lat is None) != (lon is None):
-        raise HotlineRuleError("lat", "give both lat and lon, or neither")
+        raise RuleError("lat", "give both lat and lon, or neither")
     if lat is not None and lon is not None:
         if not (math.isfinite(lat) and -90 <= lat <= 90):
-            raise HotlineRuleError("lat", "must be between -90 and 90")
+            raise RuleError("lat", "must be between -90 and 90")
         if not (math.isfinite(lon) and -180 <= lon <= 180):
-            raise HotlineRuleError("lon", "must be between -180 and 180")
+            raise RuleError("lon", "must be between -180 and 180")
     if incident is not None:
         incident = incident.strip() or None
     if incident is not None and not INCIDENT_PATTERN.fullmatch(incident):
-        raise HotlineRuleError(
+        raise RuleError(
             "incident", "an incident reference is 1-100 letters, digits or . _ : / - (e.g. PK-2026-0042)"
         )
     return MessageFields(precedence, subject, body, lat, lon, incident)
@@ -117,7 +111,7 @@ def check_reply(text: str | None) -> str | None:
         return None
     text = text.strip()
     if len(text) > REPLY_MAX:
-        raise HotlineRuleError("reply", f"at most {REPLY_MAX} characters (this one has {len(text)})")
+        raise RuleError("reply", f"at most {REPLY_MAX} characters (this one has {len(text)})")
     return text or None
 
 
@@ -125,13 +119,13 @@ def check_deadlines(values: Mapping[str, Any]) -> dict[str, int]:
     """A full deadline table (seconds per precedence); missing precedences keep the defaults."""
     unknown = sorted(set(values) - set(PRECEDENCES))
     if unknown:
-        raise HotlineRuleError("deadlines", f"unknown precedence(s) {', '.join(unknown)}")
+        raise RuleError("deadlines", f"unknown precedence(s) {', '.join(unknown)}")
     table = dict(DEFAULT_DEADLINES)
     for key, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int):
-            raise HotlineRuleError(key, "a deadline is a whole number of seconds")
+            raise RuleError(key, "a deadline is a whole number of seconds")
         if not DEADLINE_MIN_SECONDS <= value <= DEADLINE_MAX_SECONDS:
-            raise HotlineRuleError(
+            raise RuleError(
                 key, f"a deadline is between {DEADLINE_MIN_SECONDS} and {DEADLINE_MAX_SECONDS} seconds"
             )
         table[key] = value
@@ -156,13 +150,13 @@ DEFAULT_MAX_REPEATS = 2
 
 def check_policy(steps: Sequence[Mapping[str, Any]], max_repeats: int) -> list[PolicyStep]:
     if len(steps) > MAX_STEPS:
-        raise HotlineRuleError("steps", f"at most {MAX_STEPS} steps")
+        raise RuleError("steps", f"at most {MAX_STEPS} steps")
     if (
         isinstance(max_repeats, bool)
         or not isinstance(max_repeats, int)
         or not 0 <= max_repeats <= MAX_REPEATS
     ):
-        raise HotlineRuleError("max_repeats", f"between 0 and {MAX_REPEATS}")
+        raise RuleError("max_repeats", f"between 0 and {MAX_REPEATS}")
     out: list[PolicyStep] = []
     for index, step in enumerate(steps):
         wait = step.get("wait_seconds")
@@ -171,13 +165,13 @@ def check_policy(steps: Sequence[Mapping[str, Any]], max_repeats: int) -> list[P
             or not isinstance(wait, int)
             or not DEADLINE_MIN_SECONDS <= wait <= DEADLINE_MAX_SECONDS
         ):
-            raise HotlineRuleError(
+            raise RuleError(
                 f"steps.{index}.wait_seconds",
                 f"null (the precedence's deadline) or {DEADLINE_MIN_SECONDS}-{DEADLINE_MAX_SECONDS} seconds",
             )
         notify = step.get("notify", "parent")
         if not isinstance(notify, str) or not (notify == "parent" or POSITION_PATTERN.fullmatch(notify)):
-            raise HotlineRuleError(f"steps.{index}.notify", "'parent' or a position id")
+            raise RuleError(f"steps.{index}.notify", "'parent' or a position id")
         out.append(PolicyStep(wait, notify))
     return out
 
@@ -240,7 +234,3 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
     if start is None or end is None:
         return None
     return max(0.0, (end - start).total_seconds())
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None

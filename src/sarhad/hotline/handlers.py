@@ -10,7 +10,7 @@ message never sent to that party) raises, so the exchange quarantines it and ale
 from __future__ import annotations
 
 from sarhad.exchange.registry import RecordKind, register_kind
-from sarhad.hotline import services
+from sarhad.hotline import receipts, receiving
 from sarhad.hotline.domain import ACK_KIND, CLOSE_KIND, ESCALATION_KIND, MESSAGE_KIND, SEEN_KIND
 from sarhad.hotline.schemas import AckContent, CloseContent, EscalationContent, MessageContent, SeenContent
 
@@ -18,13 +18,13 @@ MESSAGE = register_kind(
     RecordKind(
         MESSAGE_KIND,
         schema=MessageContent,
-        apply=services.apply_message,
-        on_receipted=services.on_message_receipted,
+        apply=receiving.apply_message,
+        on_receipted=receipts.on_message_receipted,
     )
 )
-SEEN = register_kind(RecordKind(SEEN_KIND, schema=SeenContent, apply=services.apply_seen))
-ACK = register_kind(RecordKind(ACK_KIND, schema=AckContent, apply=services.apply_ack))
+SEEN = register_kind(RecordKind(SEEN_KIND, schema=SeenContent, apply=receipts.apply_seen))
+ACK = register_kind(RecordKind(ACK_KIND, schema=AckContent, apply=receipts.apply_ack))
 ESCALATION = register_kind(
-    RecordKind(ESCALATION_KIND, schema=EscalationContent, apply=services.apply_escalation)
+    RecordKind(ESCALATION_KIND, schema=EscalationContent, apply=receipts.apply_escalation)
 )
-CLOSE = register_kind(RecordKind(CLOSE_KIND, schema=CloseContent, apply=services.apply_close))
+CLOSE = register_kind(RecordKind(CLOSE_KIND, schema=CloseContent, apply=receiving.apply_close))

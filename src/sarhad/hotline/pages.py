@@ -20,7 +20,7 @@ from sarhad.core.i18n import gettext as _
 from sarhad.core.i18n import pick_name
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
-from sarhad.hotline import domain, services
+from sarhad.hotline import access, configuration, domain, reading, reports, sending
 from sarhad.hotline.models import HotlineMessage
 from sarhad.hotline.schemas import MessageIn
 from sarhad.live import services as live
@@ -67,8 +67,8 @@ def _live_mark(node: Node) -> int:
 def _common(request: Request, principal: Principal, mark: int) -> dict[str, Any]:
     node = request.app.state.node
     with node.sessions() as session:
-        alerts = services.unacknowledged_flash(session, node, principal)
-        held = services.held_positions(session, node, principal) or set()
+        alerts = reading.unacknowledged_flash(session, node, principal)
+        held = access.held_positions(session, node, principal) or set()
     return {
         "alerts": sorted(alerts, key=lambda m: m.created_at),
         "held": sorted(held),
@@ -94,13 +94,13 @@ def inbox(
 ) -> HTMLResponse:
     """Messages of the positions the viewer holds now, newest first, updated live."""
     mark = _live_mark(node)
-    flt = services.MessageFilter(
+    flt = reading.MessageFilter(
         position=position or None, direction=direction or None, state=state or None, limit=200
     )
     now = node.clock.now()
     with node.sessions() as session:
-        rows = services.list_messages(session, node, principal, flt)
-        link_down = {m.id for m in rows if m.origin == node.party and services.is_link_down(m, now)}
+        rows = reading.list_messages(session, node, principal, flt)
+        link_down = {m.id for m in rows if m.origin == node.party and reading.is_link_down(m, now)}
     context = _common(request, principal, mark)
     context.update(
         {
@@ -125,8 +125,8 @@ def _compose_page(
     node = request.app.state.node
     mark = _live_mark(node)
     with node.sessions() as session:
-        held = services.held_positions(session, node, principal) or set()
-        channels = [c for c in services.list_channels(session) if c.own_position_id in held]
+        held = access.held_positions(session, node, principal) or set()
+        channels = [c for c in configuration.list_channels(session) if c.own_position_id in held]
     context = _common(request, principal, mark)
     context.update(
         {
@@ -157,7 +157,7 @@ def compose(
     values.update({"lat": "", "lon": "", "incident": "", "reply_to": reply_to or ""})
     if reply_to:
         with node.transaction() as session:
-            original = services.get_message(session, node, principal, reply_to, client_ip=client_ip(request))
+            original = reading.get_message(session, node, principal, reply_to, client_ip=client_ip(request))
         values["subject"] = (
             original.subject if original.subject.startswith("RE: ") else f"RE: {original.subject}"
         )
@@ -214,7 +214,7 @@ def compose_submit(
                 reply_to=reply_to or None,
             )
             with node.transaction() as session:
-                message = services.send_message(session, node, principal, data, client_ip=client_ip(request))
+                message = sending.send_message(session, node, principal, data, client_ip=client_ip(request))
             return RedirectResponse(f"/hotline/messages/{message.id}", status_code=303)
         except ValidationError as exc:
             problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
@@ -223,7 +223,7 @@ def compose_submit(
     if reply_to:
         with node.sessions() as session:
             try:
-                original = services.find_message(session, reply_to)
+                original = reading.find_message(session, reply_to)
             except SarhadError:
                 original = None
     return _compose_page(request, principal, values, errors=problems, reply_to=original)
@@ -242,7 +242,7 @@ def thread(
     now = node.clock.now()
     mark = _live_mark(node)
     with node.transaction() as session:
-        message = services.get_message(
+        message = reading.get_message(
             session,
             node,
             principal,
@@ -250,13 +250,13 @@ def thread(
             client_ip=client_ip(request),
             audit=request.headers.get("x-sarhad-live") != "refresh",
         )
-        held = services.held_positions(session, node, principal) or set()
-        addressed = message.origin != node.party and bool(set(services.audience(message, node.party)) & held)
+        held = access.held_positions(session, node, principal) or set()
+        addressed = message.origin != node.party and bool(set(access.audience(message, node.party)) & held)
         if addressed and message.seen_at is None:
-            services.mark_seen(session, node, principal, message.id)
-        events = list(services.timeline(session, message))
-        thread_rows = list(services.thread_of(session, message))
-        signed = services.signed_ack(session, node, message)
+            sending.mark_seen(session, node, principal, message.id)
+        events = list(reading.timeline(session, message))
+        thread_rows = list(reading.thread_of(session, message))
+        signed = reading.signed_ack(session, node, message)
     own = message.origin == node.party
     link_down_at = message.created_at + timedelta(seconds=domain.LINK_DOWN_SECONDS)
     context = _common(request, principal, mark)
@@ -274,7 +274,7 @@ def thread(
             and message.acknowledged_at is not None
             and message.closed_at is None
             and message.from_position_id in held,
-            "link_down": own and services.is_link_down(message, now),
+            "link_down": own and reading.is_link_down(message, now),
             "watch_link": own and message.delivered_at is None and message.precedence in domain.URGENT,
             "link_down_at": link_down_at.astimezone(UTC).isoformat(),
             "badge": _badge_class,
@@ -298,7 +298,7 @@ def ack_submit(
     principal: Principal = requires(Permission.HOTLINE_SEND),
 ) -> Response:
     with node.transaction() as session:
-        services.acknowledge(
+        sending.acknowledge(
             session, node, principal, message_id[:64], reply=reply or None, client_ip=client_ip(request)
         )
     return RedirectResponse(_back(next_url, f"/hotline/messages/{message_id}"), status_code=303)
@@ -312,7 +312,7 @@ def close_submit(
     principal: Principal = requires(Permission.HOTLINE_SEND),
 ) -> Response:
     with node.transaction() as session:
-        services.close_message(session, node, principal, message_id[:64], client_ip=client_ip(request))
+        sending.close_message(session, node, principal, message_id[:64], client_ip=client_ip(request))
     return RedirectResponse(f"/hotline/messages/{message_id}", status_code=303)
 
 
@@ -342,7 +342,7 @@ def report_page(
         raise InvalidInput(_("'to' must be after 'from'"))
     mark = _live_mark(node)
     with node.sessions() as session:
-        rows = services.report(session, node, since, until)
+        rows = reports.report(session, node, since, until)
     categories = [f"{r.precedence} {r.channel.split(' → ')[-1]}" for r in rows]
     chart = grouped_bar_chart(
         categories,
@@ -402,11 +402,11 @@ def _admin_page(
 ) -> HTMLResponse:
     mark = _live_mark(node)
     with node.sessions() as session:
-        table = services.deadlines(session)
+        table = configuration.deadlines(session)
         positions = list(list_positions(session, node.party))
-        policies = {p.id: _policy_text(services.policy_of(session, p.id)[0]) for p in positions}
-        repeats = {p.id: services.policy_of(session, p.id)[1] for p in positions}
-        channels = list(services.list_channels(session))
+        policies = {p.id: _policy_text(configuration.policy_of(session, p.id)[0]) for p in positions}
+        repeats = {p.id: configuration.policy_of(session, p.id)[1] for p in positions}
+        channels = list(configuration.list_channels(session))
         peers = sorted(exchange.peer_parties(session))
     context = _common(request, principal, mark)
     context.update(
@@ -452,7 +452,7 @@ def admin_deadlines(
         )
     try:
         with node.transaction() as session:
-            services.set_deadlines(session, node, principal, {k: int(v) for k, v in raw.items()})
+            configuration.set_deadlines(session, node, principal, {k: int(v) for k, v in raw.items()})
     except SarhadError as exc:
         return _admin_page(request, node, principal, errors=[exc.message])
     return RedirectResponse("/hotline/admin?saved=deadlines", status_code=303)
@@ -471,7 +471,9 @@ def admin_policy(
         if not max_repeats.strip().isdigit():
             raise InvalidInput("max_repeats: " + _("a whole number"))
         with node.transaction() as session:
-            services.set_policy(session, node, principal, position, _parse_policy(steps), int(max_repeats))
+            configuration.set_policy(
+                session, node, principal, position, _parse_policy(steps), int(max_repeats)
+            )
     except SarhadError as exc:
         return _admin_page(request, node, principal, errors=[exc.message])
     return RedirectResponse("/hotline/admin?saved=policy", status_code=303)
@@ -492,7 +494,7 @@ def admin_channel(
     names = {k: v.strip() for k, v in (("en", name_en), ("ur", name_ur), ("fa", name_fa)) if v.strip()}
     try:
         with node.transaction() as session:
-            services.upsert_channel(
+            configuration.upsert_channel(
                 session,
                 node,
                 principal,

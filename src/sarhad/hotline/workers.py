@@ -14,7 +14,7 @@ import logging
 from datetime import datetime
 
 from sarhad.core.node import Node
-from sarhad.hotline import services
+from sarhad.hotline import escalation
 
 log = logging.getLogger("sarhad.hotline")
 IDLE_SECONDS = 0.5
@@ -24,16 +24,16 @@ def run_due(node: Node) -> tuple[int, datetime | None]:
     """Take every due step and link-down notice now; return (how many taken, the next due time)."""
     taken = 0
     with node.sessions() as session:
-        due = services.due_escalations(session, node.clock.now())
-        overdue = services.overdue_undelivered(session, node)
+        due = escalation.due_escalations(session, node.clock.now())
+        overdue = escalation.overdue_undelivered(session, node)
     for origin, message_id, step in due:
         with node.transaction() as session:
-            taken += services.escalate(session, node, origin, message_id, step)
+            taken += escalation.escalate(session, node, origin, message_id, step)
     for origin, message_id in overdue:
         with node.transaction() as session:
-            taken += services.note_link_down(session, node, origin, message_id)
+            taken += escalation.note_link_down(session, node, origin, message_id)
     with node.sessions() as session:
-        times = [t for t in (services.next_due(session), services.next_link_check(session, node)) if t]
+        times = [t for t in (escalation.next_due(session), escalation.next_link_check(session, node)) if t]
     return taken, min(times) if times else None
 
 
@@ -44,7 +44,7 @@ async def escalation_task(node: Node) -> None:
     def run_now() -> None:
         loop.call_soon_threadsafe(wake.set)
 
-    node.components.put(services.EscalationWake(run_now))
+    node.components.put(escalation.EscalationWake(run_now))
     while True:
         delay = IDLE_SECONDS
         try:

@@ -8,10 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.audit.models import AuditEntry
 from sarhad.core.node import Node
 from sarhad.exchange.models import OutboundEnvelope
-from sarhad.hotline import services
+from sarhad.hotline import configuration
 from sarhad.hotline.models import HotlineEvent, HotlineMessage
 from support.inprocess import deliver, pair
 
@@ -67,7 +68,7 @@ def seed_node(node: Node, counterpart: str) -> None:
 
 def seed_channels(node: Node, counterpart: str) -> None:
     with node.transaction() as session:
-        services.seed_reference_channels(session, node, services.SystemActor(), counterpart)
+        configuration.seed_reference_channels(session, node, SystemActor(), counterpart)
 
 
 def token(client: TestClient, username: str) -> dict[str, str]:

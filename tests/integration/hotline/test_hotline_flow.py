@@ -8,10 +8,11 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from hotline_helpers import deliver, message, snapshot, timeline_kinds, token
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node
 from sarhad.exchange.models import ReceivedRecord
-from sarhad.hotline import services
+from sarhad.hotline import configuration
 from sarhad.hotline.workers import run_due
 
 
@@ -78,7 +79,7 @@ def test_unacknowledged_flash_escalates_to_the_parent_and_the_sender_sees_it(
     pk: Node, ir: Node, pk_client: TestClient
 ) -> None:
     with ir.transaction() as session:
-        services.set_deadlines(session, ir, services.SystemActor(), {"FLASH": 1})
+        configuration.set_deadlines(session, ir, SystemActor(), {"FLASH": 1})
     sent = send_flash(pk_client, token(pk_client, "commander"))
     mid = str(sent["id"])
     clock = FixedClock(ir.clock.now())  # IR's time moves only when the test says (the repeat is 1 s later)

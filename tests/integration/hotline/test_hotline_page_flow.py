@@ -120,15 +120,15 @@ def test_admin_page_sets_deadlines_policies_and_channels(pk: Node, ir: Node, pk_
     )
     assert channel.status_code == 303
     with pk.sessions() as session:
-        from sarhad.hotline import services
+        from sarhad.hotline import configuration
 
-        assert services.deadlines(session)["FLASH"] == 90
-        steps, repeats = services.policy_of(session, "PK-S1-CDR")
+        assert configuration.deadlines(session)["FLASH"] == 90
+        steps, repeats = configuration.policy_of(session, "PK-S1-CDR")
         assert [(s.wait_seconds, s.notify) for s in steps] == [
             (30, "PK-MOI"),
             (None, "parent"),
         ] and repeats == 1
         assert any(
             c.own_position_id == "PK-MOI" and c.counterpart_position_id == "IR-S1-CDR"
-            for c in services.list_channels(session)
+            for c in configuration.list_channels(session)
         )

@@ -9,11 +9,12 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from hotline_helpers import count, deliver, message, timeline_kinds, token
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.clock import SystemClock
 from sarhad.core.node import Node, build_node
 from sarhad.exchange import services as exchange
 from sarhad.exchange.models import InboundEnvelope
-from sarhad.hotline import demo, services
+from sarhad.hotline import configuration, demo, sending
 from sarhad.hotline.models import EscalationPolicy, HotlineChannel, HotlineMessage
 from sarhad.hotline.schemas import MessageIn
 from sarhad.hotline.workers import run_due
@@ -23,7 +24,7 @@ def ir_sends(ir: Node, precedence: str = "FLASH", **extra: object) -> str:
     """IR's commander writes to PK-S1-CDR (so the receiving side runs on the parametrised database)."""
     data = MessageIn(to_position="PK-S1-CDR", precedence=precedence, subject="From IR", body="text", **extra)  # type: ignore[arg-type]
     with ir.transaction() as session:
-        return services.send_message(session, ir, services.SystemActor("ir.cmd"), data).id
+        return sending.send_message(session, ir, SystemActor("ir.cmd"), data).id
 
 
 def shift(node: Node, seconds: float) -> None:
@@ -32,7 +33,7 @@ def shift(node: Node, seconds: float) -> None:
 
 def test_several_processes_never_take_the_same_escalation_step_twice(pk: Node, ir: Node) -> None:
     with pk.transaction() as session:
-        services.set_deadlines(session, pk, services.SystemActor(), {"FLASH": 1})
+        configuration.set_deadlines(session, pk, SystemActor(), {"FLASH": 1})
     mid = ir_sends(ir)
     deliver(ir, pk)
     others = [build_node(pk.settings) for _ in range(3)]
@@ -59,14 +60,14 @@ def test_several_processes_never_take_the_same_escalation_step_twice(pk: Node, i
 
 def test_editing_a_policy_never_changes_an_escalation_already_running(pk: Node, ir: Node) -> None:
     with pk.transaction() as session:
-        services.set_policy(
-            session, pk, services.SystemActor(), "PK-S1-CDR", [{"wait_seconds": 5, "notify": "PK-MOI"}], 0
+        configuration.set_policy(
+            session, pk, SystemActor(), "PK-S1-CDR", [{"wait_seconds": 5, "notify": "PK-MOI"}], 0
         )
     mid = ir_sends(ir, "ROUTINE")
     deliver(ir, pk)
     with pk.transaction() as session:
-        services.set_policy(
-            session, pk, services.SystemActor(), "PK-S1-CDR", [{"wait_seconds": 3600, "notify": "parent"}], 3
+        configuration.set_policy(
+            session, pk, SystemActor(), "PK-S1-CDR", [{"wait_seconds": 3600, "notify": "parent"}], 3
         )
     frozen = message(pk, "IR", mid)
     assert frozen.escalation_policy is not None
@@ -79,7 +80,7 @@ def test_editing_a_policy_never_changes_an_escalation_already_running(pk: Node, 
 
 def test_an_acknowledged_message_never_escalates(pk: Node, ir: Node, pk_client: TestClient) -> None:
     with pk.transaction() as session:
-        services.set_deadlines(session, pk, services.SystemActor(), {"FLASH": 1})
+        configuration.set_deadlines(session, pk, SystemActor(), {"FLASH": 1})
     mid = ir_sends(ir)
     deliver(ir, pk)
     answer = pk_client.post(

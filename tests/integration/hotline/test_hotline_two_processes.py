@@ -22,10 +22,11 @@ import pytest
 from hotline_helpers import seed_channels, seed_node
 from live_helpers import SseClient
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import build_node
 from sarhad.core.settings import load_settings
 from sarhad.exchange import services as exchange
-from sarhad.hotline import services
+from sarhad.hotline import configuration
 from support.processes import NodeProcess, free_port, get_token
 
 PASSWORD = "correct horse battery"
@@ -66,7 +67,7 @@ def _prepare(make_node_dir: Callable[..., Path]) -> tuple[Path, Path]:
         for party, node in nodes.items():
             seed_channels(node, "IR" if party == "PK" else "PK")
         with nodes["IR"].transaction() as session:
-            services.set_deadlines(session, nodes["IR"], services.SystemActor(), {"FLASH": FLASH_DEADLINE})
+            configuration.set_deadlines(session, nodes["IR"], SystemActor(), {"FLASH": FLASH_DEADLINE})
     finally:
         for node in nodes.values():
             node.dispose()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sarhad.core.errors import RuleError
 from sarhad.hotline import domain
-from sarhad.hotline.domain import HotlineRuleError, PolicyStep
+from sarhad.hotline.domain import PolicyStep
 
 
 def test_a_valid_message_is_trimmed() -> None:
@@ -31,7 +32,7 @@ def test_a_valid_message_is_trimmed() -> None:
 )
 def test_bad_messages_are_refused_naming_the_field(changes: dict[str, object], field: str) -> None:
     values: dict[str, object] = {"precedence": "ROUTINE", "subject": "s", "body": "b", **changes}
-    with pytest.raises(HotlineRuleError) as refused:
+    with pytest.raises(RuleError) as refused:
         domain.check_message(**values)  # type: ignore[arg-type]
     assert refused.value.field == field
 
@@ -51,7 +52,7 @@ def test_deadlines_default_and_validate() -> None:
     assert domain.check_deadlines({}) == {"FLASH": 120, "IMMEDIATE": 600, "PRIORITY": 3600, "ROUTINE": 86400}
     assert domain.check_deadlines({"FLASH": 30})["FLASH"] == 30
     for bad in ({"FLASH": 0}, {"FLASH": "2"}, {"URGENT": 5}, {"FLASH": True}):
-        with pytest.raises(HotlineRuleError):
+        with pytest.raises(RuleError):
             domain.check_deadlines(bad)
 
 
@@ -80,7 +81,7 @@ def test_policy_checks() -> None:
         ([{"notify": "parent"}] * 11, 1),
         ([], 21),
     ):
-        with pytest.raises(HotlineRuleError):
+        with pytest.raises(RuleError):
             domain.check_policy(steps, repeats)
 
 
