@@ -40,6 +40,7 @@ IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$", description="Th
 
 
 def message_out(node: Node, m: HotlineMessage) -> MessageOut:
+    """A message as the API shows it (``link_down`` only for our own messages)."""
     now = node.clock.now()
     return MessageOut(
         id=m.id,
@@ -83,6 +84,7 @@ def message_out(node: Node, m: HotlineMessage) -> MessageOut:
 
 
 def detail_out(session: Session, node: Node, m: HotlineMessage) -> MessageDetailOut:
+    """A message with its timeline, thread and, on the sender, the signed acknowledgement."""
     session.flush()
     return MessageDetailOut(
         **message_out(node, m).model_dump(),
@@ -278,6 +280,7 @@ def positions(node: NodeDep, principal: Principal = requires(Permission.HOTLINE_
 
 
 def channel_out(session: Session, c: Any, held: set[str] | None) -> ChannelOut:
+    """A channel as the API shows it, with our position's names."""
     own = session.get(Position, c.own_position_id)
     return ChannelOut(
         id=c.id,

@@ -27,6 +27,7 @@ def _seconds(value: float | None) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``sarhad hotline …`` to the command line."""
     hotline = typer.Typer(help="The hotline between counterpart positions.", no_args_is_help=True)
     app.add_typer(hotline, name="hotline")
 

@@ -78,6 +78,7 @@ def check_message(
     lon: float | None = None,
     incident: str | None = None,
 ) -> MessageFields:
+    """A new message's fields, trimmed; raises :class:`RuleError` naming the field that breaks a rule."""
     if precedence not in PRECEDENCES:
         raise RuleError("precedence", f"must be one of {', '.join(PRECEDENCES)}")
     subject = subject.strip()
@@ -107,6 +108,7 @@ def check_message(
 
 
 def check_reply(text: str | None) -> str | None:
+    """An acknowledgement's optional reply, trimmed (empty: None)."""
     if text is None:
         return None
     text = text.strip()
@@ -149,6 +151,7 @@ DEFAULT_MAX_REPEATS = 2
 
 
 def check_policy(steps: Sequence[Mapping[str, Any]], max_repeats: int) -> list[PolicyStep]:
+    """An escalation policy's steps and repeats, checked (position ids are checked by the service)."""
     if len(steps) > MAX_STEPS:
         raise RuleError("steps", f"at most {MAX_STEPS} steps")
     if (
@@ -231,6 +234,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 
 def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    """Seconds from ``start`` to ``end`` (never negative); None if either is missing."""
     if start is None or end is None:
         return None
     return max(0.0, (end - start).total_seconds())

@@ -33,6 +33,7 @@ class EscalationWake:
 
 
 def due_escalations(session: Session, now: datetime, limit: int = 100) -> list[tuple[str, str, int]]:
+    """(origin, id, steps taken) of received messages whose next escalation step is due, oldest due first."""
     rows = session.execute(
         select(HotlineMessage.origin, HotlineMessage.id, HotlineMessage.escalation_step)
         .where(HotlineMessage.next_escalation_at.is_not(None), HotlineMessage.next_escalation_at <= now)
@@ -44,6 +45,7 @@ def due_escalations(session: Session, now: datetime, limit: int = 100) -> list[t
 
 
 def next_due(session: Session) -> datetime | None:
+    """When the next escalation step falls due (None: none is pending)."""
     return session.scalar(
         select(HotlineMessage.next_escalation_at)
         .where(HotlineMessage.next_escalation_at.is_not(None), HotlineMessage.acknowledged_at.is_(None))
@@ -136,6 +138,7 @@ def escalate(session: Session, node: Node, origin: str, message_id: str, step_do
 
 
 def overdue_undelivered(session: Session, node: Node) -> list[tuple[str, str]]:
+    """Our urgent messages still undelivered ``LINK_DOWN_SECONDS`` after queueing, not yet noted."""
     cutoff = node.clock.now() - timedelta(seconds=domain.LINK_DOWN_SECONDS)
     rows = session.execute(
         select(HotlineMessage.origin, HotlineMessage.id).where(
@@ -150,6 +153,7 @@ def overdue_undelivered(session: Session, node: Node) -> list[tuple[str, str]]:
 
 
 def next_link_check(session: Session, node: Node) -> datetime | None:
+    """When the oldest urgent message of ours still undelivered reaches ``LINK_DOWN_SECONDS``."""
     first = session.scalar(
         select(HotlineMessage.created_at)
         .where(

@@ -76,6 +76,7 @@ def _delivered_by_evidence(
 
 
 def apply_seen(session: Session, node: Node, record: IncomingRecord) -> None:
+    """The receiver opened our message: record its time (the record also proves delivery)."""
     content = SeenContent.model_validate(record.content)
     message = _own_message(session, node, record, content.message, content.message_content_hash)
     if message.seen_remote_at is not None:
@@ -97,6 +98,7 @@ def apply_seen(session: Session, node: Node, record: IncomingRecord) -> None:
 
 
 def apply_ack(session: Session, node: Node, record: IncomingRecord) -> None:
+    """The receiver's signed acknowledgement of our message; the first one counts, a later one changes nothing."""
     content = AckContent.model_validate(record.content)
     message = _own_message(session, node, record, content.message, content.message_content_hash)
     if message.acknowledged_at is not None:
@@ -140,6 +142,7 @@ def apply_ack(session: Session, node: Node, record: IncomingRecord) -> None:
 
 
 def apply_escalation(session: Session, node: Node, record: IncomingRecord) -> None:
+    """The receiver escalated our unacknowledged message: the sender's page shows to whom."""
     content = EscalationContent.model_validate(record.content)
     message = _own_message(session, node, record, content.message, None)
     _delivered_by_evidence(session, node, message, content.delivered_at, f"peer:{record.origin}")

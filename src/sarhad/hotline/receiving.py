@@ -120,6 +120,7 @@ def apply_message(session: Session, node: Node, record: IncomingRecord) -> None:
 
 
 def apply_close(session: Session, node: Node, record: IncomingRecord) -> None:
+    """The sender closed its message: close it here too and stop escalating it."""
     content = CloseContent.model_validate(record.content)
     ref = content.message
     message = session.get(HotlineMessage, (ref.origin, ref.id))

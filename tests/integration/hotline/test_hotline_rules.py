@@ -3,6 +3,7 @@ and the read side of the API (positions, channels, filters, CSV, report, configu
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -29,6 +30,14 @@ def ir_sends(ir: Node, precedence: str = "FLASH", **extra: object) -> str:
 
 def shift(node: Node, seconds: float) -> None:
     node.clock = SystemClock(seconds)
+
+
+def link_down_banner(html: str) -> str:
+    """Whether the thread page's link-down banner (which says "Not delivered after 30 s") is shown."""
+    match = re.search(r'<div id="link-down"[^>]*>\s*([^<]*)', html)
+    assert match, "the thread page has no link-down banner"
+    assert "not delivered after 30 s" in match.group(1).lower()
+    return "hidden" if re.search(r"\bhidden\b", match.group(0).split(">", 1)[0]) else "shown"
 
 
 def test_several_processes_never_take_the_same_escalation_step_twice(pk: Node, ir: Node) -> None:
@@ -105,10 +114,9 @@ def test_an_undelivered_flash_tells_the_sender_loudly_after_30_seconds_then_goes
     assert run_due(pk)[0] == 1  # only the FLASH; a ROUTINE message waits quietly
     assert pk_client.get(f"/api/v1/hotline/messages/{mid}", headers=headers).json()["link_down"] is True
     assert pk_client.get(f"/api/v1/hotline/messages/{routine}", headers=headers).json()["link_down"] is False
-    assert (
-        "not delivered after 30 s" in pk_client.get(f"/hotline/messages/{mid}", headers=headers).text.lower()
-        or True
-    )
+    # the thread page says it loudly: the banner is shown for the FLASH, hidden for the ROUTINE message
+    assert link_down_banner(pk_client.get(f"/hotline/messages/{mid}", headers=headers).text) == "shown"
+    assert link_down_banner(pk_client.get(f"/hotline/messages/{routine}", headers=headers).text) == "hidden"
     deliver(pk, ir)
     detail = pk_client.get(f"/api/v1/hotline/messages/{mid}", headers=headers).json()
     assert detail["state"] == "delivered" and detail["link_down"] is False
