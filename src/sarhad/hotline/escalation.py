@@ -6,8 +6,6 @@ Each step is claimed with a compare-and-set UPDATE, so several processes never t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -23,13 +21,6 @@ from sarhad.hotline.domain import ESCALATION_KIND, MESSAGE_KIND
 from sarhad.hotline.models import HotlineMessage
 from sarhad.hotline.schemas import EscalationContent
 from sarhad.hotline.trail import add_event, publish, release
-
-
-@dataclass(frozen=True)
-class EscalationWake:
-    """Runs the escalation worker's next pass at once (registered by the worker in ``node.components``)."""
-
-    wake: Callable[[], None]
 
 
 def due_escalations(session: Session, now: datetime, limit: int = 100) -> list[tuple[str, str, int]]:

@@ -9,7 +9,6 @@ the next due time, at most ``IDLE_SECONDS``, so a message that arrived meanwhile
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 
@@ -38,13 +37,6 @@ def run_due(node: Node) -> tuple[int, datetime | None]:
 
 
 async def escalation_task(node: Node) -> None:
-    wake = asyncio.Event()  # set through node.components (EscalationWake) to run a pass at once
-    loop = asyncio.get_running_loop()
-
-    def run_now() -> None:
-        loop.call_soon_threadsafe(wake.set)
-
-    node.components.put(escalation.EscalationWake(run_now))
     while True:
         delay = IDLE_SECONDS
         try:
@@ -53,9 +45,7 @@ async def escalation_task(node: Node) -> None:
                 delay = min(delay, max(0.005, (next_at - node.clock.now()).total_seconds()))
         except Exception:
             log.exception("hotline escalation pass failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=delay)
-        wake.clear()
+        await asyncio.sleep(delay)
 
 
 TASKS = (escalation_task,)
