@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from sarhad.accounts import services
+from sarhad.accounts.actors import SystemActor
 from sarhad.accounts.domain import ROLE_PERMISSIONS, Permission, Role
 from sarhad.app import create_app
 from sarhad.core.node import Node
@@ -66,6 +67,7 @@ def client_with_roles(node: Node) -> Iterator[tuple[TestClient, dict[str, str]]]
             services.create_user(
                 session,
                 node.clock,
+                SystemActor(),
                 username=f"u.{role.value.replace('_', '-')}",
                 password=PASSWORD,
                 roles=[role.value],

@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from sarhad.accounts import services
+from sarhad.accounts.actors import SystemActor
 from sarhad.app import create_app
 from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import FixedClock
@@ -21,8 +22,12 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def client(node: Node) -> TestClient:
     with node.transaction() as session:
-        services.create_user(session, node.clock, username="lo", password=PASSWORD, roles=["liaison_officer"])
-        services.create_user(session, node.clock, username="aud", password=PASSWORD, roles=["auditor"])
+        services.create_user(
+            session, node.clock, SystemActor(), username="lo", password=PASSWORD, roles=["liaison_officer"]
+        )
+        services.create_user(
+            session, node.clock, SystemActor(), username="aud", password=PASSWORD, roles=["auditor"]
+        )
     return TestClient(create_app(node, run_workers=False))
 
 
@@ -75,7 +80,9 @@ def test_expired_token_is_refused(node: Node) -> None:
     clock = FixedClock(node.clock.now())
     node.clock = clock
     with node.transaction() as session:
-        services.create_user(session, clock, username="lo", password=PASSWORD, roles=["liaison_officer"])
+        services.create_user(
+            session, clock, SystemActor(), username="lo", password=PASSWORD, roles=["liaison_officer"]
+        )
     client = TestClient(create_app(node, run_workers=False))
     token = _token(client)
     clock.advance(timedelta(minutes=node.settings.token_ttl_minutes, seconds=1))
@@ -87,7 +94,7 @@ def test_expired_token_is_refused(node: Node) -> None:
 def test_disabled_user_cannot_sign_in_and_loses_open_sessions(client: TestClient, node: Node) -> None:
     token = _token(client)
     with node.transaction() as session:
-        services.set_disabled(session, node.clock, "lo", True)
+        services.set_disabled(session, node.clock, SystemActor(), "lo", True)
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert client.post("/api/v1/auth/token", data={"username": "lo", "password": PASSWORD}).status_code == 401
 
