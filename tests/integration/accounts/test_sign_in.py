@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -141,9 +144,23 @@ def test_auditor_reads_and_filters_the_audit_log_as_json_and_csv(client: TestCli
     headers = {"Authorization": f"Bearer {_token(client, 'aud')}"}
     failed = client.get("/api/v1/audit", params={"outcome": "failed"}, headers=headers).json()["entries"]
     assert failed and all(e["outcome"] == "failed" for e in failed)
-    csv = client.get("/api/v1/audit", params={"format": "csv", "action": "auth."}, headers=headers)
-    assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines()[0].startswith("id,at,actor,action")
+    exported = client.get("/api/v1/audit", params={"format": "csv", "action": "auth."}, headers=headers)
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[0].startswith("id,at,actor,action")
     assert (
         client.get("/api/v1/audit", headers={"Authorization": f"Bearer {_token(client)}"}).status_code == 403
     )
+
+
+def test_audit_csv_neutralises_formulas_and_writes_details_as_json(client: TestClient) -> None:
+    formula = '=HYPERLINK("x")'
+    client.post("/api/v1/auth/token", data={"username": formula, "password": "wrong-password"})
+    headers = {"Authorization": f"Bearer {_token(client, 'aud')}"}
+    answer = client.get("/api/v1/audit", params={"format": "csv"}, headers=headers)
+    assert answer.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    failed = next(row for row in rows if row["action"] == "auth.login" and row["outcome"] == "failed")
+    assert (failed["actor"], failed["record_id"]) == ("'" + formula, "'" + formula)
+    created = [row for row in rows if row["action"] == "user.create"]
+    assert {json.loads(row["details"])["roles"][0] for row in created} == {"liaison_officer", "auditor"}
+    assert all(row["details"] == "" or isinstance(json.loads(row["details"]), dict) for row in rows)
