@@ -398,6 +398,7 @@ def assign_position(
 
 
 def positions_held(session: Session, user_id: str, at: datetime) -> list[str]:
+    """The positions the user holds at ``at`` (a roster lookup, no permission of its own)."""
     rows = session.scalars(
         select(PositionHolder.position_id).where(
             PositionHolder.user_id == user_id,
@@ -409,6 +410,7 @@ def positions_held(session: Session, user_id: str, at: datetime) -> list[str]:
 
 
 def current_holders(session: Session, position_id: str, at: datetime) -> list[User]:
+    """The users on duty in a position at ``at`` (a roster lookup, no permission of its own)."""
     return list(
         session.scalars(
             select(User)
@@ -423,6 +425,7 @@ def current_holders(session: Session, position_id: str, at: datetime) -> list[Us
 
 
 def list_positions(session: Session, party: str | None = None) -> Sequence[Position]:
+    """The positions, of one party or all, by id (a roster lookup, no permission of its own)."""
     query = select(Position).order_by(Position.id)
     if party:
         query = query.where(Position.party == party)

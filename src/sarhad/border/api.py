@@ -270,12 +270,14 @@ def get_locate(
 
 
 def crossing_out(row: Crossing) -> CrossingOut:
+    """A crossing as the edit endpoint answers it."""
     return CrossingOut(
         id=row.id, status=row.status, hours=row.hours, updated_at=row.updated_at, updated_by=row.updated_by
     )
 
 
 def fence_segment_out(row: FenceSegment) -> FenceSegmentOut:
+    """A fence segment as the edit endpoint answers it."""
     return FenceSegmentOut(
         id=row.id,
         party=row.party,
@@ -288,6 +290,7 @@ def fence_segment_out(row: FenceSegment) -> FenceSegmentOut:
 
 
 def market_out(row: Market) -> MarketOut:
+    """A market as the edit endpoint answers it."""
     return MarketOut(
         id=row.id,
         status=row.status,

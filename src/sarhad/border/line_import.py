@@ -25,6 +25,8 @@ from sarhad.core.errors import Conflict, ErrorCode, InvalidInput
 
 @dataclass
 class ImportReport:
+    """The outcome of an import: the line, its length, the new section limits and the warnings."""
+
     line_id: str
     created: bool
     length_km: float

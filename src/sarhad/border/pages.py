@@ -378,6 +378,26 @@ def _save_form(
     return RedirectResponse(done, status_code=303)
 
 
+StatusField = Annotated[str, Form(max_length=32)]
+ZoneField = Annotated[str, Form(max_length=64)]
+WeeklyField = Annotated[str, Form(max_length=2000)]  # one slot per line: "sat sun mon 08:00-16:00"
+TextField = Annotated[str, Form(max_length=1000)]
+
+
+def _schedule_values(schedule: dict[str, Any]) -> dict[str, Any]:
+    """The form fields of stored hours or market days: zone, slots one per line, note."""
+    return {
+        "time_zone": schedule.get("time_zone", ""),
+        "weekly": domain.weekly_text(schedule),
+        "note": schedule.get("note", ""),
+    }
+
+
+def _schedule_typed(time_zone: str, weekly: str, note: str) -> dict[str, Any]:
+    """Hours or market days as typed into the form, for the API's model to check (ValueError on bad slots)."""
+    return {"time_zone": time_zone or None, "weekly": domain.parse_weekly_text(weekly), "note": note}
+
+
 def _crossing_form(node: Node, principal: Principal, crossing_id: str) -> dict[str, Any]:
     with node.sessions() as session:
         row = queries.access_crossing(session, principal, crossing_id)
@@ -392,9 +412,7 @@ def _crossing_form(node: Node, principal: Principal, crossing_id: str) -> dict[s
         "values": {
             "status": row.status if row.status in domain.CROSSING_STATUSES else "",
             "always_open": bool(row.hours.get("always_open")),
-            "time_zone": row.hours.get("time_zone", ""),
-            "weekly": domain.weekly_text(row.hours),
-            "note": row.hours.get("note", ""),
+            **_schedule_values(row.hours),
             "reason": "",
         },
     }
@@ -413,12 +431,12 @@ def edit_crossing(
     request: Request,
     node: NodeDep,
     crossing_id: str,
-    status: Annotated[str, Form(max_length=32)] = "",
+    status: StatusField = "",
     always_open: Annotated[str, Form(max_length=8)] = "",
-    time_zone: Annotated[str, Form(max_length=64)] = "",
-    weekly: Annotated[str, Form(max_length=2000)] = "",
-    note: Annotated[str, Form(max_length=1000)] = "",
-    reason: Annotated[str, Form(max_length=1000)] = "",
+    time_zone: ZoneField = "",
+    weekly: WeeklyField = "",
+    note: TextField = "",
+    reason: TextField = "",
     principal: Principal = requires(Permission.BORDER_EDIT),
 ) -> Response:
     values = {
@@ -431,12 +449,7 @@ def edit_crossing(
     }
 
     def patch() -> CrossingPatch:
-        hours = {
-            "always_open": bool(always_open),
-            "time_zone": time_zone or None,
-            "weekly": domain.parse_weekly_text(weekly),
-            "note": note,
-        }
+        hours = {"always_open": bool(always_open), **_schedule_typed(time_zone, weekly, note)}
         return CrossingPatch.model_validate({"status": status or None, "hours": hours, "reason": reason})
 
     return _save_form(
@@ -469,9 +482,7 @@ def _market_form(node: Node, principal: Principal, market_id: str) -> dict[str, 
         },
         "values": {
             "status": row.status,
-            "time_zone": row.schedule.get("time_zone", ""),
-            "weekly": domain.weekly_text(row.schedule),
-            "note": row.schedule.get("note", ""),
+            **_schedule_values(row.schedule),
             "reason": "",
         },
     }
@@ -490,17 +501,17 @@ def edit_market(
     request: Request,
     node: NodeDep,
     market_id: str,
-    status: Annotated[str, Form(max_length=32)] = "",
-    time_zone: Annotated[str, Form(max_length=64)] = "",
-    weekly: Annotated[str, Form(max_length=2000)] = "",
-    note: Annotated[str, Form(max_length=1000)] = "",
-    reason: Annotated[str, Form(max_length=1000)] = "",
+    status: StatusField = "",
+    time_zone: ZoneField = "",
+    weekly: WeeklyField = "",
+    note: TextField = "",
+    reason: TextField = "",
     principal: Principal = requires(Permission.BORDER_EDIT),
 ) -> Response:
     values = {"status": status, "time_zone": time_zone, "weekly": weekly, "note": note, "reason": reason}
 
     def patch() -> MarketPatch:
-        schedule = {"time_zone": time_zone or None, "weekly": domain.parse_weekly_text(weekly), "note": note}
+        schedule = _schedule_typed(time_zone, weekly, note)
         return MarketPatch.model_validate({"status": status or None, "schedule": schedule, "reason": reason})
 
     return _save_form(
@@ -549,8 +560,8 @@ def edit_fence(
     request: Request,
     node: NodeDep,
     segment_id: str,
-    status: Annotated[str, Form(max_length=32)] = "",
-    reason: Annotated[str, Form(max_length=1000)] = "",
+    status: StatusField = "",
+    reason: TextField = "",
     principal: Principal = requires(Permission.BORDER_EDIT),
 ) -> Response:
     return _save_form(

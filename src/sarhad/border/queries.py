@@ -40,6 +40,8 @@ def _read(actor: Actor) -> None:
 
 @dataclass(frozen=True)
 class ListFilter:
+    """The filters of the list endpoints and pages; None means any."""
+
     section: str | None = None
     party: str | None = None
     status: str | None = None
@@ -63,6 +65,7 @@ def list_parties(session: Session, actor: Actor) -> list[BorderParty]:
 
 
 def list_outlines(session: Session, actor: Actor, flt: ListFilter | None = None) -> list[CountryOutline]:
+    """Country outlines (display only), by ISO code."""
     _read(actor)
     flt = flt or ListFilter()
     query = _in_bbox(select(CountryOutline), CountryOutline, flt.bbox)
@@ -72,6 +75,7 @@ def list_outlines(session: Session, actor: Actor, flt: ListFilter | None = None)
 
 
 def list_lines(session: Session, actor: Actor, flt: ListFilter | None = None) -> list[BorderLine]:
+    """Border lines, by id; ``party`` keeps the lines it is on either side of."""
     _read(actor)
     flt = flt or ListFilter()
     query = _in_bbox(select(BorderLine), BorderLine, flt.bbox)
@@ -81,6 +85,7 @@ def list_lines(session: Session, actor: Actor, flt: ListFilter | None = None) ->
 
 
 def list_sections(session: Session, actor: Actor, flt: ListFilter | None = None) -> list[BorderSection]:
+    """Sections, by line and order along it."""
     _read(actor)
     flt = flt or ListFilter()
     query = _in_bbox(select(BorderSection), BorderSection, flt.bbox)
@@ -90,6 +95,7 @@ def list_sections(session: Session, actor: Actor, flt: ListFilter | None = None)
 
 
 def list_posts(session: Session, actor: Actor, flt: ListFilter | None = None) -> list[BorderPost]:
+    """Posts and headquarters, by section, party and id."""
     _read(actor)
     flt = flt or ListFilter()
     query = _in_bbox(select(BorderPost), BorderPost, flt.bbox)
@@ -143,6 +149,7 @@ def list_crossings(
 
 
 def list_markets(session: Session, actor: Actor, flt: ListFilter | None = None) -> list[Market]:
+    """Border markets, by section and id; ``party`` is the host."""
     _read(actor)
     flt = flt or ListFilter()
     query = _in_bbox(select(Market), Market, flt.bbox)
@@ -156,6 +163,7 @@ def list_markets(session: Session, actor: Actor, flt: ListFilter | None = None) 
 
 
 def list_fence_segments(session: Session, actor: Actor, flt: ListFilter | None = None) -> list[FenceSegment]:
+    """Fence segments, in order along the line, then by party and position in the section."""
     _read(actor)
     flt = flt or ListFilter()
     query = _in_bbox(select(FenceSegment), FenceSegment, flt.bbox)
@@ -221,6 +229,8 @@ def line_parties(session: Session, actor: Actor) -> list[str]:
 
 @dataclass
 class ProgressReport:
+    """Fence progress per section and party, per party in total, and the published figures per line."""
+
     rows: list[domain.FenceProgress]
     totals: list[domain.FenceProgress]
     published: dict[str, Any]
@@ -256,6 +266,8 @@ def fence_progress(session: Session, actor: Actor) -> ProgressReport:
 
 @dataclass(frozen=True)
 class Location:
+    """Where a point is relative to the border: side, nearest section, distance and chainage."""
+
     lon: float
     lat: float
     side: str  # a party code, or geo.ON_LINE

@@ -59,6 +59,8 @@ def reference_data(name: str = REFERENCE_FILE) -> dict[str, Any]:
 
 @dataclass
 class SeedReport:
+    """What a seeding run created, updated and left unchanged, per kind of row."""
+
     counts: dict[str, ChangeCount] = field(default_factory=dict)
 
     def count(self, kind: str) -> ChangeCount:
