@@ -19,8 +19,13 @@ class Boom(Exception):
 
 def add_user(node: Node, session: object, name: str) -> None:
     accounts.create_user(
-        session, node.clock, SystemActor(), username=name, password="a long password", roles=["operator"]
-    )  # type: ignore[arg-type]
+        session,  # type: ignore[arg-type]
+        node.clock,
+        SystemActor(),
+        username=name,
+        password="a long password",
+        roles=["operator"],
+    )
 
 
 def users(node: Node) -> list[str]:
