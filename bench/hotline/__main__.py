@@ -70,13 +70,13 @@ def make_node(folder: Path, party: str, name: str, port: int) -> Path:
 
 
 def seed(dirs: dict[str, Path], ports: dict[str, int]) -> None:
-    from sarhad.border import services as border
+    from sarhad.border import seeding as border
 
     nodes = {p: build_node(load_settings(d)) for p, d in dirs.items()}
     try:
         for node in nodes.values():
             with node.transaction() as session:
-                border.seed_reference_scenario(session, node, border.reference_data())
+                border.seed_reference_scenario(session, node, SystemActor("seed"), border.reference_data())
             with node.transaction() as session:
                 for username, role in (
                     ("commander", "commander"),
@@ -84,15 +84,22 @@ def seed(dirs: dict[str, Path], ports: dict[str, int]) -> None:
                     ("admin", "admin"),
                 ):
                     accounts.create_user(
-                        session, node.clock, username=username, password=PASSWORD, roles=[role]
+                        session, node.clock, SystemActor(), username=username, password=PASSWORD, roles=[role]
                     )
                 accounts.create_user(
-                    session, node.clock, username="liaison", password=PASSWORD, roles=["liaison_officer"]
+                    session,
+                    node.clock,
+                    SystemActor(),
+                    username="liaison",
+                    password=PASSWORD,
+                    roles=["liaison_officer"],
                 )
                 session.flush()
                 for position in session.scalars(select(Position)).all():
                     holder = "secretariat" if position.kind == "ministry" else "commander"
-                    accounts.assign_position(session, node.clock, position_id=position.id, username=holder)
+                    accounts.assign_position(
+                        session, node.clock, SystemActor(), position_id=position.id, username=holder
+                    )
         for party, node in nodes.items():
             other = "IR" if party == "PK" else "PK"
             with node.transaction() as session:

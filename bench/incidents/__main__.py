@@ -39,7 +39,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from sarhad.border import services as border
+from sarhad.accounts.actors import SystemActor
+from sarhad.border import seeding as border
 from sarhad.core.clock import FixedClock
 from sarhad.core.database import insert_rows, table_of, upgrade_database
 from sarhad.core.node import Node, build_node
@@ -132,7 +133,7 @@ def make_node(folder: Path, database_url: str | None) -> Node:
     upgrade_database(settings.resolved_database_url)
     node = build_node(settings, clock=FixedClock(NOW))
     with node.transaction() as session:
-        border.seed_reference_scenario(session, node, border.reference_data())
+        border.seed_reference_scenario(session, node, SystemActor("seed"), border.reference_data())
     return node
 
 

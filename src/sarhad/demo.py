@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.accounts.domain import Role
 from sarhad.accounts.models import Position
 from sarhad.core.database import upgrade_database
@@ -84,11 +85,11 @@ def _create_node(folder: Path, party: DemoParty) -> Node:
 
 def _seed(node: Node, party: DemoParty) -> dict[str, str]:
     """Reference scenario, positions and one user per role; returns username -> password."""
-    from sarhad.border import services as border
+    from sarhad.border import seeding
 
     credentials: dict[str, str] = {}
     with node.transaction() as session:
-        border.seed_reference_scenario(session, node, border.reference_data())
+        seeding.seed_reference_scenario(session, node, SystemActor("seed"), seeding.reference_data())
     with node.transaction() as session:
         for role, short in ROLE_USERNAMES.items():
             username = f"{party.code.lower()}.{short}"
@@ -96,6 +97,7 @@ def _seed(node: Node, party: DemoParty) -> dict[str, str]:
             accounts.create_user(
                 session,
                 node.clock,
+                SystemActor("demo"),
                 username=username,
                 password=password,
                 roles=[role.value],
@@ -103,7 +105,6 @@ def _seed(node: Node, party: DemoParty) -> dict[str, str]:
                 language=party.language,
                 time_zone=party.time_zone,
                 calendar=party.calendar,
-                actor="demo",
             )
             credentials[username] = password
         session.flush()
@@ -112,9 +113,9 @@ def _seed(node: Node, party: DemoParty) -> dict[str, str]:
             accounts.assign_position(
                 session,
                 node.clock,
+                SystemActor("demo"),
                 position_id=position.id,
                 username=f"{party.code.lower()}.{holder}",
-                actor="demo",
             )
     return credentials
 

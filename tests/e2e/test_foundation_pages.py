@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import build_node
 from sarhad.core.settings import load_settings
 from support.processes import NodeProcess
@@ -22,15 +23,16 @@ PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 @pytest.fixture
 def seeded_node(make_node_dir, tmp_path: Path) -> Iterator[NodeProcess]:  # type: ignore[no-untyped-def]
-    from sarhad.border import services as border
+    from sarhad.border import seeding as border
 
     data_dir = make_node_dir("PK", "Pakistan")
     node = build_node(load_settings(data_dir))
     with node.transaction() as session:
-        border.seed_reference_scenario(session, node, border.reference_data())
+        border.seed_reference_scenario(session, node, SystemActor("seed"), border.reference_data())
         accounts.create_user(
             session,
             node.clock,
+            SystemActor(),
             username="pk.liaison",
             password=PASSWORD,
             roles=["liaison_officer"],

@@ -25,7 +25,7 @@ PASSWORD = "correct horse battery"
 
 
 def _prepare(make_node_dir: Callable[..., Path]) -> dict[str, Path]:
-    from sarhad.border import services as border
+    from sarhad.border import seeding as border
 
     ports = {"PK": free_port(), "IR": free_port()}
     dirs = {p: make_node_dir(p, n, port=ports[p]) for p, n in (("PK", "Pakistan"), ("IR", "Iran"))}
@@ -33,14 +33,21 @@ def _prepare(make_node_dir: Callable[..., Path]) -> dict[str, Path]:
     try:
         for node in nodes.values():
             with node.transaction() as session:
-                border.seed_reference_scenario(session, node, border.reference_data())
+                border.seed_reference_scenario(session, node, SystemActor("seed"), border.reference_data())
             with node.transaction() as session:
                 accounts.create_user(
-                    session, node.clock, username="commander", password=PASSWORD, roles=["commander"]
+                    session,
+                    node.clock,
+                    SystemActor(),
+                    username="commander",
+                    password=PASSWORD,
+                    roles=["commander"],
                 )
                 session.flush()
                 for pid in session.scalars(select(Position.id).where(Position.kind == "commander")).all():
-                    accounts.assign_position(session, node.clock, position_id=pid, username="commander")
+                    accounts.assign_position(
+                        session, node.clock, SystemActor(), position_id=pid, username="commander"
+                    )
         for party, node in nodes.items():
             other = "IR" if party == "PK" else "PK"
             with node.transaction() as session:

@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from sarhad.accounts import services as accounts
-from sarhad.border import services as border
+from sarhad.accounts.actors import SystemActor
+from sarhad.border import seeding as border
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
 from sarhad.exchange import services as exchange
@@ -31,9 +32,14 @@ def pair_of_processes(make_node_dir: Callable[..., Path]) -> Iterator[tuple[Node
     nodes: dict[str, Node] = {code: build_node(load_settings(d)) for code, d in dirs.items()}
     for code, node in nodes.items():
         with node.transaction() as session:
-            border.seed_reference_scenario(session, node, border.reference_data())
+            border.seed_reference_scenario(session, node, SystemActor("seed"), border.reference_data())
             accounts.create_user(
-                session, node.clock, username="liaison", password=PASSWORD, roles=["liaison_officer"]
+                session,
+                node.clock,
+                SystemActor(),
+                username="liaison",
+                password=PASSWORD,
+                roles=["liaison_officer"],
             )
         for other_code, other in nodes.items():
             if other_code != code:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.accounts.models import User
 from sarhad.core.node import Node, after_commit
 
@@ -17,7 +18,14 @@ class Boom(Exception):
 
 
 def add_user(node: Node, session: object, name: str) -> None:
-    accounts.create_user(session, node.clock, username=name, password="a long password", roles=["operator"])  # type: ignore[arg-type]
+    accounts.create_user(
+        session,  # type: ignore[arg-type]
+        node.clock,
+        SystemActor(),
+        username=name,
+        password="a long password",
+        roles=["operator"],
+    )
 
 
 def users(node: Node) -> list[str]:

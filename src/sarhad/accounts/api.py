@@ -57,15 +57,13 @@ def issue_token(
 def revoke_token(request: Request, node: NodeDep, principal: Principal = requires()) -> None:
     """Revoke the token (or session) used for this call."""
     with node.transaction() as session:
-        services.revoke_session(
-            session, node.clock, principal.session_id, principal.username, client_ip(request)
-        )
+        services.revoke_session(session, node.clock, principal, client_ip(request))
 
 
 @router.get("/me", response_model=MeOut)
 def who_am_i(node: NodeDep, principal: Principal = requires(Permission.PROFILE)) -> MeOut:
     with node.sessions() as session:
-        user = services.get_user(session, principal.username)
+        user = services.access_user(session, principal, principal.username)
         positions = services.positions_held(session, user.id, node.clock.now())
     return MeOut(
         **_user_out(user).model_dump(),
@@ -76,9 +74,9 @@ def who_am_i(node: NodeDep, principal: Principal = requires(Permission.PROFILE))
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(node: NodeDep, _: Principal = requires(Permission.USERS_MANAGE)) -> list[UserOut]:
+def list_users(node: NodeDep, principal: Principal = requires(Permission.USERS_MANAGE)) -> list[UserOut]:
     with node.sessions() as session:
-        return [_user_out(u) for u in services.list_users(session)]
+        return [_user_out(u) for u in services.list_users(session, principal)]
 
 
 @router.get("/positions", response_model=list[PositionOut])

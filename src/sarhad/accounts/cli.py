@@ -9,8 +9,16 @@ import typer
 from rich.table import Table
 
 from sarhad.accounts import services
+from sarhad.accounts.actors import SystemActor
 from sarhad.cli import DataDir, console, fail, open_node
 from sarhad.core.errors import SarhadError
+
+CLI = SystemActor("cli")  # the command line acts as the operator of the node: every permission
+# Asked for twice without echo; SARHAD_NEW_PASSWORD gives it to scripts without a prompt.
+NewPassword = Annotated[
+    str,
+    typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="SARHAD_NEW_PASSWORD"),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -31,12 +39,7 @@ def register(app: typer.Typer) -> None:
         language: Annotated[str, typer.Option(help="en, ur or fa")] = "en",
         time_zone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
         calendar: Annotated[str, typer.Option(help="gregorian or solar_hijri")] = "gregorian",
-        password: Annotated[
-            str,
-            typer.Option(
-                prompt=True, hide_input=True, confirmation_prompt=True, envvar="SARHAD_NEW_PASSWORD"
-            ),
-        ] = "",
+        password: NewPassword = "",
     ) -> None:
         """Add a user with one or more roles."""
         node = open_node(data_dir)
@@ -45,6 +48,7 @@ def register(app: typer.Typer) -> None:
                 services.create_user(
                     session,
                     node.clock,
+                    CLI,
                     username=username,
                     password=password,
                     roles=role,
@@ -53,7 +57,6 @@ def register(app: typer.Typer) -> None:
                     language=language,
                     time_zone=time_zone,
                     calendar=calendar,
-                    actor="cli",
                 )
         except SarhadError as exc:
             raise fail(exc.message) from exc
@@ -64,7 +67,7 @@ def register(app: typer.Typer) -> None:
         """List users."""
         node = open_node(data_dir)
         with node.sessions() as session:
-            rows = services.list_users(session)
+            rows = services.list_users(session, CLI)
         table = Table("username", "name", "roles", "scope", "language", "zone", "calendar", "status")
         for u in rows:
             table.add_row(
@@ -93,7 +96,7 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                services.set_disabled(session, node.clock, username, disabled, actor="cli")
+                services.set_disabled(session, node.clock, CLI, username, disabled)
         except SarhadError as exc:
             raise fail(exc.message) from exc
         console.print(f"user {username} {'disabled' if disabled else 'enabled'}")
@@ -102,18 +105,13 @@ def register(app: typer.Typer) -> None:
     def passwd(
         username: str,
         data_dir: DataDir,
-        password: Annotated[
-            str,
-            typer.Option(
-                prompt=True, hide_input=True, confirmation_prompt=True, envvar="SARHAD_NEW_PASSWORD"
-            ),
-        ] = "",
+        password: NewPassword = "",
     ) -> None:
         """Set a user's password (ends their sessions)."""
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                services.set_password(session, node.clock, username, password, actor="cli")
+                services.set_password(session, node.clock, CLI, username, password)
         except SarhadError as exc:
             raise fail(exc.message) from exc
         console.print(f"password of {username} changed")
@@ -137,9 +135,7 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                services.assign_position(
-                    session, node.clock, position_id=position, username=username, actor="cli"
-                )
+                services.assign_position(session, node.clock, CLI, position_id=position, username=username)
         except SarhadError as exc:
             raise fail(exc.message) from exc
         console.print(f"{username} now holds {position}")

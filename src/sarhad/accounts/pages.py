@@ -83,9 +83,7 @@ def login(
 @router.post("/logout")
 def logout(request: Request, node: NodeDep, principal: Principal = requires()) -> RedirectResponse:
     with node.transaction() as session:
-        services.revoke_session(
-            session, node.clock, principal.session_id, principal.username, client_ip(request)
-        )
+        services.revoke_session(session, node.clock, principal, client_ip(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -123,7 +121,7 @@ def save_preferences(
         raise InvalidInput("unknown language, calendar or time zone")
     with node.transaction() as session:
         services.set_preferences(
-            session, node.clock, principal.user_id, language=language, time_zone=time_zone, calendar=calendar
+            session, node.clock, principal, language=language, time_zone=time_zone, calendar=calendar
         )
     return RedirectResponse("/me", status_code=303)
 
@@ -141,7 +139,7 @@ def switch_language(
         services.set_preferences(
             session,
             node.clock,
-            principal.user_id,
+            principal,
             language=language,
             time_zone=principal.time_zone,
             calendar=principal.calendar,
@@ -154,7 +152,7 @@ def users_page(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.USERS_MANAGE)
 ) -> HTMLResponse:
     with node.sessions() as session:
-        users = services.list_users(session)
+        users = services.list_users(session, principal)
         positions = services.list_positions(session, node.party)
         holders = {
             p.id: [u.username for u in services.current_holders(session, p.id, node.clock.now())]

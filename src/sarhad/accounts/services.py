@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission, check_password, check_roles, check_username, permissions_for
 from sarhad.accounts.models import AuthSession, LoginAttempt, Position, PositionHolder, User
 from sarhad.audit.services import record_event
@@ -55,6 +56,7 @@ def hash_secret(secret: str) -> str:
 def create_user(
     session: Session,
     clock: Clock,
+    actor: Actor,
     *,
     username: str,
     password: str,
@@ -64,8 +66,9 @@ def create_user(
     language: str = "en",
     time_zone: str = "UTC",
     calendar: str = "gregorian",
-    actor: str = "system",
 ) -> User:
+    """Add a local user with one or more roles; needs ``users.manage``."""
+    require(actor, Permission.USERS_MANAGE, "managing users")
     try:
         check_username(username)
         check_password(password)
@@ -93,7 +96,7 @@ def create_user(
     record_event(
         session,
         clock,
-        actor=actor,
+        actor=actor.username,
         action="user.create",
         record_kind="user",
         record_id=username,
@@ -102,28 +105,39 @@ def create_user(
     return user
 
 
-def get_user(session: Session, username: str) -> User:
+def _user_named(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username!r}")
     return user
 
 
-def list_users(session: Session) -> Sequence[User]:
+def access_user(session: Session, actor: Actor, username: str) -> User:
+    """A user's account: one's own with ``profile``, anyone's with ``users.manage``."""
+    if username == actor.username:
+        require(actor, Permission.PROFILE, "seeing your profile")
+    else:
+        require(actor, Permission.USERS_MANAGE, "managing users")
+    return _user_named(session, username)
+
+
+def list_users(session: Session, actor: Actor) -> Sequence[User]:
+    """Every local user, by username; needs ``users.manage``."""
+    require(actor, Permission.USERS_MANAGE, "managing users")
     return session.scalars(select(User).order_by(User.username)).all()
 
 
-def set_disabled(
-    session: Session, clock: Clock, username: str, disabled: bool, actor: str = "system"
-) -> User:
-    user = get_user(session, username)
+def set_disabled(session: Session, clock: Clock, actor: Actor, username: str, disabled: bool) -> User:
+    """Disable a user (ending all their sessions) or enable them again; needs ``users.manage``."""
+    require(actor, Permission.USERS_MANAGE, "managing users")
+    user = _user_named(session, username)
     user.disabled = disabled
     if disabled:
         _revoke_all(session, clock, user.id)
     record_event(
         session,
         clock,
-        actor=actor,
+        actor=actor.username,
         action="user.disable" if disabled else "user.enable",
         record_kind="user",
         record_id=username,
@@ -131,23 +145,29 @@ def set_disabled(
     return user
 
 
-def set_password(session: Session, clock: Clock, username: str, password: str, actor: str = "system") -> User:
+def set_password(session: Session, clock: Clock, actor: Actor, username: str, password: str) -> User:
+    """Set a user's password (ending their sessions); needs ``users.manage``."""
+    require(actor, Permission.USERS_MANAGE, "managing users")
     try:
         check_password(password)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
-    user = get_user(session, username)
+    user = _user_named(session, username)
     user.password_hash = _hasher.hash(password)
     user.password_changed_at = clock.now()
     _revoke_all(session, clock, user.id)
-    record_event(session, clock, actor=actor, action="user.password", record_kind="user", record_id=username)
+    record_event(
+        session, clock, actor=actor.username, action="user.password", record_kind="user", record_id=username
+    )
     return user
 
 
 def set_preferences(
-    session: Session, clock: Clock, user_id: str, *, language: str, time_zone: str, calendar: str
+    session: Session, clock: Clock, actor: Principal, *, language: str, time_zone: str, calendar: str
 ) -> User:
-    user = session.get(User, user_id)
+    """Change the signed-in user's own language, time zone and calendar; needs ``profile``."""
+    require(actor, Permission.PROFILE, "changing your preferences")
+    user = session.get(User, actor.user_id)
     if user is None:
         raise NotFound("no such user")
     user.language, user.time_zone, user.calendar = language, time_zone, calendar
@@ -221,7 +241,9 @@ def authenticate(
 
 
 def bad_credentials() -> NotAuthenticated:
-    return NotAuthenticated("wrong username or password, or the account is disabled", code=ErrorCode.BAD_CREDENTIALS)
+    return NotAuthenticated(
+        "wrong username or password, or the account is disabled", code=ErrorCode.BAD_CREDENTIALS
+    )
 
 
 def open_session(
@@ -279,28 +301,35 @@ def resolve_secret(session: Session, clock: Clock, secret: str, kind: str) -> Pr
     )
 
 
-def revoke_session(session: Session, clock: Clock, session_id: str, actor: str, client_ip: str = "") -> None:
+def revoke_session(session: Session, clock: Clock, actor: Principal, client_ip: str = "") -> None:
+    """Sign out: revoke the session or token the actor called with (no permission needed to leave)."""
     session.execute(
         update(AuthSession)
-        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .where(AuthSession.id == actor.session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
     record_event(
         session,
         clock,
-        actor=actor,
+        actor=actor.username,
         action="auth.logout",
         record_kind="session",
-        record_id=session_id,
+        record_id=actor.session_id,
         client_ip=client_ip,
     )
 
 
 # --- positions and the duty roster -------------------------------------------------------------------
+#
+# The roster lookups (positions_held, current_holders, list_positions) take no actor: other packages'
+# services call them to route a message or decide who may act for a position (also from jobs and for
+# received records, where there is no signed-in user); the API serves them with ``profile``, which every
+# signed-in user holds.
 
 
 def upsert_position(
     session: Session,
+    actor: Actor,
     *,
     position_id: str,
     party: str,
@@ -309,6 +338,8 @@ def upsert_position(
     section_id: str | None = None,
     parent_id: str | None = None,
 ) -> Position:
+    """Create a position (duty post) or set its names, kind, section and parent; needs ``users.manage``."""
+    require(actor, Permission.USERS_MANAGE, "managing positions")
     if not names.get("en"):
         raise InvalidInput("a position needs at least an English name")
     position = session.get(Position, position_id)
@@ -332,16 +363,20 @@ def upsert_position(
 def assign_position(
     session: Session,
     clock: Clock,
+    actor: Actor,
     *,
     position_id: str,
     username: str,
     since: datetime | None = None,
-    actor: str = "system",
 ) -> PositionHolder:
-    """Put a user on duty in a position from ``since`` (now by default), ending any current holder's turn."""
+    """Put a user on duty in a position from ``since`` (now by default), ending any current holder's turn.
+
+    Needs ``users.manage``.
+    """
+    require(actor, Permission.USERS_MANAGE, "managing positions")
     if session.get(Position, position_id) is None:
         raise NotFound(f"no position {position_id!r}")
-    user = get_user(session, username)
+    user = _user_named(session, username)
     start = since or clock.now()
     session.execute(
         update(PositionHolder)
@@ -353,7 +388,7 @@ def assign_position(
     record_event(
         session,
         clock,
-        actor=actor,
+        actor=actor.username,
         action="position.assign",
         record_kind="position",
         record_id=position_id,
@@ -363,6 +398,7 @@ def assign_position(
 
 
 def positions_held(session: Session, user_id: str, at: datetime) -> list[str]:
+    """The positions the user holds at ``at`` (a roster lookup, no permission of its own)."""
     rows = session.scalars(
         select(PositionHolder.position_id).where(
             PositionHolder.user_id == user_id,
@@ -374,6 +410,7 @@ def positions_held(session: Session, user_id: str, at: datetime) -> list[str]:
 
 
 def current_holders(session: Session, position_id: str, at: datetime) -> list[User]:
+    """The users on duty in a position at ``at`` (a roster lookup, no permission of its own)."""
     return list(
         session.scalars(
             select(User)
@@ -388,6 +425,7 @@ def current_holders(session: Session, position_id: str, at: datetime) -> list[Us
 
 
 def list_positions(session: Session, party: str | None = None) -> Sequence[Position]:
+    """The positions, of one party or all, by id (a roster lookup, no permission of its own)."""
     query = select(Position).order_by(Position.id)
     if party:
         query = query.where(Position.party == party)

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import AuditFilter, entries_as_csv, entry_as_dict, list_entries
+from sarhad.core.formats import csv_response
 from sarhad.web.deps import NodeDep, requires
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -44,14 +44,10 @@ def read_audit_log(
     node: NodeDep,
     flt: AuditFilter = Depends(audit_filter),
     format: str = Query("json", pattern="^(json|csv)$"),
-    _: Principal = requires(Permission.AUDIT_READ),
+    principal: Principal = requires(Permission.AUDIT_READ),
 ) -> Any:
     with node.sessions() as session:
-        entries = list_entries(session, flt)
+        entries = list_entries(session, principal, flt)
     if format == "csv":
-        return PlainTextResponse(
-            entries_as_csv(entries),
-            media_type="text/csv",
-            headers={"content-disposition": 'attachment; filename="audit.csv"'},
-        )
+        return csv_response(entries_as_csv(entries), "audit.csv")
     return {"entries": [entry_as_dict(e) for e in entries]}

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.audit.services import AuditFilter, entries_as_csv, entry_as_dict, list_entries
 from sarhad.cli import DataDir, console, open_node
 
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
             limit=limit,
         )
         with node.sessions() as session:
-            entries = list_entries(session, flt)
+            entries = list_entries(session, SystemActor("cli"), flt)
         if output == "csv":
             typer.echo(entries_as_csv(entries), nl=False)
         elif output == "json":

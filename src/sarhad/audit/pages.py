@@ -27,7 +27,7 @@ def audit_page(
     principal: Principal = requires(Permission.AUDIT_READ),
 ) -> HTMLResponse:
     with node.sessions() as session:
-        entries = list_entries(session, replace(flt, limit=PAGE_SIZE))
+        entries = list_entries(session, principal, replace(flt, limit=PAGE_SIZE))
     query = {k: v for k, v in request.query_params.items() if k not in ("before_id", "limit") and v}
     return render(
         request,

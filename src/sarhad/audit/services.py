@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,9 +11,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor, require
+from sarhad.accounts.domain import Permission
 from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import Clock
 from sarhad.core.database import insert_rows, table_of
+from sarhad.core.formats import csv_text
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,9 @@ def _filtered(query: Select[AuditEntry], flt: AuditFilter) -> Select[AuditEntry]
     return query
 
 
-def list_entries(session: Session, flt: AuditFilter) -> Sequence[AuditEntry]:
+def list_entries(session: Session, actor: Actor, flt: AuditFilter) -> Sequence[AuditEntry]:
+    """The entries that match, newest first (at most 10,000); needs ``audit.read``."""
+    require(actor, Permission.AUDIT_READ, "reading the audit log")
     query = _filtered(select(AuditEntry), flt).order_by(AuditEntry.id.desc()).limit(min(flt.limit, 10_000))
     return session.scalars(query).all()
 
@@ -139,6 +143,7 @@ CSV_COLUMNS = ("id", "at", "actor", "action", "outcome", "record_kind", "record_
 
 
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
+    """One entry as the API and ``sarhad audit --format json`` answer it."""
     return {
         "id": entry.id,
         "at": entry.at.isoformat(),
@@ -153,11 +158,13 @@ def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
 
 
 def entries_as_csv(entries: Sequence[AuditEntry]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
+    """The entries as CSV (API and ``sarhad audit --format csv``): every cell neutralised against spreadsheet
+    formulas (an actor may be a username typed at a failed sign-in), ``details`` as JSON text."""
+    rows = []
     for entry in entries:
         row = entry_as_dict(entry)
-        row["details"] = str(row["details"]) if row["details"] else ""
-        writer.writerow(row)
-    return buffer.getvalue()
+        row["details"] = (
+            json.dumps(row["details"], ensure_ascii=False, sort_keys=True) if row["details"] else ""
+        )
+        rows.append(row)
+    return csv_text(CSV_COLUMNS, rows)

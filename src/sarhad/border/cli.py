@@ -9,9 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sarhad.border import services
+from sarhad.accounts.actors import SystemActor
+from sarhad.border import line_import, queries, seeding
 from sarhad.cli import DataDir, console, err_console, fail, open_node
 from sarhad.core.errors import SarhadError
+
+CLI = SystemActor("cli")  # the command line acts as the operator of the node: every permission
 
 
 def _cut_points(text: str | None) -> list[float] | None:
@@ -62,9 +65,10 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                report = services.import_border_line(
+                report = line_import.import_border_line(
                     session,
                     node.clock,
+                    CLI,
                     text,
                     source_name=file.name,
                     line_id=line,
@@ -72,7 +76,6 @@ def register(app: typer.Typer) -> None:
                     right_party=right_party.upper() if right_party else None,
                     reverse=reverse,
                     cut_points_km=_cut_points(cut_km),
-                    actor="cli",
                 )
         except SarhadError as exc:
             raise fail(f"{exc.message}\nnothing was imported") from exc
@@ -100,14 +103,14 @@ def register(app: typer.Typer) -> None:
         """Load the reference scenario (idempotent: a second run changes nothing)."""
         try:
             data = (
-                json.loads(reference.read_text(encoding="utf-8")) if reference else services.reference_data()
+                json.loads(reference.read_text(encoding="utf-8")) if reference else seeding.reference_data()
             )
         except (OSError, ValueError) as exc:
             raise fail(f"cannot read {reference}: {exc}") from exc
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                report = services.seed_reference_scenario(session, node, data, actor="cli")
+                report = seeding.seed_reference_scenario(session, node, CLI, data)
         except SarhadError as exc:
             raise fail(exc.message) from exc
         finally:
@@ -127,7 +130,7 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.sessions() as session:
-                where = services.locate(session, lon, lat)
+                where = queries.locate(session, CLI, lon, lat)
         except SarhadError as exc:
             raise fail(exc.message) from exc
         finally:
@@ -140,7 +143,7 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.sessions() as session:
-                report = services.fence_progress(session)
+                report = queries.fence_progress(session, CLI)
         finally:
             node.dispose()
         table = Table("section", "party", "section km", "complete", "under constr.", "planned", "complete %")

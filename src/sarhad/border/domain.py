@@ -23,6 +23,7 @@ from shapely.geometry import LineString, MultiLineString, Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from sarhad.border import geo
+from sarhad.core.errors import ErrorCode, RuleError
 
 CROSSING_STATUSES: Final = ("open", "restricted", "closed")
 """Statuses a user may set on a crossing point."""
@@ -94,19 +95,22 @@ def bbox(geometry: BaseGeometry) -> tuple[float, float, float, float]:
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``min_lon,min_lat,max_lon,max_lat`` (as in RFC 7946 and OGC API) into numbers, or ValueError."""
+    """``min_lon,min_lat,max_lon,max_lat`` (as in RFC 7946 and OGC API) into numbers, or a RuleError on ``bbox``."""
+    four = "must be four numbers: min_lon,min_lat,max_lon,max_lat"
     parts = text.split(",")
     if len(parts) != 4:
-        raise ValueError("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat")
+        raise RuleError("bbox", four, code=ErrorCode.BAD_BBOX)
     try:
         min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
     except ValueError as exc:
-        raise ValueError("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat") from exc
+        raise RuleError("bbox", four, code=ErrorCode.BAD_BBOX) from exc
     if not all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)):
-        raise ValueError("bbox values must be finite numbers")
+        raise RuleError("bbox", "values must be finite numbers", code=ErrorCode.BAD_BBOX)
     if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise ValueError(
-            "bbox must satisfy -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90"
+        raise RuleError(
+            "bbox",
+            "must satisfy -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90",
+            code=ErrorCode.BAD_BBOX,
         )
     return min_lon, min_lat, max_lon, max_lat
 
@@ -424,16 +428,6 @@ def describe_weekly(schedule: Mapping[str, Any] | None) -> str:
     )
 
 
-def csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in exported text cells (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
-
-
 def parse_weekly_text(text: str) -> list[dict[str, Any]]:
     """Weekly slots typed one per line as ``mon tue wed 08:00-16:00`` (days, then open–close)."""
     slots: list[dict[str, Any]] = []
@@ -460,3 +454,9 @@ def weekly_text(schedule: Mapping[str, Any] | None) -> str:
         f"{' '.join(slot.get('days', ()))} {slot.get('open', '')}-{slot.get('close', '')}"
         for slot in (schedule or {}).get("weekly") or ()
     )
+
+
+def position_id_for_post(party: str, post_id: str) -> str:
+    """The id of the duty position of one of ``party``'s posts (``PK-TAFTAN-POST`` for post ``taftan-post``)."""
+    upper = post_id.upper()
+    return upper if upper.startswith(f"{party}-") else f"{party}-{upper}"

@@ -7,17 +7,14 @@ the two formats can never disagree.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import shapely
-from sqlalchemy.orm import Session
 
-from sarhad.border import domain, services
+from sarhad.border import domain
 from sarhad.border.models import (
     BorderLine,
     BorderPost,
@@ -28,6 +25,8 @@ from sarhad.border.models import (
     FenceSegment,
     Market,
 )
+from sarhad.border.queries import ProgressReport
+from sarhad.core.formats import csv_text, iso_utc
 from sarhad.core.i18n import pick_name
 
 FeatureCollection = dict[str, Any]
@@ -49,7 +48,7 @@ def _km(metres: float | None) -> float | None:
     return None if metres is None else round(metres / 1000, 3)
 
 
-def _iso(value: Any) -> str | None:
+def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -89,7 +88,7 @@ def lines(rows: Iterable[BorderLine]) -> FeatureCollection:
                 "source": row.source,
                 "nominal_length_km": (row.extra or {}).get("nominal_length_km"),
                 "published_lengths_km": (row.extra or {}).get("published_lengths_km", []),
-                "updated_at": _iso(row.updated_at),
+                "updated_at": iso_utc(row.updated_at),
             },
         )
         for row in rows
@@ -97,7 +96,7 @@ def lines(rows: Iterable[BorderLine]) -> FeatureCollection:
 
 
 def sections(
-    rows: Iterable[BorderSection], posts: Iterable[BorderPost], progress: services.ProgressReport
+    rows: Iterable[BorderSection], posts: Iterable[BorderPost], progress: ProgressReport
 ) -> FeatureCollection:
     by_section: dict[str, dict[str, list[str]]] = {}
     for post in posts:
@@ -144,7 +143,7 @@ def posts(rows: Iterable[BorderPost]) -> FeatureCollection:
                 "names": row.names,
                 "formation": pick_name((row.extra or {}).get("formation")),
                 "estimate": _estimate(row.extra),
-                "position": services.position_id_for_post(row.party, row.id),
+                "position": domain.position_id_for_post(row.party, row.id),
             },
         )
         for row in rows
@@ -174,9 +173,9 @@ def crossings(
             "open_now": domain.open_at(crossing.hours, now, default_zone)
             if crossing.status != "closed"
             else False,
-            "opened": _iso(crossing.opened),
+            "opened": _day(crossing.opened),
             "chainage_km": (chainage or {}).get(crossing.id),
-            "updated_at": _iso(crossing.updated_at),
+            "updated_at": iso_utc(crossing.updated_at),
             "updated_by": crossing.updated_by,
         }
         if not sides:
@@ -232,14 +231,14 @@ def markets(rows: Iterable[Market], now: datetime, default_zone: str) -> Feature
                 "host_party": row.host_party,
                 "crossing": row.crossing_id,
                 "section": row.section_id,
-                "inaugurated": _iso(row.inaugurated),
+                "inaugurated": _day(row.inaugurated),
                 "schedule": row.schedule,
                 "market_days": domain.describe_weekly(row.schedule),
                 "open_now": domain.open_at(row.schedule, now, default_zone)
                 if row.status == "operating"
                 else False,
                 "estimate": _estimate(row.extra),
-                "updated_at": _iso(row.updated_at),
+                "updated_at": iso_utc(row.updated_at),
                 "updated_by": row.updated_by,
             },
         )
@@ -263,7 +262,7 @@ def fence(rows: Iterable[FenceSegment]) -> FeatureCollection:
                 "length_km": _km(row.length_m),
                 "reported_length_km": row.reported_length_km,
                 "estimate": _estimate(row.extra),
-                "updated_at": _iso(row.updated_at),
+                "updated_at": iso_utc(row.updated_at),
                 "updated_by": row.updated_by,
             },
         )
@@ -271,37 +270,17 @@ def fence(rows: Iterable[FenceSegment]) -> FeatureCollection:
     )
 
 
-def crossing_chainages(
-    session: Session, rows: Iterable[tuple[Crossing, list[CrossingSide]]]
-) -> dict[str, float | None]:
-    """Chainage (km along the line) of each crossing: of the mean of its sides' positions."""
-    cache: dict[str, Any] = {}
-    out: dict[str, float | None] = {}
-    for crossing, sides in rows:
-        points = [s.geometry["coordinates"] for s in sides if s.geometry]
-        if not points:
-            out[crossing.id] = None
-            continue
-        lon = sum(p[0] for p in points) / len(points)
-        lat = sum(p[1] for p in points) / len(points)
-        out[crossing.id] = services.chainage_km_of(
-            session, {"type": "Point", "coordinates": [lon, lat]}, cache
-        )
-    return out
-
-
 # ----------------------------------------------------------------------------------------------------
 # CSV
 
 
 def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
+    """One CSV cell before neutralising: booleans as true/false, lists and objects as compact JSON."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return domain.csv_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
-    return domain.csv_safe(value)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
 
 
 def to_csv(fc: FeatureCollection, languages: tuple[str, ...] = ("en", "ur", "fa")) -> str:
@@ -328,9 +307,4 @@ def to_csv(fc: FeatureCollection, languages: tuple[str, ...] = ("en", "ur", "fa"
         for key in row:
             columns.setdefault(key, None)
         rows.append(row)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: _cell(row.get(key)) for key in columns})
-    return buffer.getvalue()
+    return csv_text(list(columns), ({key: _cell(row.get(key)) for key in columns} for row in rows))

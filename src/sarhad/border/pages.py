@@ -6,20 +6,23 @@ what the API refuses; a refused form is shown again with the reason and what was
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
-from sarhad.border import domain, exports, services
-from sarhad.border.api import crossings_collection, list_filter, sections_collection
+from sarhad.border import domain, edits, exports, queries
+from sarhad.border.api import crossings_collection, list_filter, markets_collection, sections_collection
 from sarhad.border.schemas import CrossingPatch, FencePatch, MarketPatch
 from sarhad.core.errors import NotFound, SarhadError
+from sarhad.core.formats import iso_utc
 from sarhad.core.i18n import gettext as _
 from sarhad.core.i18n import pick_name
 from sarhad.core.node import Node
@@ -113,24 +116,24 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def _parties(node: Node) -> dict[str, str]:
+def _parties(node: Node, principal: Principal) -> dict[str, str]:
     with node.sessions() as session:
-        return {p.code: pick_name(p.names, p.code) for p in services.list_parties(session)}
+        return {p.code: pick_name(p.names, p.code) for p in queries.list_parties(session, principal)}
 
 
-def _sections_choice(node: Node) -> list[tuple[str, str]]:
+def _sections_choice(node: Node, principal: Principal) -> list[tuple[str, str]]:
     with node.sessions() as session:
-        return [(s.id, pick_name(s.names, s.id)) for s in services.list_sections(session)]
+        return [(s.id, pick_name(s.names, s.id)) for s in queries.list_sections(session, principal)]
 
 
 def _progress_rows(
-    node: Node,
+    node: Node, principal: Principal
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[str]]:
     """Sections with their per-side progress rows, the per-side totals, the published figures, the parties."""
     with node.sessions() as session:
-        sections = services.list_sections(session)
-        report = services.fence_progress(session)
-        parties = services.line_parties(session)
+        sections = queries.list_sections(session, principal)
+        report = queries.fence_progress(session, principal)
+        parties = queries.line_parties(session, principal)
     rows = [
         {
             "id": s.id,
@@ -148,7 +151,7 @@ def _progress_rows(
 
 def _base(node: Node, principal: Principal) -> dict[str, Any]:
     return {
-        "parties": _parties(node),
+        "parties": _parties(node, principal),
         "can_edit": principal.can(Permission.BORDER_EDIT),
         "node_party": node.party,
         "statuses": _labels()["status"],
@@ -168,12 +171,12 @@ def _csv_link(kind: str, filters: dict[str, Any]) -> str:
 def map_page(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)
 ) -> HTMLResponse:
-    rows, totals, published, parties = _progress_rows(node)
+    rows, totals, published, parties = _progress_rows(node, principal)
     config = {
         "api": "/api/v1/border",
         "tileUrl": node.settings.tile_url,
         "labels": _labels(),
-        "parties": _parties(node),
+        "parties": _parties(node, principal),
         "partyOrder": parties,
     }
     context = {
@@ -193,11 +196,11 @@ def map_page(
 def border_index(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)
 ) -> HTMLResponse:
-    rows, totals, published, parties = _progress_rows(node)
-    fc = sections_collection(node, list_filter())
+    rows, totals, published, parties = _progress_rows(node, principal)
+    fc = sections_collection(node, principal, list_filter())
     posts = {f["id"]: f["properties"]["posts"] for f in fc["features"]}
     with node.sessions() as session:
-        lines = exports.lines(services.list_lines(session))["features"]
+        lines = exports.lines(queries.list_lines(session, principal))["features"]
     context = {
         "tab": "sections",
         "sections": rows,
@@ -223,7 +226,7 @@ def crossings_page(
     principal: Principal = requires(Permission.BORDER_READ),
 ) -> HTMLResponse:
     filters = {"section": section, "party": party, "status": status, "kind": kind}
-    fc = crossings_collection(node, list_filter(**filters))
+    fc = crossings_collection(node, principal, list_filter(**filters))
     grouped: dict[str, dict[str, Any]] = {}
     for item in fc["features"]:
         props = item["properties"]
@@ -234,7 +237,7 @@ def crossings_page(
         "tab": "crossings",
         "crossings": list(grouped.values()),
         "filters": filters,
-        "sections": _sections_choice(node),
+        "sections": _sections_choice(node, principal),
         "status_choices": [*domain.CROSSING_STATUSES, domain.CROSSING_STATUS_UNKNOWN],
         "csv": _csv_link("crossings", filters),
         "updated": updated,
@@ -255,17 +258,12 @@ def markets_page(
     principal: Principal = requires(Permission.BORDER_READ),
 ) -> HTMLResponse:
     filters = {"section": section, "party": party, "status": status}
-    with node.sessions() as session:
-        fc = exports.markets(
-            services.list_markets(session, list_filter(**filters)),
-            node.clock.now(),
-            node.settings.default_time_zone,
-        )
+    fc = markets_collection(node, principal, list_filter(**filters))
     context = {
         "tab": "markets",
         "markets": fc["features"],
         "filters": filters,
-        "sections": _sections_choice(node),
+        "sections": _sections_choice(node, principal),
         "status_choices": domain.MARKET_STATUSES,
         "csv": _csv_link("markets", filters),
         "updated": updated,
@@ -284,12 +282,12 @@ def posts_page(
 ) -> HTMLResponse:
     filters = {"section": section, "party": party, "kind": kind}
     with node.sessions() as session:
-        fc = exports.posts(services.list_posts(session, list_filter(**filters)))
+        fc = exports.posts(queries.list_posts(session, principal, list_filter(**filters)))
     context = {
         "tab": "posts",
         "posts": fc["features"],
         "filters": filters,
-        "sections": _sections_choice(node),
+        "sections": _sections_choice(node, principal),
         "csv": _csv_link("posts", filters),
     }
     return render(request, "border/posts.html", {**_base(node, principal), **context}, principal=principal)
@@ -307,12 +305,12 @@ def fence_page(
 ) -> HTMLResponse:
     filters = {"section": section, "party": party, "status": status}
     with node.sessions() as session:
-        fc = exports.fence(services.list_fence_segments(session, list_filter(**filters)))
+        fc = exports.fence(queries.list_fence_segments(session, principal, list_filter(**filters)))
     context = {
         "tab": "fence",
         "segments": fc["features"],
         "filters": filters,
-        "sections": _sections_choice(node),
+        "sections": _sections_choice(node, principal),
         "status_choices": domain.FENCE_STATUSES,
         "csv": _csv_link("fence", filters),
         "updated": updated,
@@ -334,23 +332,87 @@ def _problems(exc: ValidationError | ValueError | SarhadError) -> str:
     return str(exc)
 
 
-def _crossing_form(node: Node, crossing_id: str) -> dict[str, Any]:
+def _form_page(
+    request: Request,
+    node: Node,
+    principal: Principal,
+    template: str,
+    form: dict[str, Any],
+    choices: Any,
+    *,
+    values: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """An edit form: the item, the values (as stored, or as typed when refused) and the status choices."""
+    context = {**_base(node, principal), **form, "status_choices": choices}
+    if error is not None:
+        context |= {"values": values, "error": error}
+    return render(request, template, context, principal=principal, status_code=422 if error else 200)
+
+
+def _save_form(
+    request: Request,
+    node: Node,
+    principal: Principal,
+    *,
+    template: str,
+    form: Callable[[], dict[str, Any]],
+    choices: Any,
+    values: dict[str, Any],
+    patch: Callable[[], BaseModel],
+    save: Callable[[Session, Any], object],
+    done: str,
+) -> Response:
+    """Check the typed values with the API's model, save through the service and go back to the list; a
+    refusal (422) shows the form again with the reason and what was typed, any other refusal is raised."""
+    try:
+        checked = patch()
+        with node.transaction() as session:
+            save(session, checked)
+    except (ValidationError, ValueError, SarhadError) as exc:
+        if isinstance(exc, SarhadError) and exc.status_code != 422:
+            raise
+        return _form_page(
+            request, node, principal, template, form(), choices, values=values, error=_problems(exc)
+        )
+    return RedirectResponse(done, status_code=303)
+
+
+StatusField = Annotated[str, Form(max_length=32)]
+ZoneField = Annotated[str, Form(max_length=64)]
+WeeklyField = Annotated[str, Form(max_length=2000)]  # one slot per line: "sat sun mon 08:00-16:00"
+TextField = Annotated[str, Form(max_length=1000)]
+
+
+def _schedule_values(schedule: dict[str, Any]) -> dict[str, Any]:
+    """The form fields of stored hours or market days: zone, slots one per line, note."""
+    return {
+        "time_zone": schedule.get("time_zone", ""),
+        "weekly": domain.weekly_text(schedule),
+        "note": schedule.get("note", ""),
+    }
+
+
+def _schedule_typed(time_zone: str, weekly: str, note: str) -> dict[str, Any]:
+    """Hours or market days as typed into the form, for the API's model to check (ValueError on bad slots)."""
+    return {"time_zone": time_zone or None, "weekly": domain.parse_weekly_text(weekly), "note": note}
+
+
+def _crossing_form(node: Node, principal: Principal, crossing_id: str) -> dict[str, Any]:
     with node.sessions() as session:
-        row = services.get_crossing(session, crossing_id)
+        row = queries.access_crossing(session, principal, crossing_id)
     return {
         "item": {
             "id": row.id,
             "name": pick_name(row.names, row.id),
             "status": row.status,
-            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+            "updated_at": iso_utc(row.updated_at),
             "updated_by": row.updated_by,
         },
         "values": {
             "status": row.status if row.status in domain.CROSSING_STATUSES else "",
             "always_open": bool(row.hours.get("always_open")),
-            "time_zone": row.hours.get("time_zone", ""),
-            "weekly": domain.weekly_text(row.hours),
-            "note": row.hours.get("note", ""),
+            **_schedule_values(row.hours),
             "reason": "",
         },
     }
@@ -360,12 +422,8 @@ def _crossing_form(node: Node, crossing_id: str) -> dict[str, Any]:
 def edit_crossing_form(
     request: Request, node: NodeDep, crossing_id: str, principal: Principal = requires(Permission.BORDER_EDIT)
 ) -> HTMLResponse:
-    context = {
-        **_base(node, principal),
-        **_crossing_form(node, crossing_id),
-        "status_choices": domain.CROSSING_STATUSES,
-    }
-    return render(request, "border/edit_crossing.html", context, principal=principal)
+    form = _crossing_form(node, principal, crossing_id)
+    return _form_page(request, node, principal, "border/edit_crossing.html", form, domain.CROSSING_STATUSES)
 
 
 @router.post("/border/crossings/{crossing_id}", response_class=HTMLResponse)
@@ -373,12 +431,12 @@ def edit_crossing(
     request: Request,
     node: NodeDep,
     crossing_id: str,
-    status: Annotated[str, Form(max_length=32)] = "",
+    status: StatusField = "",
     always_open: Annotated[str, Form(max_length=8)] = "",
-    time_zone: Annotated[str, Form(max_length=64)] = "",
-    weekly: Annotated[str, Form(max_length=2000)] = "",
-    note: Annotated[str, Form(max_length=1000)] = "",
-    reason: Annotated[str, Form(max_length=1000)] = "",
+    time_zone: ZoneField = "",
+    weekly: WeeklyField = "",
+    note: TextField = "",
+    reason: TextField = "",
     principal: Principal = requires(Permission.BORDER_EDIT),
 ) -> Response:
     values = {
@@ -389,55 +447,42 @@ def edit_crossing(
         "note": note,
         "reason": reason,
     }
-    try:
-        hours = {
-            "always_open": bool(always_open),
-            "time_zone": time_zone or None,
-            "weekly": domain.parse_weekly_text(weekly),
-            "note": note,
-        }
-        patch = CrossingPatch.model_validate({"status": status or None, "hours": hours, "reason": reason})
-        with node.transaction() as session:
-            services.update_crossing(
-                session,
-                node,
-                crossing_id,
-                patch,
-                actor=principal.username,
-                scope_sections=principal.scope_sections,
-                client_ip=client_ip(request),
-            )
-    except (ValidationError, ValueError, SarhadError) as exc:
-        if isinstance(exc, SarhadError) and exc.status_code != 422:
-            raise
-        context = {
-            **_base(node, principal),
-            **_crossing_form(node, crossing_id),
-            "values": values,
-            "error": _problems(exc),
-            "status_choices": domain.CROSSING_STATUSES,
-        }
-        return render(request, "border/edit_crossing.html", context, principal=principal, status_code=422)
-    return RedirectResponse(f"/border/crossings?updated={crossing_id}", status_code=303)
+
+    def patch() -> CrossingPatch:
+        hours = {"always_open": bool(always_open), **_schedule_typed(time_zone, weekly, note)}
+        return CrossingPatch.model_validate({"status": status or None, "hours": hours, "reason": reason})
+
+    return _save_form(
+        request,
+        node,
+        principal,
+        template="border/edit_crossing.html",
+        form=lambda: _crossing_form(node, principal, crossing_id),
+        choices=domain.CROSSING_STATUSES,
+        values=values,
+        patch=patch,
+        save=lambda session, checked: edits.update_crossing(
+            session, node, principal, crossing_id, checked, client_ip=client_ip(request)
+        ),
+        done=f"/border/crossings?updated={crossing_id}",
+    )
 
 
-def _market_form(node: Node, market_id: str) -> dict[str, Any]:
+def _market_form(node: Node, principal: Principal, market_id: str) -> dict[str, Any]:
     with node.sessions() as session:
-        row = services.get_market(session, market_id)
+        row = queries.access_market(session, principal, market_id)
     return {
         "item": {
             "id": row.id,
             "name": pick_name(row.names, row.id),
             "status": row.status,
             "host_party": row.host_party,
-            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+            "updated_at": iso_utc(row.updated_at),
             "updated_by": row.updated_by,
         },
         "values": {
             "status": row.status,
-            "time_zone": row.schedule.get("time_zone", ""),
-            "weekly": domain.weekly_text(row.schedule),
-            "note": row.schedule.get("note", ""),
+            **_schedule_values(row.schedule),
             "reason": "",
         },
     }
@@ -447,12 +492,8 @@ def _market_form(node: Node, market_id: str) -> dict[str, Any]:
 def edit_market_form(
     request: Request, node: NodeDep, market_id: str, principal: Principal = requires(Permission.BORDER_EDIT)
 ) -> HTMLResponse:
-    context = {
-        **_base(node, principal),
-        **_market_form(node, market_id),
-        "status_choices": domain.MARKET_STATUSES,
-    }
-    return render(request, "border/edit_market.html", context, principal=principal)
+    form = _market_form(node, principal, market_id)
+    return _form_page(request, node, principal, "border/edit_market.html", form, domain.MARKET_STATUSES)
 
 
 @router.post("/border/markets/{market_id}", response_class=HTMLResponse)
@@ -460,44 +501,38 @@ def edit_market(
     request: Request,
     node: NodeDep,
     market_id: str,
-    status: Annotated[str, Form(max_length=32)] = "",
-    time_zone: Annotated[str, Form(max_length=64)] = "",
-    weekly: Annotated[str, Form(max_length=2000)] = "",
-    note: Annotated[str, Form(max_length=1000)] = "",
-    reason: Annotated[str, Form(max_length=1000)] = "",
+    status: StatusField = "",
+    time_zone: ZoneField = "",
+    weekly: WeeklyField = "",
+    note: TextField = "",
+    reason: TextField = "",
     principal: Principal = requires(Permission.BORDER_EDIT),
 ) -> Response:
     values = {"status": status, "time_zone": time_zone, "weekly": weekly, "note": note, "reason": reason}
-    try:
-        schedule = {"time_zone": time_zone or None, "weekly": domain.parse_weekly_text(weekly), "note": note}
-        patch = MarketPatch.model_validate({"status": status or None, "schedule": schedule, "reason": reason})
-        with node.transaction() as session:
-            services.update_market(
-                session,
-                node,
-                market_id,
-                patch,
-                actor=principal.username,
-                scope_sections=principal.scope_sections,
-                client_ip=client_ip(request),
-            )
-    except (ValidationError, ValueError, SarhadError) as exc:
-        if isinstance(exc, SarhadError) and exc.status_code != 422:
-            raise
-        context = {
-            **_base(node, principal),
-            **_market_form(node, market_id),
-            "values": values,
-            "error": _problems(exc),
-            "status_choices": domain.MARKET_STATUSES,
-        }
-        return render(request, "border/edit_market.html", context, principal=principal, status_code=422)
-    return RedirectResponse(f"/border/markets?updated={market_id}", status_code=303)
+
+    def patch() -> MarketPatch:
+        schedule = _schedule_typed(time_zone, weekly, note)
+        return MarketPatch.model_validate({"status": status or None, "schedule": schedule, "reason": reason})
+
+    return _save_form(
+        request,
+        node,
+        principal,
+        template="border/edit_market.html",
+        form=lambda: _market_form(node, principal, market_id),
+        choices=domain.MARKET_STATUSES,
+        values=values,
+        patch=patch,
+        save=lambda session, checked: edits.update_market(
+            session, node, principal, market_id, checked, client_ip=client_ip(request)
+        ),
+        done=f"/border/markets?updated={market_id}",
+    )
 
 
-def _fence_form(node: Node, segment_id: str) -> dict[str, Any]:
+def _fence_form(node: Node, principal: Principal, segment_id: str) -> dict[str, Any]:
     with node.sessions() as session:
-        row = services.get_fence_segment(session, segment_id)
+        row = queries.access_fence_segment(session, principal, segment_id)
     return {
         "item": {
             "id": row.id,
@@ -505,7 +540,7 @@ def _fence_form(node: Node, segment_id: str) -> dict[str, Any]:
             "section": row.section_id,
             "status": row.status,
             "length_km": round(row.length_m / 1000, 3),
-            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+            "updated_at": iso_utc(row.updated_at),
             "updated_by": row.updated_by,
         },
         "values": {"status": row.status, "reason": ""},
@@ -516,12 +551,8 @@ def _fence_form(node: Node, segment_id: str) -> dict[str, Any]:
 def edit_fence_form(
     request: Request, node: NodeDep, segment_id: str, principal: Principal = requires(Permission.BORDER_EDIT)
 ) -> HTMLResponse:
-    context = {
-        **_base(node, principal),
-        **_fence_form(node, segment_id),
-        "status_choices": domain.FENCE_STATUSES,
-    }
-    return render(request, "border/edit_fence.html", context, principal=principal)
+    form = _fence_form(node, principal, segment_id)
+    return _form_page(request, node, principal, "border/edit_fence.html", form, domain.FENCE_STATUSES)
 
 
 @router.post("/border/fence/{segment_id}", response_class=HTMLResponse)
@@ -529,32 +560,21 @@ def edit_fence(
     request: Request,
     node: NodeDep,
     segment_id: str,
-    status: Annotated[str, Form(max_length=32)] = "",
-    reason: Annotated[str, Form(max_length=1000)] = "",
+    status: StatusField = "",
+    reason: TextField = "",
     principal: Principal = requires(Permission.BORDER_EDIT),
 ) -> Response:
-    values = {"status": status, "reason": reason}
-    try:
-        patch = FencePatch.model_validate({"status": status, "reason": reason})
-        with node.transaction() as session:
-            services.update_fence_segment(
-                session,
-                node,
-                segment_id,
-                patch,
-                actor=principal.username,
-                scope_sections=principal.scope_sections,
-                client_ip=client_ip(request),
-            )
-    except (ValidationError, SarhadError) as exc:
-        if isinstance(exc, SarhadError) and exc.status_code != 422:
-            raise
-        context = {
-            **_base(node, principal),
-            **_fence_form(node, segment_id),
-            "values": values,
-            "error": _problems(exc),
-            "status_choices": domain.FENCE_STATUSES,
-        }
-        return render(request, "border/edit_fence.html", context, principal=principal, status_code=422)
-    return RedirectResponse(f"/border/fence?updated={segment_id}", status_code=303)
+    return _save_form(
+        request,
+        node,
+        principal,
+        template="border/edit_fence.html",
+        form=lambda: _fence_form(node, principal, segment_id),
+        choices=domain.FENCE_STATUSES,
+        values={"status": status, "reason": reason},
+        patch=lambda: FencePatch.model_validate({"status": status, "reason": reason}),
+        save=lambda session, checked: edits.update_fence_segment(
+            session, node, principal, segment_id, checked, client_ip=client_ip(request)
+        ),
+        done=f"/border/fence?updated={segment_id}",
+    )

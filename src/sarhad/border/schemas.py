@@ -8,7 +8,7 @@ keys, so a typo is an error rather than a silent no-op.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -167,6 +167,93 @@ class FencePatch(_Patch):
 class MarketPatch(_Patch):
     status: MarketStatus | None = None
     schedule: ScheduleIn | None = None
+
+
+# --- API answers ------------------------------------------------------------------------------------------
+
+
+class FeatureOut(BaseModel):
+    """One GeoJSON Feature (RFC 7946); the properties of each list are described in docs/border.md."""
+
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any]
+
+
+class FeatureCollectionOut(BaseModel):
+    """A GeoJSON FeatureCollection, served as ``application/geo+json``."""
+
+    type: Literal["FeatureCollection"]
+    features: list[FeatureOut]
+
+
+class PartyOut(BaseModel):
+    code: str
+    names: dict[str, str]
+    time_zone: str
+    calendar: str
+    languages: list[str]
+
+
+class LocationOut(BaseModel):
+    lon: float
+    lat: float
+    side: str = Field(description="The party on whose side the point is, or ON_LINE.")
+    on_line: bool
+    line: str
+    section: str | None
+    distance_to_border_m: float
+    chainage_km: float
+
+
+class FenceProgressOut(BaseModel):
+    """Fence km of one party in one section (``section`` null: the party's total)."""
+
+    section: str | None
+    party: str
+    section_km: float
+    fence_km: float
+    complete_pct: float
+    coverage_pct: float
+    reported_km: dict[str, float] | None
+    planned_km: float
+    under_construction_km: float
+    complete_km: float
+
+
+class FenceProgressReportOut(BaseModel):
+    sections: list[FenceProgressOut]
+    totals: list[FenceProgressOut]
+    published: dict[str, Any] = Field(
+        description="Published fence figures per line, as the sources give them."
+    )
+
+
+class CrossingOut(BaseModel):
+    id: str
+    status: str
+    hours: dict[str, Any]
+    updated_at: datetime | None
+    updated_by: str
+
+
+class FenceSegmentOut(BaseModel):
+    id: str
+    party: str
+    section: str
+    status: str
+    length_km: float
+    updated_at: datetime | None
+    updated_by: str
+
+
+class MarketOut(BaseModel):
+    id: str
+    status: str
+    schedule: dict[str, Any]
+    updated_at: datetime | None
+    updated_by: str
 
 
 # --- the reference scenario file ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from sarhad.border import services as border
+from sarhad.border import seeding as border
 from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node
 from sarhad.exchange.models import Peer

@@ -1,7 +1,7 @@
 """Side of the border and nearest section of many points, fast: the border is loaded once, then each point
 costs a few vectorised operations on the line's vertices.
 
-``sarhad.border.services.locate`` is the authoritative single-point answer (geodesic, densified line); this
+``sarhad.border.queries.locate`` is the authoritative single-point answer (geodesic, densified line); this
 locator gives the same side (it uses the same local-plane rule as ``border.geo.side_of_line``) and the same
 section except within a few hundred metres of a section limit, and a distance to the line accurate to a
 fraction of a percent (local equirectangular plane). It serves bulk import, the demo and the benchmark, where

@@ -24,7 +24,7 @@ from sarhad.accounts.actors import SystemActor as SystemActor
 from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
-from sarhad.border import services as border
+from sarhad.border import queries as border
 from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
@@ -102,9 +102,9 @@ class PlaceFacts:
 
 
 def place_of(session: Session, lat: float, lon: float) -> PlaceFacts:
-    """Side of the border and nearest section (``border.services.locate``); all None without a border line."""
+    """Side of the border and nearest section (``border.queries.place_of_point``); all None without a border line."""
     try:
-        where = border.locate(session, lon, lat)
+        where = border.place_of_point(session, lon, lat)
     except NotFound:
         return PlaceFacts(None, None, None)
     return PlaceFacts(where.side, where.section_id, where.distance_to_border_m)

@@ -16,8 +16,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from sarhad.accounts import services
-from sarhad.accounts.domain import ROLE_PERMISSIONS, Permission, Role
+from sarhad.accounts.actors import SystemActor
+from sarhad.accounts.domain import ROLE_PERMISSIONS, Permission, Role, permissions_for
+from sarhad.accounts.services import Principal
 from sarhad.app import create_app
+from sarhad.core.errors import PermissionDenied
 from sarhad.core.node import Node
 from sarhad.web.deps import ACCESS_ATTRIBUTE
 
@@ -66,6 +69,7 @@ def client_with_roles(node: Node) -> Iterator[tuple[TestClient, dict[str, str]]]
             services.create_user(
                 session,
                 node.clock,
+                SystemActor(),
                 username=f"u.{role.value.replace('_', '-')}",
                 password=PASSWORD,
                 roles=[role.value],
@@ -126,3 +130,35 @@ def test_every_protected_route_refuses_a_role_without_its_permission(
             assert answer.json()["error"]["code"] == "forbidden"
             checked += 1
     assert checked > 10
+
+
+def test_account_services_check_users_manage_themselves(node: Node) -> None:
+    system = SystemActor()
+    with node.transaction() as session:
+        services.create_user(
+            session, node.clock, system, username="op", password="a long password", roles=["operator"]
+        )
+    with node.sessions() as session:
+        user = services.access_user(session, system, "op")
+    principal = Principal(
+        user_id=user.id,
+        username="op",
+        display_name="op",
+        roles=("operator",),
+        permissions=permissions_for(["operator"]),
+        session_id="s1",
+        via="bearer",
+        csrf_token="",
+        language="en",
+        time_zone="UTC",
+        calendar="gregorian",
+        scope_sections=(),
+    )
+    with node.transaction() as session, pytest.raises(PermissionDenied):
+        services.create_user(
+            session, node.clock, principal, username="op2", password="a long password", roles=["admin"]
+        )
+    with node.sessions() as session:
+        assert services.access_user(session, principal, "op").username == "op"  # one's own account
+        with pytest.raises(PermissionDenied):
+            services.list_users(session, principal)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from sarhad.accounts import services
+from sarhad.accounts.actors import SystemActor
 from sarhad.app import create_app
 from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import FixedClock
@@ -21,8 +25,12 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def client(node: Node) -> TestClient:
     with node.transaction() as session:
-        services.create_user(session, node.clock, username="lo", password=PASSWORD, roles=["liaison_officer"])
-        services.create_user(session, node.clock, username="aud", password=PASSWORD, roles=["auditor"])
+        services.create_user(
+            session, node.clock, SystemActor(), username="lo", password=PASSWORD, roles=["liaison_officer"]
+        )
+        services.create_user(
+            session, node.clock, SystemActor(), username="aud", password=PASSWORD, roles=["auditor"]
+        )
     return TestClient(create_app(node, run_workers=False))
 
 
@@ -75,7 +83,9 @@ def test_expired_token_is_refused(node: Node) -> None:
     clock = FixedClock(node.clock.now())
     node.clock = clock
     with node.transaction() as session:
-        services.create_user(session, clock, username="lo", password=PASSWORD, roles=["liaison_officer"])
+        services.create_user(
+            session, clock, SystemActor(), username="lo", password=PASSWORD, roles=["liaison_officer"]
+        )
     client = TestClient(create_app(node, run_workers=False))
     token = _token(client)
     clock.advance(timedelta(minutes=node.settings.token_ttl_minutes, seconds=1))
@@ -87,7 +97,7 @@ def test_expired_token_is_refused(node: Node) -> None:
 def test_disabled_user_cannot_sign_in_and_loses_open_sessions(client: TestClient, node: Node) -> None:
     token = _token(client)
     with node.transaction() as session:
-        services.set_disabled(session, node.clock, "lo", True)
+        services.set_disabled(session, node.clock, SystemActor(), "lo", True)
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert client.post("/api/v1/auth/token", data={"username": "lo", "password": PASSWORD}).status_code == 401
 
@@ -134,9 +144,23 @@ def test_auditor_reads_and_filters_the_audit_log_as_json_and_csv(client: TestCli
     headers = {"Authorization": f"Bearer {_token(client, 'aud')}"}
     failed = client.get("/api/v1/audit", params={"outcome": "failed"}, headers=headers).json()["entries"]
     assert failed and all(e["outcome"] == "failed" for e in failed)
-    csv = client.get("/api/v1/audit", params={"format": "csv", "action": "auth."}, headers=headers)
-    assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines()[0].startswith("id,at,actor,action")
+    exported = client.get("/api/v1/audit", params={"format": "csv", "action": "auth."}, headers=headers)
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[0].startswith("id,at,actor,action")
     assert (
         client.get("/api/v1/audit", headers={"Authorization": f"Bearer {_token(client)}"}).status_code == 403
     )
+
+
+def test_audit_csv_neutralises_formulas_and_writes_details_as_json(client: TestClient) -> None:
+    formula = '=HYPERLINK("x")'
+    client.post("/api/v1/auth/token", data={"username": formula, "password": "wrong-password"})
+    headers = {"Authorization": f"Bearer {_token(client, 'aud')}"}
+    answer = client.get("/api/v1/audit", params={"format": "csv"}, headers=headers)
+    assert answer.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    failed = next(row for row in rows if row["action"] == "auth.login" and row["outcome"] == "failed")
+    assert (failed["actor"], failed["record_id"]) == ("'" + formula, "'" + formula)
+    created = [row for row in rows if row["action"] == "user.create"]
+    assert {json.loads(row["details"])["roles"][0] for row in created} == {"liaison_officer", "auditor"}
+    assert all(row["details"] == "" or isinstance(json.loads(row["details"]), dict) for row in rows)

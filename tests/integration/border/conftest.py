@@ -13,8 +13,9 @@ from border_support import PASSWORD, USERS
 from fastapi.testclient import TestClient
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.app import create_app
-from sarhad.border import services
+from sarhad.border import seeding
 from sarhad.core.node import Node
 
 
@@ -22,10 +23,12 @@ from sarhad.core.node import Node
 def seeded(node: Node) -> Node:
     """The PK node with the built-in reference scenario and three users."""
     with node.transaction() as session:
-        services.seed_reference_scenario(session, node, services.reference_data())
+        seeding.seed_reference_scenario(session, node, SystemActor("seed"), seeding.reference_data())
     with node.transaction() as session:
         for username, spec in USERS.items():
-            accounts.create_user(session, node.clock, username=username, password=PASSWORD, **spec)
+            accounts.create_user(
+                session, node.clock, SystemActor(), username=username, password=PASSWORD, **spec
+            )
     return node
 
 

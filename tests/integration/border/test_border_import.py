@@ -14,11 +14,14 @@ from shapely.geometry import LineString, Point
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.audit.models import AuditEntry
 from sarhad.border import cli as border_cli
-from sarhad.border import geo, services
+from sarhad.border import geo, queries, seeding
 from sarhad.border.models import BorderLine
 from sarhad.core.node import Node
+
+READER = SystemActor("reader")
 
 
 def said(result: Result) -> str:
@@ -39,11 +42,11 @@ def run(*args: str) -> Result:
 
 def _seed(node: Node) -> None:
     with node.transaction() as session:
-        services.seed_reference_scenario(session, node, services.reference_data())
+        seeding.seed_reference_scenario(session, node, SystemActor("seed"), seeding.reference_data())
 
 
 def _reference_coordinates() -> list[list[float]]:
-    coords: list[list[float]] = services.reference_data()["border"]["geometry"]["coordinates"]
+    coords: list[list[float]] = seeding.reference_data()["border"]["geometry"]["coordinates"]
     return coords
 
 
@@ -110,7 +113,7 @@ def test_a_denser_official_line_replaces_the_demo_line_and_sections_stay_in_plac
 ) -> None:
     _seed(node)
     with node.sessions() as session:
-        old_sections = {s.id: (s.start_m, s.end_m) for s in services.list_sections(session)}
+        old_sections = {s.id: (s.start_m, s.end_m) for s in queries.list_sections(session, READER)}
     dense = shapely.segmentize(LineString(_reference_coordinates()), 0.02)  # ~2 km steps, same course
     official = {
         "type": "FeatureCollection",
@@ -135,10 +138,10 @@ def test_a_denser_official_line_replaces_the_demo_line_and_sections_stay_in_plac
     with node.sessions() as session:
         line = session.get(BorderLine, "PK-IR")
         assert line is not None
-        sections = services.list_sections(session)
-        segments = services.list_fence_segments(session)
+        sections = queries.list_sections(session, READER)
+        segments = queries.list_fence_segments(session, READER)
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "border.import")).one()
-        taftan = services.locate(session, 61.5844, 28.948)
+        taftan = queries.locate(session, READER, 61.5844, 28.948)
     assert line.source == "import:official.geojson"
     assert len(line.geometry["coordinates"]) > 100
     assert line.length_m == pytest.approx(geo.geodesic_length_m(dense), rel=1e-6)
@@ -181,8 +184,8 @@ def test_a_line_running_the_other_way_is_refused_unless_reversed(
     accepted = run("border", "import", str(backwards), "--data-dir", str(node_dir), "--reverse")
     assert accepted.exit_code == 0, accepted.output
     with node.sessions() as session:
-        assert services.locate(session, 61.5844, 28.948).side == "PK"
-        assert services.locate(session, 61.4503, 29.0147).side == "IR"
+        assert queries.locate(session, READER, 61.5844, 28.948).side == "PK"
+        assert queries.locate(session, READER, 61.4503, 29.0147).side == "IR"
 
 
 def test_a_first_line_needs_its_parties_and_gets_sections_from_cut_points(
@@ -215,8 +218,8 @@ def test_a_first_line_needs_its_parties_and_gets_sections_from_cut_points(
     )
     assert result.exit_code == 0, result.output
     with node.sessions() as session:
-        sections = services.list_sections(session)
-        where = services.locate(session, 61.5844, 28.948)
+        sections = queries.list_sections(session, READER)
+        where = queries.locate(session, READER, 61.5844, 28.948)
     assert [s.id for s in sections] == ["IR-PK-S1", "IR-PK-S2", "IR-PK-S3"]
     assert sections[1].start_m == 100_000.0 and sections[2].start_m == 300_000.0
     assert (where.side, where.section_id) == ("PK", "IR-PK-S3")

@@ -9,8 +9,11 @@ import pytest
 from border_support import PASSWORD
 from fastapi.testclient import TestClient
 
-from sarhad.border import services
+from sarhad.accounts.actors import SystemActor
+from sarhad.border import queries
 from sarhad.core.node import Node
+
+READER = SystemActor("reader")
 
 
 def _sign_in(client: TestClient, username: str) -> None:
@@ -48,7 +51,7 @@ def test_map_side_panel_lists_every_section_with_fence_bars(client: TestClient, 
     _sign_in(client, "reader")
     html = client.get("/map").text
     with seeded.sessions() as session:
-        section_ids = [s.id for s in services.list_sections(session)]
+        section_ids = [s.id for s in queries.list_sections(session, READER)]
     for section_id in section_ids:
         assert f'data-section="{section_id}"' in html
     assert html.count('class="bar fence-bar"') >= 2 * len(section_ids)
@@ -110,7 +113,7 @@ def test_edit_form_needs_the_csrf_token_and_then_saves(client: TestClient, seede
     forged = client.post("/border/fence/PK-S2-F2", data={"status": "complete"}, follow_redirects=False)
     assert forged.status_code == 403
     with seeded.sessions() as session:
-        assert services.get_fence_segment(session, "PK-S2-F2").status == "under_construction"
+        assert queries.access_fence_segment(session, READER, "PK-S2-F2").status == "under_construction"
     saved = client.post(
         "/border/fence/PK-S2-F2",
         data={"status": "complete", "reason": "handed over", "csrf_token": token},
@@ -119,7 +122,7 @@ def test_edit_form_needs_the_csrf_token_and_then_saves(client: TestClient, seede
     assert saved.status_code == 303
     assert saved.headers["location"] == "/border/fence?updated=PK-S2-F2"
     with seeded.sessions() as session:
-        assert services.get_fence_segment(session, "PK-S2-F2").status == "complete"
+        assert queries.access_fence_segment(session, READER, "PK-S2-F2").status == "complete"
 
 
 def test_a_refused_form_is_shown_again_with_the_reason_and_what_was_typed(
@@ -139,7 +142,10 @@ def test_a_refused_form_is_shown_again_with_the_reason_and_what_was_typed(
     assert "line 2: unknown day(s) funday" in answer.text
     assert "funday 10:00-11:00" in answer.text  # what was typed is kept
     with seeded.sessions() as session:
-        assert services.get_market(session, "mand-market").schedule["weekly"][0]["days"] == ["mon", "thu"]
+        assert queries.access_market(session, READER, "mand-market").schedule["weekly"][0]["days"] == [
+            "mon",
+            "thu",
+        ]
 
 
 def test_crossing_hours_form_saves_weekly_slots(client: TestClient, seeded: Node) -> None:
@@ -157,7 +163,7 @@ def test_crossing_hours_form_saves_weekly_slots(client: TestClient, seeded: Node
     )
     assert answer.status_code == 303, answer.text
     with seeded.sessions() as session:
-        crossing = services.get_crossing(session, "mand-pishin")
+        crossing = queries.access_crossing(session, READER, "mand-pishin")
     assert crossing.status == "restricted"
     assert crossing.hours == {
         "always_open": False,

@@ -10,19 +10,22 @@ import pytest
 from border_support import snapshot
 from sqlalchemy import select
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.accounts.models import Position
 from sarhad.audit.models import AuditEntry
-from sarhad.border import domain, services
+from sarhad.border import domain, edits, queries, seeding
 from sarhad.border.models import BorderLine, BorderSection, Crossing, CrossingSide, FenceSegment
 from sarhad.border.schemas import CrossingPatch
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
 
+READER = SystemActor("reader")
+
 
 def test_seeding_gives_at_least_six_consecutive_sections_covering_the_whole_line(seeded: Node) -> None:
     with seeded.sessions() as session:
         line = session.scalars(select(BorderLine)).one()
-        sections = services.list_sections(session)
+        sections = queries.list_sections(session, READER)
     assert len(sections) >= 6
     assert sections[0].start_m == 0.0
     assert sections[-1].end_m == pytest.approx(line.length_m, abs=0.01)
@@ -52,7 +55,7 @@ def test_taftan_mirjaveh_is_seeded_as_an_open_road_and_rail_crossing_with_a_side
 
 def test_fence_segment_lengths_are_geodesic_along_their_stretch_of_the_line(seeded: Node) -> None:
     with seeded.sessions() as session:
-        sections = {s.id: s for s in services.list_sections(session)}
+        sections = {s.id: s for s in queries.list_sections(session, READER)}
         segments = list(session.scalars(select(FenceSegment)))
     assert segments
     for segment in segments:
@@ -68,7 +71,9 @@ def test_seeding_twice_changes_nothing(seeded: Node) -> None:
     with seeded.sessions() as session:
         before = snapshot(session)
     with seeded.transaction() as session:
-        report = services.seed_reference_scenario(session, seeded, services.reference_data())
+        report = seeding.seed_reference_scenario(
+            session, seeded, SystemActor("seed"), seeding.reference_data()
+        )
     with seeded.sessions() as session:
         after = snapshot(session)
     assert not report.changed
@@ -77,13 +82,13 @@ def test_seeding_twice_changes_nothing(seeded: Node) -> None:
 
 def test_seeding_again_keeps_what_users_changed(seeded: Node) -> None:
     with seeded.transaction() as session:
-        services.update_crossing(
-            session, seeded, "taftan-mirjaveh", CrossingPatch(status="closed"), actor="editor"
+        edits.update_crossing(
+            session, seeded, SystemActor("editor"), "taftan-mirjaveh", CrossingPatch(status="closed")
         )
     with seeded.transaction() as session:
-        services.seed_reference_scenario(session, seeded, services.reference_data())
+        seeding.seed_reference_scenario(session, seeded, SystemActor("seed"), seeding.reference_data())
     with seeded.sessions() as session:
-        assert services.get_crossing(session, "taftan-mirjaveh").status == "closed"
+        assert queries.access_crossing(session, READER, "taftan-mirjaveh").status == "closed"
 
 
 def test_the_first_seed_is_audited_once(seeded: Node) -> None:
@@ -111,7 +116,7 @@ def test_an_iran_node_gets_iran_positions_and_the_same_shared_geography(
     node = build_node(load_settings(data_dir))
     try:
         with node.transaction() as session:
-            services.seed_reference_scenario(session, node, services.reference_data())
+            seeding.seed_reference_scenario(session, node, SystemActor("seed"), seeding.reference_data())
         with node.sessions() as session:
             ids = {p.id for p in session.scalars(select(Position))}
             sections = session.scalars(select(BorderSection)).all()

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.audit.models import AuditEntry
 from sarhad.bulletins.models import Bulletin, BulletinVersion
 from sarhad.core.node import Node
@@ -27,7 +28,9 @@ PASSWORD = "correct horse battery"
 
 def add_user(node: Node, username: str, *roles: str) -> None:
     with node.transaction() as session:
-        accounts.create_user(session, node.clock, username=username, password=PASSWORD, roles=list(roles))
+        accounts.create_user(
+            session, node.clock, SystemActor(), username=username, password=PASSWORD, roles=list(roles)
+        )
 
 
 def token(client: TestClient, username: str) -> dict[str, str]:

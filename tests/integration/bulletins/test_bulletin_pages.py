@@ -9,6 +9,7 @@ from bulletin_helpers import PASSWORD, bulletin_row, deliver, nothing_written, o
 from fastapi.testclient import TestClient
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.app import create_app
 from sarhad.core.node import Node
 
@@ -49,6 +50,7 @@ def test_compose_release_and_follow_the_delivery_on_the_pages(pk: Node, ir: Node
         accounts.create_user(
             session,
             pk.clock,
+            SystemActor(),
             username="desk",
             password=PASSWORD,
             roles=["liaison_officer"],

@@ -25,17 +25,23 @@ def seed_node(node: Node, counterpart: str) -> None:
     """The reference scenario's hotline positions (the ministry, a commander per section, as border seeding
     names them) and users: ``commander`` holds every section commander, ``secretariat`` the ministry,
     ``deputy`` and ``operator`` nothing, ``admin`` is a hotline administrator."""
-    from sarhad.border.services import reference_data
+    from sarhad.border.seeding import reference_data
 
     party = node.party
     with node.transaction() as session:
         accounts.upsert_position(
-            session, position_id=f"{party}-MOI", party=party, names={"en": "Ministry"}, kind="ministry"
+            session,
+            SystemActor(),
+            position_id=f"{party}-MOI",
+            party=party,
+            names={"en": "Ministry"},
+            kind="ministry",
         )
         session.flush()
         for section in reference_data()["sections"]:
             accounts.upsert_position(
                 session,
+                SystemActor(),
                 position_id=f"{party}-{section['id']}-CDR",
                 party=party,
                 names={"en": f"Sector commander {section['id']}"},
@@ -53,6 +59,7 @@ def seed_node(node: Node, counterpart: str) -> None:
             accounts.create_user(
                 session,
                 node.clock,
+                SystemActor(),
                 username=username,
                 password=PASSWORD,
                 roles=[role],
@@ -63,7 +70,9 @@ def seed_node(node: Node, counterpart: str) -> None:
 
         for position in session.scalars(select(Position).where(Position.party == party)).all():
             holder = "secretariat" if position.kind == "ministry" else "commander"
-            accounts.assign_position(session, node.clock, position_id=position.id, username=holder)
+            accounts.assign_position(
+                session, node.clock, SystemActor(), position_id=position.id, username=holder
+            )
 
 
 def seed_channels(node: Node, counterpart: str) -> None:

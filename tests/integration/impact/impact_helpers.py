@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from sarhad.accounts import services as accounts
-from sarhad.border import services as border
+from sarhad.accounts.actors import SystemActor
+from sarhad.border import seeding as border
 from sarhad.core.node import Node
 from sarhad.exchange.models import JointDecision, JointProposal, JointRecord, OutboundEnvelope
 
@@ -17,10 +18,12 @@ PASSWORD = "correct horse battery"
 
 def seed(node: Node) -> None:
     with node.transaction() as session:
-        border.seed_reference_scenario(session, node, border.reference_data())
+        border.seed_reference_scenario(session, node, SystemActor("seed"), border.reference_data())
     with node.transaction() as session:
         for username, role in (("commander", "commander"), ("analyst", "analyst")):
-            accounts.create_user(session, node.clock, username=username, password=PASSWORD, roles=[role])
+            accounts.create_user(
+                session, node.clock, SystemActor(), username=username, password=PASSWORD, roles=[role]
+            )
 
 
 def level_of(client: TestClient, headers: dict[str, str], section: str) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.audit.models import AuditEntry
-from sarhad.border import services as border
+from sarhad.border import seeding as border
 from sarhad.core.node import Node
 from sarhad.exchange.models import OutboundEnvelope
 from sarhad.incidents.models import Incident, IncidentAttachment, IncidentVersion
@@ -25,12 +26,14 @@ TAFTAN_BBOX = "61.0,28.5,62.5,29.5"
 
 def seed_border(node: Node) -> None:
     with node.transaction() as session:
-        border.seed_reference_scenario(session, node, border.reference_data())
+        border.seed_reference_scenario(session, node, SystemActor("seed"), border.reference_data())
 
 
 def add_user(node: Node, username: str, *roles: str) -> None:
     with node.transaction() as session:
-        accounts.create_user(session, node.clock, username=username, password=PASSWORD, roles=list(roles))
+        accounts.create_user(
+            session, node.clock, SystemActor(), username=username, password=PASSWORD, roles=list(roles)
+        )
 
 
 def token(client: TestClient, username: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import pytest
 from live_helpers import PASSWORD
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node
 
 
@@ -17,6 +18,7 @@ def live_node(node: Node) -> Node:
         for pid in ("PK-MOI", "PK-S1-CDR"):
             accounts.upsert_position(
                 session,
+                SystemActor(),
                 position_id=pid,
                 party="PK",
                 names={"en": pid},
@@ -25,17 +27,23 @@ def live_node(node: Node) -> Node:
         session.flush()
         for username in ("alice", "bob", "carol"):
             accounts.create_user(
-                session, node.clock, username=username, password=PASSWORD, roles=["commander"]
+                session, node.clock, SystemActor(), username=username, password=PASSWORD, roles=["commander"]
             )
         session.flush()
         accounts.assign_position(
             session,
             node.clock,
+            SystemActor(),
             position_id="PK-S1-CDR",
             username="alice",
             since=datetime(2020, 1, 1, tzinfo=UTC),
         )
         accounts.assign_position(
-            session, node.clock, position_id="PK-MOI", username="bob", since=datetime(2020, 1, 1, tzinfo=UTC)
+            session,
+            node.clock,
+            SystemActor(),
+            position_id="PK-MOI",
+            username="bob",
+            since=datetime(2020, 1, 1, tzinfo=UTC),
         )
     return node

@@ -12,6 +12,7 @@ import pytest
 from live_helpers import PASSWORD, SseClient, serve
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.app import create_app
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
@@ -52,7 +53,9 @@ def test_events_reach_holders_of_the_audience_only_and_only_after_commit(live_no
 
         # the duty roster decides: bob takes over PK-S1-CDR, and now sees its events
         with live_node.transaction() as session:
-            accounts.assign_position(session, live_node.clock, position_id="PK-S1-CDR", username="bob")
+            accounts.assign_position(
+                session, live_node.clock, SystemActor(), position_id="PK-S1-CDR", username="bob"
+            )
         time.sleep(1.1)  # positions are re-read at most once a second
         publish(live_node, "test.after_handover", ["PK-S1-CDR"])
         assert bob.next(topic="test.after_handover")
@@ -103,7 +106,9 @@ def test_sigterm_ends_open_streams_so_the_node_stops_at_once(make_node_dir: Call
     data_dir = make_node_dir("PK", "Pakistan")
     node = build_node(load_settings(data_dir))
     with node.transaction() as session:
-        accounts.create_user(session, node.clock, username="alice", password=PASSWORD, roles=["commander"])
+        accounts.create_user(
+            session, node.clock, SystemActor(), username="alice", password=PASSWORD, roles=["commander"]
+        )
     node.dispose()
     with NodeProcess(data_dir) as process:
         client = SseClient(f"{process.url}/api/v1/events", bearer(process.url, "alice")).start()

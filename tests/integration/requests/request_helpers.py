@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.audit.models import AuditEntry
-from sarhad.border import services as border
+from sarhad.border import seeding as border
 from sarhad.core.node import Node
 from sarhad.exchange.models import OutboundEnvelope
 from sarhad.incidents import services as incidents
@@ -23,13 +24,15 @@ TAFTAN = (28.96, 61.59)  # near the Taftan crossing, on the border
 
 def seed_border(node: Node) -> None:
     with node.transaction() as session:
-        border.seed_reference_scenario(session, node, border.reference_data())
+        border.seed_reference_scenario(session, node, SystemActor("seed"), border.reference_data())
 
 
 def add_users(node: Node) -> None:
     with node.transaction() as session:
         for username, role in (("liaison", "liaison_officer"), ("analyst", "analyst")):
-            accounts.create_user(session, node.clock, username=username, password=PASSWORD, roles=[role])
+            accounts.create_user(
+                session, node.clock, SystemActor(), username=username, password=PASSWORD, roles=[role]
+            )
 
 
 def token(client: TestClient, username: str) -> dict[str, str]:

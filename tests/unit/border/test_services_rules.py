@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 from shapely.geometry import LineString, MultiLineString, Point
 
-from sarhad.border import domain, geo
+from sarhad.border import domain, exports, geo
 from sarhad.border.schemas import CrossingPatch, FencePatch, HoursIn, ReferenceScenario
-from sarhad.border.services import reference_data
+from sarhad.border.seeding import reference_data
 
 # A 2-degree south-north line along 62°E: about 221 km, with a vertex in the middle.
 NORTH = LineString([(62.0, 27.0), (62.0, 28.0), (62.0, 29.0)])
@@ -200,11 +202,23 @@ def test_an_edit_must_change_something_and_know_its_fields() -> None:
 # --- exports and inputs ------------------------------------------------------------------------------------
 
 
-def test_spreadsheet_formulas_are_neutralised_but_negative_numbers_are_not() -> None:
-    assert domain.csv_safe('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
-    assert domain.csv_safe("@SUM(A1)") == "'@SUM(A1)"
-    assert domain.csv_safe("-12.5") == "-12.5"
-    assert domain.csv_safe("Taftan") == "Taftan"
+def test_csv_export_neutralises_spreadsheet_formulas_but_not_negative_numbers() -> None:
+    fc = exports.collection(
+        [
+            exports.feature(
+                "p1",
+                {"type": "Point", "coordinates": [61.5, 28.9]},
+                {"name": '=HYPERLINK("x")', "names": {"en": "@SUM(A1)"}, "offset": "-12.5", "note": "Taftan"},
+            )
+        ]
+    )
+    header, row = list(csv.reader(io.StringIO(exports.to_csv(fc))))
+    cells = dict(zip(header, row, strict=True))
+    assert cells["name"] == '\'=HYPERLINK("x")'
+    assert cells["name_en"] == "'@SUM(A1)"
+    assert cells["offset"] == "-12.5"
+    assert cells["note"] == "Taftan"
+    assert (cells["lon"], cells["lat"]) == ("61.5", "28.9")
 
 
 def test_bbox_parameter_is_four_ordered_numbers() -> None:
