@@ -21,20 +21,16 @@ from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.border.models import BorderLine, BorderSection
-from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied, RuleError
 from sarhad.core.node import Node
 from sarhad.exchange import joint
 from sarhad.exchange import services as exchange
 from sarhad.exchange.models import JointDecision, JointProposal, JointRecord
 from sarhad.impact import domain
-from sarhad.impact.domain import SUBJECT, ImpactRuleError, Level
+from sarhad.impact.domain import SUBJECT, Level
 from sarhad.impact.schemas import ImpactContent
 
 joint.register_subject(SUBJECT, ImpactContent)  # also in handlers.py, which the exchange loads on receipt
-
-
-def _invalid(exc: ImpactRuleError) -> InvalidInput:
-    return InvalidInput(f"{exc.field}: {exc.message}", details={"field": exc.field})
 
 
 # --- reading the state --------------------------------------------------------------------------------------
@@ -133,14 +129,10 @@ def _pending(
 def _section_counts(session: Session, now: datetime) -> dict[str, dict[str, int]] | None:
     """Incidents of the last 30 days per section and incident impact level (None: incidents not installed)."""
     try:
-        from sarhad.incidents import services as incidents
+        from sarhad.incidents.reading import section_counts
     except ImportError:
         return None
-    counter = getattr(incidents, "section_counts", None)
-    if counter is None:
-        return None
-    counts: dict[str, dict[str, int]] = counter(session, since=now - domain.SUGGESTION_WINDOW, until=now)
-    return counts
+    return section_counts(session, since=now - domain.SUGGESTION_WINDOW, until=now)
 
 
 def _section_parties(session: Session) -> dict[str, tuple[BorderSection, list[str]]]:
@@ -213,11 +205,6 @@ def section_level(
     )
 
 
-def levels_by_section(session: Session, node: Node, at: datetime | None = None) -> dict[str, str]:
-    """Section id → level in force (for colouring maps)."""
-    return {view["section"]: view["level"] for view in section_levels(session, node, at)}
-
-
 def history(session: Session, node: Node, section_id: str) -> list[dict[str, Any]]:
     """Every proposal and decision on the section's level, oldest first."""
     section_level(session, node, section_id)  # refuses an unknown section
@@ -276,7 +263,8 @@ def _signatories(session: Session, node: Node, section_id: str) -> tuple[BorderS
     missing = [p for p in others if p not in peers]
     if missing:
         raise InvalidInput(
-            f"{', '.join(missing)} is not a configured peer; its agreement cannot be asked", code=ErrorCode.NO_PEER
+            f"{', '.join(missing)} is not a configured peer; its agreement cannot be asked",
+            code=ErrorCode.NO_PEER,
         )
     return section, others
 
@@ -306,8 +294,8 @@ def propose_level(
             expires_at=expires_at,
             revert_level=Level(current["revert_to"]),
         )
-    except ImpactRuleError as exc:
-        raise _invalid(exc) from exc
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     if content["level"] == current["level"] and content["level"] != Level.CRITICAL:
         raise Conflict(f"section {section_id} is already at {current['level']}", code=ErrorCode.UNCHANGED)
     pending = current["pending"]
