@@ -41,13 +41,13 @@ def _out(view: dict[str, Any]) -> SectionLevelOut:
 def list_levels(
     node: NodeDep,
     format: Literal["json", "csv"] = "json",
-    _: Principal = requires(Permission.BORDER_READ),
+    principal: Principal = requires(Permission.BORDER_READ),
 ) -> Response | LevelsOut:
     """Every section's agreed level in force (critical only until it expires), the pending proposal if any,
     and the level suggested by the last 30 days of incidents (see docs/impact-levels.md for the rule)."""
     now = node.clock.now()
     with node.sessions() as session:
-        views = services.section_levels(session, node, now)
+        views = services.section_levels(session, node, principal, now)
     if format == "csv":
         rows = [
             {
@@ -68,12 +68,12 @@ def list_levels(
 
 @router.get("/sections/{section}", response_model=HistoryOut)
 def section_history(
-    section: SectionPath, node: NodeDep, _: Principal = requires(Permission.BORDER_READ)
+    section: SectionPath, node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)
 ) -> HistoryOut:
     """One section's level in force and every proposal and decision on it, oldest first."""
     with node.sessions() as session:
-        current = services.section_level(session, node, section)
-        items = services.history(session, node, section)
+        current = services.section_level(session, node, principal, section)
+        items = services.history(session, node, principal, section)
     return HistoryOut(
         section=section, current=_out(current), items=[HistoryItem.model_validate(i) for i in items]
     )

@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sarhad.accounts.actors import Actor as Actor
-from sarhad.accounts.actors import require as _require
+from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.border.models import BorderLine, BorderSection
@@ -178,8 +177,11 @@ def _view(
     }
 
 
-def section_levels(session: Session, node: Node, at: datetime | None = None) -> list[dict[str, Any]]:
+def section_levels(
+    session: Session, node: Node, actor: Actor, at: datetime | None = None
+) -> list[dict[str, Any]]:
     """Every section's level in force, pending proposal and suggested level, in border order."""
+    require(actor, Permission.BORDER_READ, "reading the border")
     now = at or node.clock.now()
     joints = _joints_by_section(session)
     counts = _section_counts(session, now)
@@ -190,6 +192,14 @@ def section_levels(session: Session, node: Node, at: datetime | None = None) -> 
 
 
 def section_level(
+    session: Session, node: Node, actor: Actor, section_id: str, at: datetime | None = None
+) -> dict[str, Any]:
+    """One section's level in force, pending proposal and suggested level; an unknown section is refused."""
+    require(actor, Permission.BORDER_READ, "reading the border")
+    return _section_level(session, node, section_id, at)
+
+
+def _section_level(
     session: Session, node: Node, section_id: str, at: datetime | None = None
 ) -> dict[str, Any]:
     now = at or node.clock.now()
@@ -205,9 +215,10 @@ def section_level(
     )
 
 
-def history(session: Session, node: Node, section_id: str) -> list[dict[str, Any]]:
+def history(session: Session, node: Node, actor: Actor, section_id: str) -> list[dict[str, Any]]:
     """Every proposal and decision on the section's level, oldest first."""
-    section_level(session, node, section_id)  # refuses an unknown section
+    require(actor, Permission.BORDER_READ, "reading the border")
+    _section_level(session, node, section_id)  # refuses an unknown section
     entry = _joints_by_section(session).get(section_id)
     if entry is None:
         return []
@@ -281,10 +292,10 @@ def propose_level(
     client_ip: str = "",
 ) -> dict[str, Any]:
     """Propose a new level for a section to the other party; nothing changes until it accepts."""
-    _require(actor, Permission.JOINT_DECIDE, "proposing joint decisions")
+    require(actor, Permission.JOINT_DECIDE, "proposing joint decisions")
     section, others = _signatories(session, node, section_id)
     now = node.clock.now()
-    current = section_level(session, node, section_id, now)
+    current = _section_level(session, node, section_id, now)
     try:
         content = domain.proposal_content(
             section=section.id,
@@ -330,7 +341,7 @@ def propose_level(
         client_ip=client_ip,
         details={"level": content["level"], "from": current["level"], "expires_at": content["expires_at"]},
     )
-    return section_level(session, node, section_id)
+    return _section_level(session, node, section_id)
 
 
 def decide_level(
@@ -345,9 +356,9 @@ def decide_level(
     client_ip: str = "",
 ) -> dict[str, Any]:
     """Accept or reject the pending proposal for a section (the other party's, or reject one's own)."""
-    _require(actor, Permission.JOINT_DECIDE, "deciding joint records")
+    require(actor, Permission.JOINT_DECIDE, "deciding joint records")
     _signatories(session, node, section_id)
-    current = section_level(session, node, section_id)
+    current = _section_level(session, node, section_id)
     pending = current["pending"]
     if pending is None or pending["content_hash"] != content_hash:
         raise Conflict(
@@ -386,8 +397,9 @@ def decide_level(
         client_ip=client_ip,
         details={"level": pending["level"], "content_hash": content_hash},
     )
-    return section_level(session, node, section_id)
+    return _section_level(session, node, section_id)
 
 
 def section_ids(session: Session) -> Sequence[str]:
+    """The border's section ids in border order (reference data, no permission needed)."""
     return list(_section_parties(session))
