@@ -428,7 +428,7 @@ def release_incident(
 ) -> IncidentDetailOut:
     """Release one of this node's incidents to more parties (this and all later versions)."""
     with node.transaction() as session:
-        sharing.release_incident(
+        incident = sharing.release_incident(
             session,
             node,
             principal,
@@ -438,8 +438,6 @@ def release_incident(
             handling=body.handling.value if body.handling else None,
             client_ip=client_ip(request),
         )
-        incident = session.get(Incident, (node.party, incident_id))
-        assert incident is not None
         return detail_out(session, node, incident, language=principal.language)
 
 

@@ -389,7 +389,6 @@ _SIGNATURES: tuple[tuple[str, str, Any], ...] = (
     ("image/webp", "webp", lambda b: len(b) >= 12 and b[:4] == b"RIFF" and b[8:12] == b"WEBP"),
     ("application/pdf", "pdf", lambda b: b.startswith(b"%PDF-")),
 )
-ALLOWED_MEDIA_TYPES = tuple(sig[0] for sig in _SIGNATURES)
 _EXTENSIONS = {
     "image/jpeg": {"jpg", "jpeg"},
     "image/png": {"png"},

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export
-from sarhad.core.errors import NotFound, SarhadError
+from sarhad.core.errors import ErrorCode, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Tlp
@@ -427,7 +427,7 @@ async def create(
             )
         except (ValidationError, SarhadError) as exc:
             problems = _problems(exc)
-            far = isinstance(exc, SarhadError) and exc.code == "far_from_border"
+            far = isinstance(exc, SarhadError) and exc.code == ErrorCode.FAR_FROM_BORDER
     return _form_page(request, node, principal, values, errors=problems, far=far)
 
 
@@ -620,7 +620,7 @@ async def edit(
             return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)
         except (ValidationError, SarhadError) as exc:
             problems = _problems(exc)
-            far = isinstance(exc, SarhadError) and exc.code == "far_from_border"
+            far = isinstance(exc, SarhadError) and exc.code == ErrorCode.FAR_FROM_BORDER
     return _form_page(request, node, principal, values, incident=incident, errors=problems, far=far)
 
 

@@ -24,18 +24,6 @@ from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND, Status
 from sarhad.incidents.models import Incident
 
-__all__ = [
-    "MAX_LIST",
-    "IncidentFilter",
-    "access_incident",
-    "drafts_overdue",
-    "filter_query",
-    "follow_ups_of",
-    "incident_exists",
-    "list_incidents",
-    "section_counts",
-]
-
 # --- for other packages (requests, impact): keep these signatures -------------------------------------------
 
 
@@ -68,6 +56,8 @@ def section_counts(session: Session, *, since: datetime, until: datetime) -> dic
         result.setdefault(str(section_id), {})[str(level)] = int(count)
     return result
 
+
+# --- the list and one incident --------------------------------------------------------------------------------
 
 MAX_LIST = 5000
 

@@ -44,9 +44,9 @@ def release_incident(
     handling: str | None = None,
     origin: str | None = None,
     client_ip: str = "",
-) -> list[Release]:
+) -> Incident:
     """Release one of our incidents (this and all later versions) to more parties; a received one (``origin``
-    another party) is refused with the reason."""
+    another party) is refused with the reason. Returns the incident."""
     require(actor, Permission.RECORDS_RELEASE, "releasing records to other parties")
     incident = editable_incident(session, node, incident_id, origin, "released onward")
     try:
@@ -59,7 +59,7 @@ def release_incident(
     except RuleError as exc:
         raise InvalidInput.from_rule(exc) from exc
     content = current_content(session, incident)
-    releases = exchange.release_record(
+    exchange.release_record(
         session,
         node,
         kind=KIND,
@@ -87,7 +87,7 @@ def release_incident(
             "handling": handling_code.value,
         },
     )
-    return releases
+    return incident
 
 
 def withdraw_incident(
