@@ -5,10 +5,10 @@
 Measures, per database:
   * CSV import rows per second (``incidents.bulk.import_csv``: parsing, every rule, side and section of the
     border, hashing, bulk inserts of the incident and its version 1) — the file is generated first;
-  * p50 / p99 / max of the map query (``services.map_features``, what the picture page and ``format=geojson``
+  * p50 / p99 / max of the map query (``exports.map_features``, what the picture page and ``format=geojson``
     run: a 1°×1° bounding box around a random point of the border, a 30-day window ending at a random day of
     the year, one random type, at most 1000 rows, newest first), of the same query without a type, and of the
-    typed query returning full incident objects (``services.list_incidents``, the API's JSON list);
+    typed query returning full incident objects (``reading.list_incidents``, the API's JSON list);
   * p50 / p99 / max of the daily situation report (``reports.daily_report`` for a random day);
   * peak resident memory of this process.
 In the same run it measures baselines and prints the ratios: raw inserts of the same rows (what the database
@@ -45,7 +45,7 @@ from sarhad.core.clock import FixedClock
 from sarhad.core.database import insert_rows, table_of, upgrade_database
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings, write_config
-from sarhad.incidents import bulk, domain, reports, services
+from sarhad.incidents import bulk, domain, exports, reading, reports
 from sarhad.incidents.locate import BorderLocator
 from sarhad.incidents.models import Incident
 
@@ -53,6 +53,7 @@ console = Console()
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 YEAR_DAYS = 365
 TYPES = list(domain.BUILTIN_TYPES)
+BENCH = SystemActor("bench")
 UNITS = {"opium": "kg", "hashish": "kg", "diesel": "l", "cigarettes": "packets"}
 HEADER = [
     "type",
@@ -165,7 +166,7 @@ def import_file(node: Node, path: Path, count: int) -> float:
             console.print(f"  … {done:,} of {count:,} rows ({done / (last - start):,.0f} rows/s)")
 
     with node.transaction() as session, path.open(encoding="utf-8", newline="") as lines:
-        report = bulk.import_csv(session, node, lines, actor="bench", source=path.name, progress=progress)
+        report = bulk.import_csv(session, node, BENCH, lines, source=path.name, progress=progress)
     elapsed = time.perf_counter() - start
     if report.error_count:
         raise SystemExit(f"import refused rows: {[str(e) for e in report.errors[:5]]}")
@@ -213,10 +214,10 @@ def bench_database(label: str, node: Node, path: Path, count: int, queries: int)
     rng = random.Random(11)
     points = border_points()
 
-    def map_filter(with_type: bool) -> services.IncidentFilter:
+    def map_filter(with_type: bool) -> reading.IncidentFilter:
         lon, lat = rng.choice(points)
         until = NOW - timedelta(days=rng.randint(0, YEAR_DAYS - 30))
-        return services.IncidentFilter(
+        return reading.IncidentFilter(
             bbox=(lon - 0.5, lat - 0.5, lon + 0.5, lat + 0.5),
             since=until - timedelta(days=30),
             until=until,
@@ -226,16 +227,16 @@ def bench_database(label: str, node: Node, path: Path, count: int, queries: int)
 
     def map_query(with_type: bool) -> int:
         with node.sessions() as session:
-            return len(services.map_features(session, node, map_filter(with_type))["features"])
+            return len(exports.map_features(session, node, BENCH, map_filter(with_type))["features"])
 
     def list_query() -> int:
         with node.sessions() as session:
-            return len(services.list_incidents(session, node, map_filter(True)))
+            return len(reading.list_incidents(session, node, BENCH, map_filter(True)))
 
     def daily() -> int:
         day = (NOW - timedelta(days=rng.randint(1, YEAR_DAYS))).date()
         with node.sessions() as session:
-            return reports.daily_report(session, node, day).total
+            return reports.daily_report(session, node, BENCH, day).total
 
     def count_all() -> int:
         with node.sessions() as session:

@@ -203,7 +203,7 @@ def seed_reference_channels(
     session: Session, node: Node, actor: Actor, counterpart: str
 ) -> list[HotlineChannel]:
     """The reference scenario's counterpart pairs: each section's commanders, and the two ministries."""
-    from sarhad.border.services import COMMANDER_NAMES, MINISTRY_NAMES, reference_data
+    from sarhad.border.seeding import COMMANDER_NAMES, MINISTRY_NAMES, reference_data
 
     ref = reference_data()
     parties = {p["code"]: p.get("names", {"en": p["code"]}) for p in ref.get("parties", [])}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
@@ -11,8 +9,8 @@ from fastapi.responses import Response
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.core.formats import csv_response, csv_text, iso_utc
 from sarhad.impact import services
-from sarhad.impact.domain import iso
 from sarhad.impact.schemas import DecideIn, HistoryItem, HistoryOut, LevelsOut, ProposeIn, SectionLevelOut
 from sarhad.web.deps import NodeDep, client_ip, requires
 
@@ -23,6 +21,18 @@ SectionPath = Annotated[
 ]
 
 
+CSV_COLUMNS = (
+    "section",
+    "level",
+    "agreed_at",
+    "expires_at",
+    "pending_level",
+    "pending_proposer",
+    "suggested",
+    "suggestion_reason",
+)
+
+
 def _out(view: dict[str, Any]) -> SectionLevelOut:
     return SectionLevelOut.model_validate(view)
 
@@ -31,58 +41,39 @@ def _out(view: dict[str, Any]) -> SectionLevelOut:
 def list_levels(
     node: NodeDep,
     format: Literal["json", "csv"] = "json",
-    _: Principal = requires(Permission.BORDER_READ),
+    principal: Principal = requires(Permission.BORDER_READ),
 ) -> Response | LevelsOut:
     """Every section's agreed level in force (critical only until it expires), the pending proposal if any,
     and the level suggested by the last 30 days of incidents (see docs/impact-levels.md for the rule)."""
     now = node.clock.now()
     with node.sessions() as session:
-        views = services.section_levels(session, node, now)
+        views = services.section_levels(session, node, principal, now)
     if format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                "section",
-                "level",
-                "agreed_at",
-                "expires_at",
-                "pending_level",
-                "pending_proposer",
-                "suggested",
-                "suggestion_reason",
-            ]
-        )
-        for v in views:
-            pending = v["pending"] or {}
-            writer.writerow(
-                [
-                    v["section"],
-                    v["level"],
-                    iso(v["agreed_at"]) or "",
-                    iso(v["expires_at"]) or "",
-                    pending.get("level", ""),
-                    pending.get("proposer", ""),
-                    v["suggested"] or "",
-                    v["suggestion_reason"],
-                ]
-            )
-        return Response(
-            buffer.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="impact-levels-{node.party}.csv"'},
-        )
+        rows = [
+            {
+                "section": v["section"],
+                "level": v["level"],
+                "agreed_at": iso_utc(v["agreed_at"]),
+                "expires_at": iso_utc(v["expires_at"]),
+                "pending_level": (v["pending"] or {}).get("level"),
+                "pending_proposer": (v["pending"] or {}).get("proposer"),
+                "suggested": v["suggested"],
+                "suggestion_reason": v["suggestion_reason"],
+            }
+            for v in views
+        ]
+        return csv_response(csv_text(CSV_COLUMNS, rows), f"impact-levels-{node.party}.csv")
     return LevelsOut(at=now, sections=[_out(v) for v in views])
 
 
 @router.get("/sections/{section}", response_model=HistoryOut)
 def section_history(
-    section: SectionPath, node: NodeDep, _: Principal = requires(Permission.BORDER_READ)
+    section: SectionPath, node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)
 ) -> HistoryOut:
     """One section's level in force and every proposal and decision on it, oldest first."""
     with node.sessions() as session:
-        current = services.section_level(session, node, section)
-        items = services.history(session, node, section)
+        current = services.section_level(session, node, principal, section)
+        items = services.history(session, node, principal, section)
     return HistoryOut(
         section=section, current=_out(current), items=[HistoryItem.model_validate(i) for i in items]
     )

@@ -11,11 +11,11 @@ import logging
 
 from sqlalchemy import select
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node
 from sarhad.exchange.models import Peer
 from sarhad.impact import services
 from sarhad.requests.demo import deliver_in_process, peer_demo_node
-from sarhad.requests.services import SystemActor
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sarhad.core.errors import RuleError
+
 SUBJECT = "border.section_impact"
 CRITICAL_MAX = timedelta(hours=72)
 """The longest a section may be critical on one agreement; a longer crisis needs a new (extending) agreement."""
@@ -39,13 +41,6 @@ MEDIUM_FROM = 10
 """A score of at least this suggests ``medium``."""
 HIGH_FROM = 30
 """A score of at least this suggests ``high``."""
-
-
-class ImpactRuleError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -85,12 +80,17 @@ def check_level(value: str) -> Level:
     try:
         return Level(value)
     except ValueError:
-        raise ImpactRuleError(
+        raise RuleError(
             "level", f"level {value!r} is unknown; use one of {', '.join(v.value for v in LEVEL_ORDER)}"
         ) from None
 
 
-def iso(value: datetime | None) -> str | None:
+def content_time(value: datetime | None) -> str | None:
+    """A time as written in the joint content: ISO 8601 in UTC with ``+00:00``.
+
+    Not ``core.formats.iso_utc`` (``Z``): both parties hash and sign this content (the joint mechanism's
+    ``sha256(JCS(content))``), so the spelling of agreed and pending proposals stays as it is.
+    """
     return value.astimezone(UTC).isoformat() if value is not None else None
 
 
@@ -111,32 +111,32 @@ def proposal_content(
     wanted = check_level(level)
     reason = reason.strip()
     if len(reason) > REASON_MAX:
-        raise ImpactRuleError("reason", f"the reason is longer than {REASON_MAX} characters")
+        raise RuleError("reason", f"the reason is longer than {REASON_MAX} characters")
     content: dict[str, Any] = {
         "section": section,
         "level": wanted.value,
         "reason": reason,
-        "proposed_at": iso(proposed_at),
+        "proposed_at": content_time(proposed_at),
         "expires_at": None,
         "revert_to": None,
     }
     if wanted != Level.CRITICAL:
         if expires_at is not None:
-            raise ImpactRuleError("expires_at", "only a critical level expires; leave expires_at empty")
+            raise RuleError("expires_at", "only a critical level expires; leave expires_at empty")
         return content
     if not reason:
-        raise ImpactRuleError("reason", "raising a section to critical needs a reason")
+        raise RuleError("reason", "raising a section to critical needs a reason")
     if expires_at is None:
-        raise ImpactRuleError(
+        raise RuleError(
             "expires_at",
             f"a critical level is temporary: give expires_at (at most {_hours(CRITICAL_MAX)} h ahead)",
         )
     if expires_at.tzinfo is None:
-        raise ImpactRuleError("expires_at", "expires_at needs a time zone")
+        raise RuleError("expires_at", "expires_at needs a time zone")
     check_critical_expiry(proposed_at, expires_at)
-    content["expires_at"] = iso(expires_at)
+    content["expires_at"] = content_time(expires_at)
     if revert_level == Level.CRITICAL:
-        raise ImpactRuleError("revert_to", "a critical level reverts to a non-critical level")
+        raise RuleError("revert_to", "a critical level reverts to a non-critical level")
     content["revert_to"] = revert_level.value
     return content
 
@@ -147,9 +147,9 @@ def _hours(span: timedelta) -> int:
 
 def check_critical_expiry(proposed_at: datetime, expires_at: datetime) -> None:
     if expires_at <= proposed_at:
-        raise ImpactRuleError("expires_at", "expires_at must be after the time of the proposal")
+        raise RuleError("expires_at", "expires_at must be after the time of the proposal")
     if expires_at - proposed_at > CRITICAL_MAX:
-        raise ImpactRuleError(
+        raise RuleError(
             "expires_at", f"a critical level lasts at most {_hours(CRITICAL_MAX)} hours on one agreement"
         )
 

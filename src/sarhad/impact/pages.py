@@ -38,7 +38,7 @@ def _page(
     request: Request, node: NodeDep, principal: Principal, errors: list[str] | None = None
 ) -> HTMLResponse:
     with node.sessions() as session:
-        sections = services.section_levels(session, node)
+        sections = services.section_levels(session, node, principal)
     return render(
         request,
         "impact.html",
@@ -68,8 +68,8 @@ def section_page(
 ) -> HTMLResponse:
     """One section's level in force and every proposal and decision on it."""
     with node.sessions() as session:
-        current = services.section_level(session, node, section)
-        items = services.history(session, node, section)
+        current = services.section_level(session, node, principal, section)
+        items = services.history(session, node, principal, section)
     return render(
         request,
         "impact_section.html",

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from sarhad.impact.domain import REASON_MAX, ImpactRuleError, Level, check_critical_expiry
+from sarhad.core.errors import RuleError
+from sarhad.impact.domain import REASON_MAX, Level, check_critical_expiry
 
 
 class ImpactContent(BaseModel):
@@ -31,7 +32,7 @@ class ImpactContent(BaseModel):
                 raise ValueError("a critical level reverts to a non-critical level")
             try:
                 check_critical_expiry(self.proposed_at, self.expires_at)
-            except ImpactRuleError as exc:
+            except RuleError as exc:  # pydantic reports a ValueError as the field's error; keep its words
                 raise ValueError(exc.message) from exc
         elif self.expires_at is not None or self.revert_to is not None:
             raise ValueError("only a critical level has expires_at and revert_to")

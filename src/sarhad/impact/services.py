@@ -16,25 +16,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sarhad.accounts.actors import Actor as Actor
-from sarhad.accounts.actors import require as _require
+from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.border.models import BorderLine, BorderSection
-from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied, RuleError
 from sarhad.core.node import Node
 from sarhad.exchange import joint
 from sarhad.exchange import services as exchange
 from sarhad.exchange.models import JointDecision, JointProposal, JointRecord
 from sarhad.impact import domain
-from sarhad.impact.domain import SUBJECT, ImpactRuleError, Level
+from sarhad.impact.domain import SUBJECT, Level
 from sarhad.impact.schemas import ImpactContent
 
 joint.register_subject(SUBJECT, ImpactContent)  # also in handlers.py, which the exchange loads on receipt
-
-
-def _invalid(exc: ImpactRuleError) -> InvalidInput:
-    return InvalidInput(f"{exc.field}: {exc.message}", details={"field": exc.field})
 
 
 # --- reading the state --------------------------------------------------------------------------------------
@@ -133,14 +128,10 @@ def _pending(
 def _section_counts(session: Session, now: datetime) -> dict[str, dict[str, int]] | None:
     """Incidents of the last 30 days per section and incident impact level (None: incidents not installed)."""
     try:
-        from sarhad.incidents import services as incidents
+        from sarhad.incidents.reading import section_counts
     except ImportError:
         return None
-    counter = getattr(incidents, "section_counts", None)
-    if counter is None:
-        return None
-    counts: dict[str, dict[str, int]] = counter(session, since=now - domain.SUGGESTION_WINDOW, until=now)
-    return counts
+    return section_counts(session, since=now - domain.SUGGESTION_WINDOW, until=now)
 
 
 def _section_parties(session: Session) -> dict[str, tuple[BorderSection, list[str]]]:
@@ -186,8 +177,11 @@ def _view(
     }
 
 
-def section_levels(session: Session, node: Node, at: datetime | None = None) -> list[dict[str, Any]]:
+def section_levels(
+    session: Session, node: Node, actor: Actor, at: datetime | None = None
+) -> list[dict[str, Any]]:
     """Every section's level in force, pending proposal and suggested level, in border order."""
+    require(actor, Permission.BORDER_READ, "reading the border")
     now = at or node.clock.now()
     joints = _joints_by_section(session)
     counts = _section_counts(session, now)
@@ -198,6 +192,14 @@ def section_levels(session: Session, node: Node, at: datetime | None = None) -> 
 
 
 def section_level(
+    session: Session, node: Node, actor: Actor, section_id: str, at: datetime | None = None
+) -> dict[str, Any]:
+    """One section's level in force, pending proposal and suggested level; an unknown section is refused."""
+    require(actor, Permission.BORDER_READ, "reading the border")
+    return _section_level(session, node, section_id, at)
+
+
+def _section_level(
     session: Session, node: Node, section_id: str, at: datetime | None = None
 ) -> dict[str, Any]:
     now = at or node.clock.now()
@@ -213,14 +215,10 @@ def section_level(
     )
 
 
-def levels_by_section(session: Session, node: Node, at: datetime | None = None) -> dict[str, str]:
-    """Section id → level in force (for colouring maps)."""
-    return {view["section"]: view["level"] for view in section_levels(session, node, at)}
-
-
-def history(session: Session, node: Node, section_id: str) -> list[dict[str, Any]]:
+def history(session: Session, node: Node, actor: Actor, section_id: str) -> list[dict[str, Any]]:
     """Every proposal and decision on the section's level, oldest first."""
-    section_level(session, node, section_id)  # refuses an unknown section
+    require(actor, Permission.BORDER_READ, "reading the border")
+    _section_level(session, node, section_id)  # refuses an unknown section
     entry = _joints_by_section(session).get(section_id)
     if entry is None:
         return []
@@ -276,7 +274,8 @@ def _signatories(session: Session, node: Node, section_id: str) -> tuple[BorderS
     missing = [p for p in others if p not in peers]
     if missing:
         raise InvalidInput(
-            f"{', '.join(missing)} is not a configured peer; its agreement cannot be asked", code=ErrorCode.NO_PEER
+            f"{', '.join(missing)} is not a configured peer; its agreement cannot be asked",
+            code=ErrorCode.NO_PEER,
         )
     return section, others
 
@@ -293,10 +292,10 @@ def propose_level(
     client_ip: str = "",
 ) -> dict[str, Any]:
     """Propose a new level for a section to the other party; nothing changes until it accepts."""
-    _require(actor, Permission.JOINT_DECIDE, "proposing joint decisions")
+    require(actor, Permission.JOINT_DECIDE, "proposing joint decisions")
     section, others = _signatories(session, node, section_id)
     now = node.clock.now()
-    current = section_level(session, node, section_id, now)
+    current = _section_level(session, node, section_id, now)
     try:
         content = domain.proposal_content(
             section=section.id,
@@ -306,8 +305,8 @@ def propose_level(
             expires_at=expires_at,
             revert_level=Level(current["revert_to"]),
         )
-    except ImpactRuleError as exc:
-        raise _invalid(exc) from exc
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     if content["level"] == current["level"] and content["level"] != Level.CRITICAL:
         raise Conflict(f"section {section_id} is already at {current['level']}", code=ErrorCode.UNCHANGED)
     pending = current["pending"]
@@ -342,7 +341,7 @@ def propose_level(
         client_ip=client_ip,
         details={"level": content["level"], "from": current["level"], "expires_at": content["expires_at"]},
     )
-    return section_level(session, node, section_id)
+    return _section_level(session, node, section_id)
 
 
 def decide_level(
@@ -357,9 +356,9 @@ def decide_level(
     client_ip: str = "",
 ) -> dict[str, Any]:
     """Accept or reject the pending proposal for a section (the other party's, or reject one's own)."""
-    _require(actor, Permission.JOINT_DECIDE, "deciding joint records")
+    require(actor, Permission.JOINT_DECIDE, "deciding joint records")
     _signatories(session, node, section_id)
-    current = section_level(session, node, section_id)
+    current = _section_level(session, node, section_id)
     pending = current["pending"]
     if pending is None or pending["content_hash"] != content_hash:
         raise Conflict(
@@ -398,8 +397,9 @@ def decide_level(
         client_ip=client_ip,
         details={"level": pending["level"], "content_hash": content_hash},
     )
-    return section_level(session, node, section_id)
+    return _section_level(session, node, section_id)
 
 
 def section_ids(session: Session) -> Sequence[str]:
+    """The border's section ids in border order (reference data, no permission needed)."""
     return list(_section_parties(session))

@@ -14,9 +14,10 @@ from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export
 from sarhad.border.domain import parse_bbox
 from sarhad.core.errors import InvalidInput, PayloadTooLarge
+from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.services import Delivery
-from sarhad.incidents import domain, reports, services
+from sarhad.incidents import attachments, domain, exports, reading, reports, sharing, versions, writing
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import (
     DeliveryOut,
@@ -29,6 +30,7 @@ from sarhad.incidents.schemas import (
     VersionOut,
     WithdrawIn,
 )
+from sarhad.incidents.taxonomy import taxonomy, type_name
 from sarhad.web.deps import NodeDep, client_ip, requires
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -62,7 +64,7 @@ def incident_out(
         own=i.origin == node.party,
         version=i.version,
         type=i.type,
-        type_name=services.type_name(node, i.type, language),
+        type_name=type_name(node, i.type, language),
         status=i.status,
         status_reason=i.status_reason,
         occurred_at=i.occurred_at,
@@ -102,13 +104,13 @@ def detail_out(
     session: Session, node: Node, i: Incident, warnings: list[str] | None = None, language: str = "en"
 ) -> IncidentDetailOut:
     session.flush()
-    summary = services.delivery_summary(session, [i], node.party)
+    summary = sharing.delivery_summary(session, [i], node.party)
     base = incident_out(node, i, summary.get(i.id, []), warnings, language)
     return IncidentDetailOut(
         **base.model_dump(),
         follow_ups=[
-            {"origin": f.origin, "id": f.id, "status": f.status, "occurred_at": domain.iso(f.occurred_at)}
-            for f in services.follow_ups_of(session, i)
+            {"origin": f.origin, "id": f.id, "status": f.status, "occurred_at": iso_utc(f.occurred_at)}
+            for f in reading.follow_ups_of(session, i)
         ],
         releases=[
             {
@@ -116,10 +118,10 @@ def detail_out(
                 "tlp": r.tlp,
                 "handling": r.handling,
                 "released_by": r.released_by,
-                "released_at": domain.iso(r.released_at),
-                "withdrawn_at": domain.iso(r.withdrawn_at),
+                "released_at": iso_utc(r.released_at),
+                "withdrawn_at": iso_utc(r.withdrawn_at),
             }
-            for r in services.releases_of(session, i)
+            for r in sharing.releases_of(session, i)
         ],
     )
 
@@ -138,7 +140,7 @@ def create_incident(
     A point more than 50 km from the border is refused (422 ``far_from_border``) unless ``confirm_far`` is true.
     """
     with node.transaction() as session:
-        written = services.create_incident(
+        written = writing.create_incident(
             session,
             node,
             principal,
@@ -168,7 +170,7 @@ def parse_filter(
     exercise: bool | None,
     include_withdrawn: bool,
     limit: int,
-) -> services.IncidentFilter:
+) -> reading.IncidentFilter:
     box = None
     if bbox:
         try:
@@ -182,14 +184,14 @@ def parse_filter(
             )
     if days is not None and since is None:
         since = (until or node.clock.now()) - timedelta(days=days)
-    known = services.taxonomy(node)
+    known = taxonomy(node)
     for code in types or []:
         if code not in known:
             raise InvalidInput(f"type: unknown incident type {code!r}", details={"field": "type"})
     for status in statuses or []:
         if status not in {s.value for s in domain.Status}:
             raise InvalidInput(f"status: unknown status {status!r}", details={"field": "status"})
-    return services.IncidentFilter(
+    return reading.IncidentFilter(
         bbox=box,
         since=since,
         until=until,
@@ -221,7 +223,7 @@ def list_incidents(
     section: Annotated[str | None, Query(max_length=32)] = None,
     exercise: bool | None = None,
     include_withdrawn: bool = False,
-    limit: Annotated[int, Query(ge=1, le=services.MAX_LIST)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=reading.MAX_LIST)] = 1000,
     format: Literal["json", "csv", "geojson"] = "json",
     principal: Principal = requires(Permission.INCIDENTS_READ),
 ) -> Response | list[IncidentOut]:
@@ -244,12 +246,12 @@ def list_incidents(
     )
     if format == "json":
         with node.sessions() as session:
-            rows = services.list_incidents(session, node, flt)
-            summary = services.delivery_summary(session, rows, node.party)
+            rows = reading.list_incidents(session, node, principal, flt)
+            summary = sharing.delivery_summary(session, rows, node.party)
         return [incident_out(node, i, summary.get(i.id, []), language=principal.language) for i in rows]
     with node.transaction() as session:
         if format == "geojson":
-            collection = services.map_features(session, node, flt, principal.language)
+            collection = exports.map_features(session, node, principal, flt, principal.language)
             record_export(
                 session,
                 node.clock,
@@ -260,16 +262,12 @@ def list_incidents(
                 client_ip(request),
             )
             return JSONResponse(collection, media_type="application/geo+json")
-        rows = services.list_incidents(session, node, flt)
+        rows = reading.list_incidents(session, node, principal, flt)
         record_export(
             session, node.clock, principal.username, "incident", len(rows), format, client_ip(request)
         )
-    stamp = (domain.iso(node.clock.now()) or "")[:10]
-    return Response(
-        services.incidents_as_csv(rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="incidents-{node.party}-{stamp}.csv"'},
-    )
+    stamp = (iso_utc(node.clock.now()) or "")[:10]
+    return csv_response(exports.incidents_csv(rows), f"incidents-{node.party}-{stamp}.csv")
 
 
 @router.get("/types")
@@ -279,7 +277,7 @@ def incident_types(
     """The taxonomy of incident types (built-in plus this node's additions)."""
     return [
         {"code": t.code, "name": t.name(principal.language), "names": t.names, "group": t.group}
-        for t in services.taxonomy(node).values()
+        for t in taxonomy(node).values()
     ]
 
 
@@ -293,7 +291,7 @@ def daily_report(
 ) -> Response | dict[str, Any]:
     """The daily situation report for 00:00–24:00 of ``day`` in the node's time zone."""
     with node.transaction() as session:
-        report = reports.daily_report(session, node, day)
+        report = reports.daily_report(session, node, principal, day)
         record_export(
             session,
             node.clock,
@@ -320,7 +318,7 @@ def statistics(
 ) -> dict[str, Any]:
     """Incidents per section per week, seizures by substance per month, response to requests."""
     with node.sessions() as session:
-        return reports.statistics(session, node, weeks=weeks).as_dict()
+        return reports.statistics(session, node, principal, weeks=weeks).as_dict()
 
 
 @router.get("/{origin}/{incident_id}", response_model=IncidentDetailOut)
@@ -333,7 +331,7 @@ def get_incident(
 ) -> IncidentDetailOut:
     """One incident with its releases and follow-ups. Reading a received one is audited."""
     with node.transaction() as session:
-        incident = services.get_incident(
+        incident = reading.access_incident(
             session, node, principal, origin, incident_id, client_ip=client_ip(request)
         )
         return detail_out(session, node, incident, language=principal.language)
@@ -349,10 +347,10 @@ def incident_history(
 ) -> list[VersionOut]:
     """Every version, newest first, with the fields each one changed."""
     with node.transaction() as session:
-        incident = services.get_incident(
+        incident = reading.access_incident(
             session, node, principal, origin, incident_id, client_ip=client_ip(request)
         )
-        return [VersionOut(**row) for row in services.history(session, incident)]
+        return [VersionOut(**row) for row in versions.history(session, incident)]
 
 
 @router.put("/{incident_id}", response_model=IncidentDetailOut)
@@ -390,7 +388,7 @@ def _update(
     body: IncidentUpdateIn,
 ) -> IncidentDetailOut:
     with node.transaction() as session:
-        written = services.update_incident(
+        written = writing.update_incident(
             session,
             node,
             principal,
@@ -414,7 +412,7 @@ def transition(
     """``report`` (draft → reported), ``validate``, ``close`` or ``dismiss`` (with ``reason``); the last
     three need ``incidents.validate``."""
     with node.transaction() as session:
-        incident = services.transition_incident(
+        incident = writing.transition_incident(
             session, node, principal, incident_id, body.action, body.reason, client_ip=client_ip(request)
         )
         return detail_out(session, node, incident, language=principal.language)
@@ -430,7 +428,7 @@ def release_incident(
 ) -> IncidentDetailOut:
     """Release one of this node's incidents to more parties (this and all later versions)."""
     with node.transaction() as session:
-        services.release_incident(
+        incident = sharing.release_incident(
             session,
             node,
             principal,
@@ -440,8 +438,6 @@ def release_incident(
             handling=body.handling.value if body.handling else None,
             client_ip=client_ip(request),
         )
-        incident = session.get(Incident, (node.party, incident_id))
-        assert incident is not None
         return detail_out(session, node, incident, language=principal.language)
 
 
@@ -455,7 +451,7 @@ def withdraw_incident(
 ) -> IncidentDetailOut:
     """Withdraw one of this node's incidents: every receiver gets a signed tombstone and stops showing it."""
     with node.transaction() as session:
-        incident = services.withdraw_incident(
+        incident = sharing.withdraw_incident(
             session, node, principal, incident_id, body.reason, client_ip=client_ip(request)
         )
         return detail_out(session, node, incident, language=principal.language)
@@ -483,7 +479,7 @@ async def upload_attachment(
     """Attach a file to one of this node's incidents; its type is decided by its content (magic bytes)."""
     data = await read_upload(file)
     with node.transaction() as session:
-        services.add_attachment(
+        attachments.add_attachment(
             session, node, principal, incident_id, file.filename or "", data, client_ip=client_ip(request)
         )
         incident = session.get(Incident, (node.party, incident_id))
@@ -502,7 +498,7 @@ def download_attachment(
 ) -> Response:
     """The attachment's bytes (audited). Attachments of received incidents stay with their originator."""
     with node.transaction() as session:
-        row = services.get_attachment(
+        row = attachments.access_attachment(
             session, node, principal, origin, incident_id, attachment_id, client_ip=client_ip(request)
         )
         data, media_type, name = row.data, row.media_type, row.filename

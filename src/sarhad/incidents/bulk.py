@@ -20,7 +20,7 @@ status                 no        draft or reported (default reported)
 =====================  ========  =====================================================================
 
 Imported incidents are version 1 as written: the version row (history) of version 1 is the incident row itself
-and is written out the first time the incident changes (``services.editable_incident``), so the import writes
+and is written out the first time the incident changes (``versions.materialize_version``), so the import writes
 one row per incident. Every row is checked with the same rules as the API (``domain.check_incident``); the side of the border and the
 nearest section come from ``BorderLocator`` (fast, see locate.py). A point more than 50 km from the border is
 an error unless ``confirm_far``. All or nothing by default: one bad row and nothing is written; with
@@ -42,13 +42,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor, require
+from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.core.database import insert_rows, table_of
+from sarhad.core.errors import InvalidInput, RuleError
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
 from sarhad.incidents import domain
-from sarhad.incidents.domain import KIND, IncidentFields, IncidentRuleError, Status
+from sarhad.incidents.domain import KIND, IncidentFields, Status
 from sarhad.incidents.locate import BorderLocator
 from sarhad.incidents.models import Incident
 
@@ -93,8 +96,12 @@ class ImportReport:
             self.errors.append(error)
 
 
-class ImportFileError(ValueError):
-    """The file as a whole is unusable (no header, missing or unknown columns)."""
+class ImportFileError(InvalidInput):
+    """The file as a whole is unusable (no header, missing or unknown columns).
+
+    A refusal of its own (not a ``RuleError`` of one row): it stops the import before any row is read, while
+    row errors are collected with their line numbers. It is an ``InvalidInput``, so any entry point answers
+    it as bad input; the command line names it to print the file's name with the reason."""
 
 
 def _parse_casualties(text: str) -> dict[str, int]:
@@ -102,11 +109,11 @@ def _parse_casualties(text: str) -> dict[str, int]:
     for part in text.split():
         name, sep, value = part.partition("=")
         if not sep:
-            raise IncidentRuleError("casualties", f"{part!r} is not category=count")
+            raise RuleError("casualties", f"{part!r} is not category=count")
         try:
             result[name] = int(value)
         except ValueError:
-            raise IncidentRuleError("casualties", f"{value!r} is not a whole number") from None
+            raise RuleError("casualties", f"{value!r} is not a whole number") from None
     return result
 
 
@@ -117,11 +124,11 @@ def _parse_seizures(text: str) -> list[dict[str, Any]]:
             continue
         bits = part.split(":")
         if len(bits) != 3:
-            raise IncidentRuleError("seizures", f"{part!r} is not item:quantity:unit")
+            raise RuleError("seizures", f"{part!r} is not item:quantity:unit")
         try:
             quantity = float(bits[1])
         except ValueError:
-            raise IncidentRuleError("seizures", f"quantity {bits[1]!r} is not a number") from None
+            raise RuleError("seizures", f"quantity {bits[1]!r} is not a number") from None
         items.append({"item": bits[0], "quantity": quantity, "unit": bits[2]})
     return items
 
@@ -130,14 +137,10 @@ def _number(name: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise IncidentRuleError(name, f"{text!r} is not a number") from None
+        raise RuleError(name, f"{text!r} is not a number") from None
     if not math.isfinite(value):
-        raise IncidentRuleError(name, f"{text!r} is not a finite number")
+        raise RuleError(name, f"{text!r} is not a finite number")
     return value
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat()
 
 
 def _canonical_float(value: float) -> float | int | None:
@@ -228,7 +231,7 @@ def parse_rows(
             continue
         try:
             fields, status = _check_row(dict(zip(names, values, strict=True)), now, types)
-        except IncidentRuleError as exc:
+        except RuleError as exc:
             report.add_error(RowError(line, exc.field, exc.message))
             continue
         batch.append((line, fields, status))
@@ -245,16 +248,16 @@ def _check_row(row: dict[str, str], now: datetime, types: Any) -> tuple[Incident
     try:
         occurred = datetime.fromisoformat(row["occurred_at"].strip())
     except ValueError:
-        raise IncidentRuleError("occurred_at", f"{row['occurred_at']!r} is not an ISO 8601 time") from None
+        raise RuleError("occurred_at", f"{row['occurred_at']!r} is not an ISO 8601 time") from None
     exercise_text = row.get("exercise", "").strip().lower()
     if exercise_text not in TRUE and exercise_text not in FALSE:
-        raise IncidentRuleError("exercise", f"{exercise_text!r} is not yes or no")
+        raise RuleError("exercise", f"{exercise_text!r} is not yes or no")
     status = row.get("status", "").strip().lower() or Status.REPORTED.value
     if status not in (Status.DRAFT.value, Status.REPORTED.value):
-        raise IncidentRuleError("status", "an imported incident is a draft or reported")
+        raise RuleError("status", "an imported incident is a draft or reported")
     persons = row.get("persons_apprehended", "").strip() or "0"
     if not persons.isdigit():
-        raise IncidentRuleError("persons_apprehended", f"{persons!r} is not a whole number")
+        raise RuleError("persons_apprehended", f"{persons!r} is not a whole number")
     fields = domain.check_incident(
         type=row["type"].strip(),
         occurred_at=occurred,
@@ -285,7 +288,7 @@ def _placed(
     report: ImportReport,
 ) -> Iterator[dict[str, Any]]:
     places = locator.places([b[1].lon for b in batch], [b[1].lat for b in batch])
-    now_iso = now.isoformat()
+    now_iso = domain.content_time(now)
     party = node.party
     for (line, fields, status), place in zip(batch, places, strict=True):
         warning = domain.far_from_border_warning(place.distance_to_border_m)
@@ -299,7 +302,7 @@ def _placed(
             "type": fields.type,
             "status": status,
             "status_reason": "",
-            "occurred_at": fields.occurred_at.isoformat(),
+            "occurred_at": domain.content_time(fields.occurred_at),
             "reported_at": now_iso if reported else None,
             "location": {"lat": fields.lat, "lon": fields.lon},
             "side": place.side,
@@ -363,9 +366,9 @@ INCIDENT_JSON = frozenset({"casualties", "seizures", "attachments"})
 def import_csv(
     session: Session,
     node: Node,
+    actor: Actor,
     lines: Iterable[str],
     *,
-    actor: str,
     source: str = "",
     partial: bool = False,
     confirm_far: bool = False,
@@ -376,9 +379,10 @@ def import_csv(
 
     Once a row is refused in all-or-nothing mode, writing stops but checking goes on, so every error is
     reported in one run."""
+    require(actor, Permission.INCIDENTS_WRITE, "importing incidents")
     report = ImportReport()
     locator = BorderLocator.load(session)
-    rows = parse_rows(node, locator, lines, actor=actor, confirm_far=confirm_far, report=report)
+    rows = parse_rows(node, locator, lines, actor=actor.username, confirm_far=confirm_far, report=report)
     savepoint = session.begin_nested()
     connection = session.connection()
     if connection.dialect.name == "sqlite":
@@ -413,7 +417,7 @@ def import_csv(
     record_event(
         session,
         node.clock,
-        actor=actor,
+        actor=actor.username,
         action="incident.import",
         record_kind=KIND,
         details={

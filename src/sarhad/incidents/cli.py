@@ -10,8 +10,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.cli import DataDir, console, fail, open_node
-from sarhad.incidents import bulk, services
+from sarhad.incidents import bulk
+from sarhad.incidents.reading import MAX_LIST, IncidentFilter, list_incidents
 
 
 def register(app: typer.Typer) -> None:
@@ -50,8 +52,8 @@ def register(app: typer.Typer) -> None:
                     report = bulk.import_csv(
                         session,
                         node,
+                        SystemActor(actor),
                         lines,
-                        actor=actor,
                         source=file.name,
                         partial=good_rows_only,
                         confirm_far=confirm_far,
@@ -84,19 +86,19 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir,
         days: Annotated[int, typer.Option(min=1, help="Occurred in the last N days.")] = 30,
         origin: Annotated[str | None, typer.Option(help="Only from this party.")] = None,
-        limit: Annotated[int, typer.Option(min=1, max=services.MAX_LIST)] = 50,
+        limit: Annotated[int, typer.Option(min=1, max=MAX_LIST)] = 50,
     ) -> None:
         """List incidents, most recent occurrence first."""
         from datetime import timedelta
 
         node = open_node(data_dir)
-        flt = services.IncidentFilter(
+        flt = IncidentFilter(
             since=node.clock.now() - timedelta(days=days),
             origin=origin.upper() if origin else None,
             limit=limit,
         )
         with node.sessions() as session:
-            rows = services.list_incidents(session, node, flt)
+            rows = list_incidents(session, node, SystemActor("cli"), flt)
         table = Table("origin", "id", "type", "status", "occurred (UTC)", "section", "side", "impact")
         for i in rows:
             table.add_row(

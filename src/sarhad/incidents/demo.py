@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.border import seeding as border
 from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node
 from sarhad.exchange.models import Peer
-from sarhad.incidents import services
-from sarhad.incidents.locate import BorderLocator
+from sarhad.incidents import writing
+from sarhad.incidents.locate import BorderLocator, Place
 from sarhad.incidents.schemas import IncidentContentIn
 
 log = logging.getLogger(__name__)
@@ -127,13 +128,13 @@ def _anchors(party: str) -> list[tuple[str, float, float]]:
 
 def _point(
     rng: random.Random, locator: BorderLocator, party: str, lon: float, lat: float
-) -> tuple[float, float, services.PlaceFacts] | None:
+) -> tuple[float, float, Place] | None:
     for _attempt in range(20):
         x = round(lon + rng.uniform(-0.12, 0.12), 5)
         y = round(lat + rng.uniform(-0.12, 0.12), 5)
         place = locator.place(x, y)
         if place.side == party and (place.distance_to_border_m or 0) < 40_000:
-            return x, y, services.PlaceFacts(place.side, place.section_id, place.distance_to_border_m)
+            return x, y, place
     return None
 
 
@@ -173,7 +174,7 @@ def seed(node: Node, party: str) -> None:
     if locator.empty or not anchors:
         log.info("no border or no anchors for %s: no exercise incidents seeded", party)
         return
-    actor = services.SystemActor(f"{party.lower()}.liaison")
+    actor = SystemActor(f"{party.lower()}.liaison")
     now = node.clock.now()
     kinds = [k for k in PLAN for _ in range(k[1])]
     count = int(DAYS * PER_DAY)
@@ -198,7 +199,7 @@ def seed(node: Node, party: str) -> None:
         if kind[0] in first_of_kind and rng.random() < 0.15:
             follow_up = (party, first_of_kind[kind[0]])
         with at.transaction() as session:
-            written_incident = services.create_incident(
+            written_incident = writing.create_incident(
                 session,
                 at,
                 actor,
@@ -220,13 +221,13 @@ def seed(node: Node, party: str) -> None:
         )
         if roll < 0.45:
             with later.transaction() as session:
-                services.transition_incident(session, later, actor, incident_id, "validate")
+                writing.transition_incident(session, later, actor, incident_id, "validate")
         if roll < 0.2:
             with later.transaction() as session:
-                services.transition_incident(session, later, actor, incident_id, "close")
+                writing.transition_incident(session, later, actor, incident_id, "close")
         elif roll > 0.95:
             with later.transaction() as session:
-                services.transition_incident(
+                writing.transition_incident(
                     session, later, actor, incident_id, "dismiss", "EXERCISE — duplicate of an earlier report"
                 )
     log.info("%s exercise incidents seeded on %s", written, party)

@@ -12,12 +12,13 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from sarhad.core.errors import RuleError
 from sarhad.exchange.domain import Handling, Tlp
 
 KIND = "incident"
@@ -36,15 +37,6 @@ NODE_TAXONOMY_FILE = "incident_types.json"
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 TLP_ORDER: tuple[Tlp, ...] = (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED)
-
-
-class IncidentRuleError(ValueError):
-    """An incident breaks a rule; ``field`` names the input to correct."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class Status(StrEnum):
@@ -132,16 +124,14 @@ BUILTIN_TYPES: dict[str, IncidentType] = load_taxonomy()
 
 def check_type(code: str, types: Mapping[str, IncidentType]) -> str:
     if code not in types:
-        raise IncidentRuleError(
-            "type", f"unknown incident type {code!r}; known types: {', '.join(sorted(types))}"
-        )
+        raise RuleError("type", f"unknown incident type {code!r}; known types: {', '.join(sorted(types))}")
     return code
 
 
 def check_received_type(code: str) -> str:
     """A peer's type code: any well-formed snake_case code (its taxonomy may have more types than ours)."""
     if not CODE_RE.match(code):
-        raise IncidentRuleError("type", f"incident type {code!r} is not a snake_case code")
+        raise RuleError("type", f"incident type {code!r} is not a snake_case code")
     return code
 
 
@@ -178,20 +168,18 @@ class IncidentFields:
 
 def check_point(lat: float, lon: float) -> tuple[float, float]:
     if not isinstance(lat, int | float) or not math.isfinite(lat) or not -90.0 <= lat <= 90.0:
-        raise IncidentRuleError("lat", f"latitude {lat} is outside -90 to 90")
+        raise RuleError("lat", f"latitude {lat} is outside -90 to 90")
     if not isinstance(lon, int | float) or not math.isfinite(lon) or not -180.0 <= lon <= 180.0:
-        raise IncidentRuleError("lon", f"longitude {lon} is outside -180 to 180")
+        raise RuleError("lon", f"longitude {lon} is outside -180 to 180")
     return float(lat), float(lon)
 
 
 def check_occurred_at(occurred_at: datetime, now: datetime) -> datetime:
     if occurred_at.tzinfo is None:
-        raise IncidentRuleError(
-            "occurred_at", "occurred_at needs a time zone (e.g. 2026-11-23T08:00:00+05:00)"
-        )
+        raise RuleError("occurred_at", "occurred_at needs a time zone (e.g. 2026-11-23T08:00:00+05:00)")
     value = occurred_at.astimezone(UTC)
     if value > now + CLOCK_SKEW:
-        raise IncidentRuleError(
+        raise RuleError(
             "occurred_at",
             f"the incident cannot have occurred in the future ({value.isoformat()} is after now, "
             f"{now.astimezone(UTC).isoformat()}; {int(CLOCK_SKEW.total_seconds() // 60)} minutes of clock "
@@ -203,9 +191,9 @@ def check_occurred_at(occurred_at: datetime, now: datetime) -> datetime:
 def check_description(text: str) -> str:
     text = text.strip()
     if not text:
-        raise IncidentRuleError("description", "describe what happened")
+        raise RuleError("description", "describe what happened")
     if len(text) > DESCRIPTION_MAX:
-        raise IncidentRuleError(
+        raise RuleError(
             "description", f"the description is {len(text)} characters; at most {DESCRIPTION_MAX} are allowed"
         )
     return text
@@ -215,12 +203,12 @@ def check_casualties(values: Mapping[str, int] | None) -> dict[str, int]:
     result: dict[str, int] = {}
     for category, count in (values or {}).items():
         if category not in CASUALTY_CATEGORIES:
-            raise IncidentRuleError(
+            raise RuleError(
                 f"casualties.{category}",
                 f"unknown casualty category {category!r}; use {', '.join(CASUALTY_CATEGORIES)}",
             )
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
-            raise IncidentRuleError(
+            raise RuleError(
                 f"casualties.{category}", f"a casualty count is a whole number from 0 to {MAX_COUNT}"
             )
         if count:
@@ -233,44 +221,40 @@ def check_seizures(items: Sequence[Mapping[str, Any]] | None) -> list[Seizure]:
     for n, item in enumerate(items or ()):
         name = " ".join(str(item.get("item", "")).split()).lower()
         if not name or len(name) > ITEM_MAX:
-            raise IncidentRuleError(
+            raise RuleError(
                 f"seizures[{n}].item", f"name the substance or goods seized (1 to {ITEM_MAX} characters)"
             )
         quantity = item.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int | float) or not math.isfinite(quantity):
-            raise IncidentRuleError(f"seizures[{n}].quantity", "the quantity must be a number")
+            raise RuleError(f"seizures[{n}].quantity", "the quantity must be a number")
         if quantity < 0:
-            raise IncidentRuleError(
-                f"seizures[{n}].quantity", f"the quantity cannot be negative ({quantity})"
-            )
+            raise RuleError(f"seizures[{n}].quantity", f"the quantity cannot be negative ({quantity})")
         if quantity > MAX_QUANTITY:
-            raise IncidentRuleError(f"seizures[{n}].quantity", "the quantity is implausibly large")
+            raise RuleError(f"seizures[{n}].quantity", "the quantity is implausibly large")
         unit = str(item.get("unit", "")).strip().lower()
         if unit not in UNITS:
-            raise IncidentRuleError(f"seizures[{n}].unit", f"unit {unit!r} is not one of {', '.join(UNITS)}")
+            raise RuleError(f"seizures[{n}].unit", f"unit {unit!r} is not one of {', '.join(UNITS)}")
         result.append(Seizure(item=name, quantity=float(quantity), unit=unit))
     return result
 
 
 def check_count(field_name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
-        raise IncidentRuleError(field_name, f"{field_name} is a whole number from 0 to {MAX_COUNT}")
+        raise RuleError(field_name, f"{field_name} is a whole number from 0 to {MAX_COUNT}")
     return value
 
 
 def check_impact(value: str) -> str:
     if value not in IMPACT_ORDER:
-        raise IncidentRuleError(
-            "impact_level", f"impact level {value!r} is not one of {', '.join(IMPACT_ORDER)}"
-        )
+        raise RuleError("impact_level", f"impact level {value!r} is not one of {', '.join(IMPACT_ORDER)}")
     return value
 
 
 def check_confidence(reliability: str, credibility: str) -> tuple[str, str]:
     if reliability not in RELIABILITY:
-        raise IncidentRuleError("source_reliability", "source reliability is a letter from A to F")
+        raise RuleError("source_reliability", "source reliability is a letter from A to F")
     if credibility not in CREDIBILITY:
-        raise IncidentRuleError("info_credibility", "information credibility is a digit from 1 to 6")
+        raise RuleError("info_credibility", "information credibility is a digit from 1 to 6")
     return reliability, credibility
 
 
@@ -291,7 +275,7 @@ def check_incident(
     info_credibility: str = "6",
     exercise: bool = False,
 ) -> IncidentFields:
-    """Every content rule; raises IncidentRuleError naming the first field that breaks one.
+    """Every content rule; raises ``RuleError`` naming the first field that breaks one.
 
     ``types`` None means a received incident: any well-formed type code is accepted.
     """
@@ -330,11 +314,11 @@ def far_from_border_warning(distance_m: float | None) -> str | None:
 def check_transition(status: str, action: str, reason: str = "") -> Status:
     """The status after ``action``; dismissing needs a reason."""
     if action not in TRANSITIONS:
-        raise IncidentRuleError("action", f"unknown action {action!r}; use {', '.join(TRANSITIONS)}")
+        raise RuleError("action", f"unknown action {action!r}; use {', '.join(TRANSITIONS)}")
     allowed, target = TRANSITIONS[action]
     current = Status(status)
     if current not in allowed:
-        raise IncidentRuleError(
+        raise RuleError(
             "action",
             f"an incident that is {current.value} cannot be {target.value} "
             f"(only from {', '.join(sorted(s.value for s in allowed))})",
@@ -342,9 +326,7 @@ def check_transition(status: str, action: str, reason: str = "") -> Status:
     if action == "dismiss":
         reason = reason.strip()
         if not reason or len(reason) > REASON_MAX:
-            raise IncidentRuleError(
-                "reason", f"say why the incident is dismissed (1 to {REASON_MAX} characters)"
-            )
+            raise RuleError("reason", f"say why the incident is dismissed (1 to {REASON_MAX} characters)")
     return target
 
 
@@ -364,7 +346,7 @@ def check_tlp(value: str) -> Tlp:
     try:
         return Tlp(value)
     except ValueError:
-        raise IncidentRuleError(
+        raise RuleError(
             "tlp", f"TLP {value!r} is not a TLP 2.0 label; use one of {', '.join(t.value for t in Tlp)}"
         ) from None
 
@@ -373,7 +355,7 @@ def check_handling(value: str) -> Handling:
     try:
         return Handling(value)
     except ValueError:
-        raise IncidentRuleError(
+        raise RuleError(
             "handling", f"handling {value!r} is not one of {', '.join(h.value for h in Handling)}"
         ) from None
 
@@ -381,13 +363,13 @@ def check_handling(value: str) -> Handling:
 def check_release_targets(own_party: str, targets: Sequence[str], peers: set[str]) -> list[str]:
     wanted = sorted(set(targets))
     if not wanted:
-        raise IncidentRuleError("release_to", "name at least one party to release to")
+        raise RuleError("release_to", "name at least one party to release to")
     if own_party in wanted:
-        raise IncidentRuleError("release_to", f"{own_party} is this node's own party; release to peers only")
+        raise RuleError("release_to", f"{own_party} is this node's own party; release to peers only")
     unknown = [p for p in wanted if p not in peers]
     if unknown:
         known = ", ".join(sorted(peers)) or "none"
-        raise IncidentRuleError(
+        raise RuleError(
             "release_to", f"{', '.join(unknown)} is not a configured peer (configured peers: {known})"
         )
     return wanted
@@ -395,7 +377,7 @@ def check_release_targets(own_party: str, targets: Sequence[str], peers: set[str
 
 def check_releasable(status: str) -> None:
     if status == Status.DRAFT.value:
-        raise IncidentRuleError("status", "a draft is not released; report it first")
+        raise RuleError("status", "a draft is not released; report it first")
 
 
 # --- attachments ------------------------------------------------------------------------------------------
@@ -407,7 +389,6 @@ _SIGNATURES: tuple[tuple[str, str, Any], ...] = (
     ("image/webp", "webp", lambda b: len(b) >= 12 and b[:4] == b"RIFF" and b[8:12] == b"WEBP"),
     ("application/pdf", "pdf", lambda b: b.startswith(b"%PDF-")),
 )
-ALLOWED_MEDIA_TYPES = tuple(sig[0] for sig in _SIGNATURES)
 _EXTENSIONS = {
     "image/jpeg": {"jpg", "jpeg"},
     "image/png": {"png"},
@@ -431,24 +412,24 @@ def check_attachment(filename: str, data: bytes, max_bytes: int = ATTACHMENT_MAX
     name = Path(filename.replace("\\", "/")).name.strip()
     name = "".join(ch for ch in name if ch.isprintable())[:FILENAME_MAX]
     if not name:
-        raise IncidentRuleError("file", "the attachment needs a file name")
+        raise RuleError("file", "the attachment needs a file name")
     if not data:
-        raise IncidentRuleError("file", "the attachment is empty")
+        raise RuleError("file", "the attachment is empty")
     if len(data) > max_bytes:
-        raise IncidentRuleError(
+        raise RuleError(
             "file",
             f"the attachment is {len(data)} bytes; at most {max_bytes} bytes ({max_bytes // 1048576} MB)",
         )
     media_type = sniff_media_type(data)
     if media_type is None:
-        raise IncidentRuleError(
+        raise RuleError(
             "file",
             "the attachment's content is not a JPEG, PNG, WebP image or a PDF document "
             "(the type is decided by the file's content, not its name)",
         )
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in _EXTENSIONS[media_type]:
-        raise IncidentRuleError(
+        raise RuleError(
             "file",
             f"the file is named {name!r} but its content is {media_type}; a disguised file is refused "
             f"(name it .{sorted(_EXTENSIONS[media_type])[0]})",
@@ -485,7 +466,13 @@ class IncidentLike(Protocol):
     updated_at: datetime
 
 
-def iso(value: datetime | None) -> str | None:
+def content_time(value: datetime | None) -> str | None:
+    """A time as written in the shared content: ISO 8601 in UTC with ``+00:00``.
+
+    Not ``core.formats.iso_utc`` (``Z``): every version released since the first one was hashed with these
+    bytes, and a peer checks the hash, so the spelling of the content stays as it is. Everything else
+    (API answers, exports, reports) uses ``iso_utc``.
+    """
     return value.astimezone(UTC).isoformat() if value is not None else None
 
 
@@ -501,8 +488,8 @@ def snapshot(incident: IncidentLike) -> dict[str, Any]:
         "type": incident.type,
         "status": incident.status,
         "status_reason": incident.status_reason,
-        "occurred_at": iso(incident.occurred_at),
-        "reported_at": iso(incident.reported_at),
+        "occurred_at": content_time(incident.occurred_at),
+        "reported_at": content_time(incident.reported_at),
         "location": {"lat": incident.lat, "lon": incident.lon},
         "side": incident.side,
         "section": incident.section_id,
@@ -519,8 +506,8 @@ def snapshot(incident: IncidentLike) -> dict[str, Any]:
         "exercise": incident.exercise,
         "follow_up_of": follow_up,
         "attachments": [dict(a) for a in incident.attachments],
-        "created_at": iso(incident.created_at),
-        "updated_at": iso(incident.updated_at),
+        "created_at": content_time(incident.created_at),
+        "updated_at": content_time(incident.updated_at),
     }
 
 
@@ -528,24 +515,6 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[
     """Top-level content keys that differ between two versions (for the history view)."""
     keys = [k for k in after if k not in ("updated_at",)]
     return [k for k in keys if before.get(k) != after.get(k)]
-
-
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas in exported text (incidents may come from another state's node)."""
-    return "'" + value if value.startswith(CSV_FORMULA_PREFIXES) else value
-
-
-@dataclass
-class Tally:
-    """Counts by key (for reports)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, key: str, n: int = 1) -> None:
-        self.counts[key] = self.counts.get(key, 0) + n
 
 
 def notable(impact_level: str, casualties: Mapping[str, int]) -> bool:

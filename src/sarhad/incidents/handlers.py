@@ -1,8 +1,8 @@
 """The ``incident`` record kind: how an incident received from a peer is applied and withdrawn.
 
 The exchange has already verified the envelope and checked the content against ``IncidentContent``; the
-handlers run in the receiving transaction (inside a savepoint), and anything they raise quarantines the
-record instead of breaking the link.
+handlers run in the receiving transaction (inside a savepoint); a record they will not apply is refused
+(``RecordRefused``) and quarantined instead of breaking the link.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from sqlalchemy.orm import Session
 
 from sarhad.core.node import Node
 from sarhad.exchange.registry import IncomingRecord, RecordKind, register_kind
-from sarhad.incidents import services
+from sarhad.incidents import sharing
 from sarhad.incidents.domain import KIND
 from sarhad.incidents.schemas import IncidentContent
 
 
 def apply_incident(session: Session, node: Node, record: IncomingRecord) -> None:
-    services.apply_received(session, node, record)
+    sharing.apply_received(session, node, record)
 
 
 def withdraw_incident(session: Session, node: Node, record: IncomingRecord) -> None:
-    services.withdraw_received(session, node, record)
+    sharing.withdraw_received(session, node, record)
 
 
 INCIDENT = register_kind(

@@ -5,7 +5,8 @@ costs a few vectorised operations on the line's vertices.
 locator gives the same side (it uses the same local-plane rule as ``border.geo.side_of_line``) and the same
 section except within a few hundred metres of a section limit, and a distance to the line accurate to a
 fraction of a percent (local equirectangular plane). It serves bulk import, the demo and the benchmark, where
-``locate`` (milliseconds per point) would be far too slow. A test compares the two.
+``locate`` (milliseconds per point) would be far too slow. A test compares the two. ``place_of`` is the
+single-point answer the services use for an incident typed in.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.border import domain as border_domain
+from sarhad.border import queries as border
 from sarhad.border.geo import ON_LINE, _local_xy, _nearest_segment, _side_sign
 from sarhad.border.models import BorderLine, BorderSection
+from sarhad.core.errors import NotFound
 
 _GEOD = Geod(ellps="WGS84")
 _M_PER_DEG = 111_195.0  # metres per degree on the mean-radius sphere (local plane scale)
@@ -33,6 +36,15 @@ class Place:
     side: str | None  # a party code, "ON_LINE", or None without a border
     section_id: str | None
     distance_to_border_m: float | None
+
+
+def place_of(session: Session, lat: float, lon: float) -> Place:
+    """The authoritative place of one point (``border.queries.place_of_point``); all None without a border line."""
+    try:
+        where = border.place_of_point(session, lon, lat)
+    except NotFound:
+        return Place(None, None, None)
+    return Place(where.side, where.section_id, where.distance_to_border_m)
 
 
 @dataclass

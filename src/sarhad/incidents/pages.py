@@ -19,14 +19,15 @@ from pydantic import ValidationError
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export
-from sarhad.core.errors import NotFound, SarhadError
+from sarhad.core.errors import ErrorCode, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Tlp
-from sarhad.incidents import domain, reports, services
+from sarhad.incidents import attachments, domain, reading, reports, sharing, versions, writing
 from sarhad.incidents.api import parse_filter, read_upload
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import IncidentCreateIn, IncidentUpdateIn
+from sarhad.incidents.taxonomy import taxonomy, type_name
 from sarhad.web import charts
 from sarhad.web.deps import NodeDep, client_ip, public, requires
 from sarhad.web.templating import add_nav_item, render
@@ -106,7 +107,7 @@ def _page(
 def _labels(node: Any, language: str) -> dict[str, Any]:
     """Every text the picture script shows, translated for the viewer."""
     return {
-        "types": {code: t.name(language) for code, t in services.taxonomy(node).items()},
+        "types": {code: t.name(language) for code, t in taxonomy(node).items()},
         "status": {s.value: codes()[s.value] for s in domain.Status},
         "impact": {
             **{level: codes()[level] for level in ("low", "medium", "high", "very_high", "critical")},
@@ -127,7 +128,7 @@ def _labels(node: Any, language: str) -> dict[str, Any]:
 
 
 def _type_choices(node: Any, language: str) -> list[tuple[str, str]]:
-    return [(code, t.name(language)) for code, t in services.taxonomy(node).items()]
+    return [(code, t.name(language)) for code, t in taxonomy(node).items()]
 
 
 # --- the situational picture --------------------------------------------------------------------------------
@@ -161,8 +162,8 @@ def picture_page(
         limit=2000,
     )
     with node.sessions() as session:
-        rows = services.list_incidents(session, node, flt)
-        overdue = services.drafts_overdue(session, node)
+        rows = reading.list_incidents(session, node, principal, flt)
+        overdue = reading.drafts_overdue(session, node, principal)
         peers = [p.party for p in exchange.configured_peers(session)]
     now = node.clock.now()
     query = {k: v for k, v in filters.items() if v}
@@ -407,7 +408,7 @@ async def create(
         try:
             checked = IncidentCreateIn.model_validate(data)
             with node.transaction() as session:
-                written = services.create_incident(
+                written = writing.create_incident(
                     session,
                     node,
                     principal,
@@ -426,7 +427,7 @@ async def create(
             )
         except (ValidationError, SarhadError) as exc:
             problems = _problems(exc)
-            far = isinstance(exc, SarhadError) and exc.code == "far_from_border"
+            far = isinstance(exc, SarhadError) and exc.code == ErrorCode.FAR_FROM_BORDER
     return _form_page(request, node, principal, values, errors=problems, far=far)
 
 
@@ -441,7 +442,7 @@ def daily_report_page(
     principal: Principal = requires(Permission.INCIDENTS_READ),
 ) -> HTMLResponse:
     with node.transaction() as session:
-        report = reports.daily_report(session, node, day)
+        report = reports.daily_report(session, node, principal, day)
         record_export(
             session,
             node.clock,
@@ -452,7 +453,7 @@ def daily_report_page(
             client_ip(request),
         )
     by_type_chart = charts.bar_chart(
-        [(services.type_name(node, k, principal.language), float(v)) for k, v in report.by_type.items()],
+        [(type_name(node, k, principal.language), float(v)) for k, v in report.by_type.items()],
         title=_("Incidents by type"),
         empty_text=_("No incidents"),
     )
@@ -478,7 +479,7 @@ def statistics_page(
     principal: Principal = requires(Permission.INCIDENTS_READ),
 ) -> HTMLResponse:
     with node.sessions() as session:
-        stats = reports.statistics(session, node, weeks=weeks)
+        stats = reports.statistics(session, node, principal, weeks=weeks)
     per_section = charts.grouped_bar_chart(
         stats.weeks,
         {section: [float(v) for v in values] for section, values in stats.per_section_week.items()},
@@ -524,13 +525,13 @@ def detail_page(
     principal: Principal = requires(Permission.INCIDENTS_READ),
 ) -> HTMLResponse:
     with node.transaction() as session:
-        incident = services.get_incident(
+        incident = reading.access_incident(
             session, node, principal, origin, incident_id, client_ip=client_ip(request)
         )
-        history = services.history(session, incident)
-        releases = services.releases_of(session, incident)
-        follow_ups = services.follow_ups_of(session, incident)
-        deliveries = services.delivery_summary(session, [incident], node.party).get(incident.id, [])
+        history = versions.history(session, incident)
+        releases = sharing.releases_of(session, incident)
+        follow_ups = reading.follow_ups_of(session, incident)
+        deliveries = sharing.delivery_summary(session, [incident], node.party).get(incident.id, [])
         peers = [p.party for p in exchange.configured_peers(session)]
     own = incident.origin == node.party
     released_to = {r.to_party for r in releases if r.withdrawn_at is None}
@@ -551,7 +552,7 @@ def detail_page(
         {
             "i": incident,
             "own": own,
-            "type_name": services.type_name(node, incident.type, principal.language),
+            "type_name": type_name(node, incident.type, principal.language),
             "history": history,
             "releases": releases,
             "follow_ups": follow_ups,
@@ -578,7 +579,7 @@ def edit_page(
     principal: Principal = requires(Permission.INCIDENTS_WRITE),
 ) -> HTMLResponse:
     with node.sessions() as session:
-        incident = services.editable_incident(session, node, incident_id, origin, "edited")
+        incident = writing.access_editable_incident(session, node, principal, incident_id, origin)
     return _form_page(
         request,
         node,
@@ -597,7 +598,7 @@ async def edit(
     principal: Principal = requires(Permission.INCIDENTS_WRITE),
 ) -> Response:
     with node.sessions() as session:
-        incident = services.editable_incident(session, node, incident_id, origin, "edited")
+        incident = writing.access_editable_incident(session, node, principal, incident_id, origin)
     values, data, problems = await _form_values(request, principal.time_zone)
     if values["version"]:
         data["version"] = values["version"]
@@ -606,7 +607,7 @@ async def edit(
         try:
             checked = IncidentUpdateIn.model_validate(data)
             with node.transaction() as session:
-                services.update_incident(
+                writing.update_incident(
                     session,
                     node,
                     principal,
@@ -619,7 +620,7 @@ async def edit(
             return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)
         except (ValidationError, SarhadError) as exc:
             problems = _problems(exc)
-            far = isinstance(exc, SarhadError) and exc.code == "far_from_border"
+            far = isinstance(exc, SarhadError) and exc.code == ErrorCode.FAR_FROM_BORDER
     return _form_page(request, node, principal, values, incident=incident, errors=problems, far=far)
 
 
@@ -634,7 +635,7 @@ def transition(
     principal: Principal = requires(Permission.INCIDENTS_WRITE),
 ) -> RedirectResponse:
     with node.transaction() as session:
-        services.transition_incident(
+        writing.transition_incident(
             session, node, principal, incident_id, action, reason, origin=origin, client_ip=client_ip(request)
         )
     return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)
@@ -650,10 +651,8 @@ def release(
     principal: Principal = requires(Permission.RECORDS_RELEASE),
 ) -> RedirectResponse:
     with node.transaction() as session:
-        if origin != node.party:
-            services.editable_incident(session, node, incident_id, origin, "released onward")
-        services.release_incident(
-            session, node, principal, incident_id, to or [], client_ip=client_ip(request)
+        sharing.release_incident(
+            session, node, principal, incident_id, to or [], origin=origin, client_ip=client_ip(request)
         )
     return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)
 
@@ -669,7 +668,7 @@ async def attach(
 ) -> RedirectResponse:
     data = await read_upload(file)
     with node.transaction() as session:
-        services.add_attachment(
+        attachments.add_attachment(
             session,
             node,
             principal,

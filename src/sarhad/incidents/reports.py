@@ -21,8 +21,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor, require
+from sarhad.accounts.domain import Permission
+from sarhad.core.formats import iso_utc
 from sarhad.core.node import Node
-from sarhad.incidents import domain
 from sarhad.incidents.domain import Status
 from sarhad.incidents.models import Incident
 
@@ -96,9 +98,9 @@ class DailyReport:
             "party": self.party,
             "day": self.day.isoformat(),
             "zone": self.zone,
-            "since": domain.iso(self.since),
-            "until": domain.iso(self.until),
-            "generated_at": domain.iso(self.generated_at),
+            "since": iso_utc(self.since),
+            "until": iso_utc(self.until),
+            "generated_at": iso_utc(self.generated_at),
             "total": self.total,
             "by_type": self.by_type,
             "by_section": self.by_section,
@@ -111,7 +113,7 @@ class DailyReport:
                     "id": i.id,
                     "type": i.type,
                     "status": i.status,
-                    "occurred_at": domain.iso(i.occurred_at),
+                    "occurred_at": iso_utc(i.occurred_at),
                     "section": i.section_id,
                     "side": i.side,
                     "impact_level": i.impact_level,
@@ -124,7 +126,7 @@ class DailyReport:
             "open_requests": [
                 {
                     **r,
-                    "deadline": domain.iso(r["deadline"])
+                    "deadline": iso_utc(r["deadline"])
                     if isinstance(r["deadline"], datetime)
                     else r["deadline"],
                 }
@@ -138,12 +140,13 @@ def _counted() -> Any:
     return (Incident.status != Status.DISMISSED.value, Incident.withdrawn_at.is_(None))
 
 
-def daily_report(session: Session, node: Node, day: date | None = None) -> DailyReport:
+def daily_report(session: Session, node: Node, actor: Actor, day: date | None = None) -> DailyReport:
     """Counts by type and section, seizures, notable incidents and open requests for one day (node's zone).
 
     Counted: own and received incidents that occurred that day, not dismissed, not withdrawn (drafts
     included: they are this node's own knowledge). Notable: high or very high impact, or any casualty.
     """
+    require(actor, Permission.INCIDENTS_READ, "reading incidents")
     zone = node_zone(node)
     now = node.clock.now()
     day = day or now.astimezone(zone).date()
@@ -242,7 +245,9 @@ def _month_start(d: date) -> date:
     return d.replace(day=1)
 
 
-def statistics(session: Session, node: Node, *, weeks: int = 12) -> Statistics:
+def statistics(session: Session, node: Node, actor: Actor, *, weeks: int = 12) -> Statistics:
+    """Incidents per section per week, seizures by substance per month, and the response to requests."""
+    require(actor, Permission.INCIDENTS_READ, "reading incidents")
     zone = node_zone(node)
     today = node.clock.now().astimezone(zone).date()
     first_week = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
@@ -335,8 +340,8 @@ def daily_report_pdf(node: Node, report: DailyReport) -> bytes:
 
     line(f"Daily situation report - {report.party} - {report.day.isoformat()}", 15, "B", 8)
     line(
-        f"Period 00:00-24:00 {report.zone} ({domain.iso(report.since)} to {domain.iso(report.until)}); "
-        f"generated {domain.iso(report.generated_at)}",
+        f"Period 00:00-24:00 {report.zone} ({iso_utc(report.since)} to {iso_utc(report.until)}); "
+        f"generated {iso_utc(report.generated_at)}",
         9,
     )
     line(
@@ -378,7 +383,7 @@ def daily_report_pdf(node: Node, report: DailyReport) -> bytes:
         line("  none")
     for r in report.open_requests:
         deadline = r["deadline"]
-        when = domain.iso(deadline) if isinstance(deadline, datetime) else str(deadline)
+        when = iso_utc(deadline) if isinstance(deadline, datetime) else str(deadline)
         line(
             f"  {r['direction']} {r['kind']} {r['action']} - incident {r['incident_origin']}/{r['incident_id']} "
             f"- deadline {when}{' OVERDUE' if r['overdue'] else ''}: {r['summary']}"

@@ -52,7 +52,7 @@ def _invalid(exc: RequestRuleError) -> InvalidInput:
 
 def incident_exists(session: Session, origin: str, incident_id: str) -> bool:
     """Whether this node holds the incident (own or received), through the incidents package's service."""
-    from sarhad.incidents import services as incidents  # lazy: the incidents package is optional here
+    from sarhad.incidents import reading as incidents  # lazy: the incidents package is optional here
 
     return bool(incidents.incident_exists(session, origin, incident_id))
 

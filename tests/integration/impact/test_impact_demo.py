@@ -7,6 +7,7 @@ from pathlib import Path
 from impact_helpers import seed
 from typer.testing import CliRunner
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.cli import app as cli_app
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
@@ -46,7 +47,7 @@ def test_the_demo_seed_agrees_one_section_and_leaves_proposals_pending(tmp_path:
         deliver(ir, pk)
         for node in (pk, ir):
             with node.sessions() as session:
-                views = {v["section"]: v for v in services.section_levels(session, node)}
+                views = {v["section"]: v for v in services.section_levels(session, node, SystemActor())}
             assert views["S5"]["level"] == "high" and views["S5"]["pending"] is None
             assert views["S3"]["level"] == "low" and views["S3"]["pending"]["proposer"] == "PK"
             assert views["S2"]["level"] == "low" and views["S2"]["pending"]["proposer"] == "IR"

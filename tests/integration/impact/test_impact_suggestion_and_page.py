@@ -9,8 +9,9 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from impact_helpers import PASSWORD, level_of
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node
-from sarhad.incidents import services as incidents
+from sarhad.incidents import writing as incidents
 from sarhad.incidents.schemas import IncidentContentIn
 from support.inprocess import deliver
 
@@ -27,7 +28,7 @@ def _incident(node: Node, impact_level: str, ago: timedelta) -> str:
         impact_level=impact_level,
     )
     with node.transaction() as session:
-        written = incidents.create_incident(session, node, incidents.SystemActor(), data)
+        written = incidents.create_incident(session, node, SystemActor(), data)
         assert written.incident.section_id == "S5"
         return written.incident.id
 

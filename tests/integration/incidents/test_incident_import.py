@@ -11,10 +11,11 @@ from incident_helpers import count, seed_border
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
 from sarhad.incidents import cli as incidents_cli
-from sarhad.incidents import domain, services
+from sarhad.incidents import domain, locate, versions, writing
 from sarhad.incidents.models import Incident, IncidentVersion
 
 HEADER = (
@@ -68,10 +69,10 @@ def test_import_all_good_rows_places_them_like_the_api(node: Node, node_dir: Pat
         assert rows["Hashish, 120 kg"].exercise is True
         assert rows["Diesel near Mand"].casualties == {"security_injured": 1}
         for incident in rows.values():
-            where = services.place_of(session, incident.lat, incident.lon)
+            where = locate.place_of(session, incident.lat, incident.lon)
             assert (incident.side, incident.section_id) == (where.side, where.section_id)
             # version 1 is the row itself until the first change; its hash is the exchange's content hash
-            [first] = services.history(session, incident)
+            [first] = versions.history(session, incident)
             assert (first["version"], first["change"]) == (1, "import")
             assert (
                 first["content_hash"]
@@ -89,11 +90,11 @@ def test_first_change_of_an_imported_incident_keeps_version_1_in_the_history(
     with node.sessions() as session:
         incident_id = session.scalars(select(Incident.id)).one()
     with node.transaction() as session:
-        services.transition_incident(session, node, services.SystemActor(), incident_id, "validate")
+        writing.transition_incident(session, node, SystemActor(), incident_id, "validate")
     with node.sessions() as session:
         incident = session.get(Incident, (node.party, incident_id))
         assert incident is not None
-        history = services.history(session, incident)
+        history = versions.history(session, incident)
         assert [(h["version"], h["change"]) for h in history] == [(2, "validate"), (1, "import")]
         assert history[1]["content"]["status"] == "reported" and history[0]["changed"] == ["status"]
 

@@ -11,8 +11,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from incident_helpers import TAFTAN_BBOX, body, deliver, snapshot_counts
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node
-from sarhad.incidents import services
+from sarhad.incidents import reading
 from sarhad.incidents.models import Incident
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -223,7 +224,7 @@ def test_draft_older_than_24_hours_is_flagged(client: TestClient, liaison: dict[
     got = client.get(f"/api/v1/incidents/PK/{draft['id']}", headers=liaison).json()
     assert got["draft_overdue"] is True
     with pk.sessions() as session:
-        assert [i.id for i in services.drafts_overdue(session, pk)] == [draft["id"]]
+        assert [i.id for i in reading.drafts_overdue(session, pk, SystemActor())] == [draft["id"]]
 
 
 def test_attachments_checked_by_content_and_size(
@@ -286,14 +287,14 @@ def test_section_counts_and_incident_exists(client: TestClient, liaison: dict[st
     )
     now = pk.clock.now()
     with pk.sessions() as session:
-        counts = services.section_counts(session, since=now - timedelta(days=30), until=now)
+        counts = reading.section_counts(session, since=now - timedelta(days=30), until=now)
         assert counts == {"S5": {"high": 2}}
         assert (
-            services.section_counts(session, since=now - timedelta(days=60), until=now - timedelta(days=30))
+            reading.section_counts(session, since=now - timedelta(days=60), until=now - timedelta(days=30))
             == {}
         )
-        assert services.incident_exists(session, "PK", dismissed["id"]) is True
-        assert services.incident_exists(session, "IR", dismissed["id"]) is False
+        assert reading.incident_exists(session, "PK", dismissed["id"]) is True
+        assert reading.incident_exists(session, "IR", dismissed["id"]) is False
 
 
 def test_withdrawn_incident_disappears_at_the_receiver(
@@ -316,4 +317,4 @@ def test_withdrawn_incident_disappears_at_the_receiver(
     gone = ir_client.get(f"/api/v1/incidents/PK/{created['id']}", headers=ir_liaison)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "withdrawn"
     with ir.sessions() as session:
-        assert services.incident_exists(session, "PK", created["id"]) is False
+        assert reading.incident_exists(session, "PK", created["id"]) is False

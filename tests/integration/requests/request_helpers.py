@@ -14,7 +14,7 @@ from sarhad.audit.models import AuditEntry
 from sarhad.border import seeding as border
 from sarhad.core.node import Node
 from sarhad.exchange.models import OutboundEnvelope
-from sarhad.incidents import services as incidents
+from sarhad.incidents import writing as incidents
 from sarhad.incidents.schemas import IncidentContentIn
 from sarhad.requests.models import PartyRequest, RequestEvent
 
@@ -60,9 +60,7 @@ def create_incident(
         impact_level=impact_level,
     )
     with node.transaction() as session:
-        written = incidents.create_incident(
-            session, node, incidents.SystemActor(), data, release_to=list(release_to)
-        )
+        written = incidents.create_incident(session, node, SystemActor(), data, release_to=list(release_to))
         return written.incident.id
 
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from sarhad.core.errors import RuleError
 from sarhad.impact import domain
-from sarhad.impact.domain import ImpactRuleError, Level, level_in_force, proposal_content, suggest_level
+from sarhad.impact.domain import Level, level_in_force, proposal_content, suggest_level
 from sarhad.impact.schemas import ImpactContent
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -84,7 +85,7 @@ def test_an_agreed_critical_level_holds_until_its_expiry_then_reverts_to_the_las
 def test_proposals_that_break_a_rule_are_refused_naming_the_field(
     level: str, expires: timedelta | None, reason: str, field: str
 ) -> None:
-    with pytest.raises(ImpactRuleError) as caught:
+    with pytest.raises(RuleError) as caught:
         proposal_content(
             section="S5",
             level=level,

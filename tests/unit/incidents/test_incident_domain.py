@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from sarhad.core.errors import RuleError
 from sarhad.incidents import domain
-from sarhad.incidents.domain import IncidentRuleError
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -75,7 +75,7 @@ def test_valid_content_is_normalised() -> None:
     ],
 )
 def test_bad_content_names_the_field(changes: dict[str, object], field: str) -> None:
-    with pytest.raises(IncidentRuleError) as info:
+    with pytest.raises(RuleError) as info:
         check(**changes)
     assert info.value.field == field
 
@@ -86,7 +86,7 @@ def test_small_clock_skew_is_accepted() -> None:
 
 def test_received_type_codes_are_accepted_if_well_formed() -> None:
     assert check(type="camel_smuggling", types=None).type == "camel_smuggling"
-    with pytest.raises(IncidentRuleError):
+    with pytest.raises(RuleError):
         check(type="Not A Code", types=None)
 
 
@@ -102,13 +102,13 @@ def test_workflow_transitions() -> None:
     assert domain.check_transition("reported", "validate") == domain.Status.VALIDATED
     assert domain.check_transition("validated", "close") == domain.Status.CLOSED
     assert domain.check_transition("reported", "dismiss", "duplicate") == domain.Status.DISMISSED
-    with pytest.raises(IncidentRuleError, match="say why"):
+    with pytest.raises(RuleError, match="say why"):
         domain.check_transition("reported", "dismiss", " ")
-    with pytest.raises(IncidentRuleError, match="closed"):
+    with pytest.raises(RuleError, match="closed"):
         domain.check_transition("closed", "validate")
-    with pytest.raises(IncidentRuleError):
+    with pytest.raises(RuleError):
         domain.check_transition("draft", "validate")
-    with pytest.raises(IncidentRuleError, match="unknown action"):
+    with pytest.raises(RuleError, match="unknown action"):
         domain.check_transition("draft", "publish")
 
 
@@ -144,7 +144,7 @@ def test_attachments_accepted_by_content(name: str, data: bytes, media_type: str
     ],
 )
 def test_disguised_oversized_or_empty_attachments_are_refused(name: str, data: bytes, words: str) -> None:
-    with pytest.raises(IncidentRuleError, match=words):
+    with pytest.raises(RuleError, match=words):
         domain.check_attachment(name, data, max_bytes=64)
 
 
@@ -159,6 +159,9 @@ def test_notable_rule() -> None:
     assert not domain.notable("medium", {})
 
 
-def test_csv_safe() -> None:
-    assert domain.csv_safe("=cmd()") == "'=cmd()"
-    assert domain.csv_safe("plain") == "plain"
+def test_shared_content_keeps_writing_times_with_plus_zero_offset() -> None:
+    # The content of every version is hashed and signed; its time text must stay byte for byte as released.
+    assert domain.content_time(datetime(2026, 11, 23, 15, 15, tzinfo=timezone(timedelta(hours=5)))) == (
+        "2026-11-23T10:15:00+00:00"
+    )
+    assert domain.content_time(None) is None

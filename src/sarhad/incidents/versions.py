@@ -1,0 +1,137 @@
+"""Versions of an incident: writing a new version (stored, audited, sent along every release), the implicit
+version 1 of a bulk-imported incident, the current content, and the history with the fields each version changed.
+
+Every change to an own incident goes through :func:`new_version`, so the version row, the audit entry and the
+outbound envelopes are written in the caller's transaction (the exchange's transactional outbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sarhad.accounts.actors import Actor
+from sarhad.audit.services import record_event
+from sarhad.core.node import Node
+from sarhad.exchange import services as exchange
+from sarhad.incidents import domain
+from sarhad.incidents.domain import KIND
+from sarhad.incidents.models import Incident, IncidentVersion
+
+
+def add_version(session: Session, node: Node, incident: Incident, change: str, by: str) -> dict[str, Any]:
+    """Store the incident's current version (its content and hash); returns the content."""
+    content = domain.snapshot(incident)
+    incident.content_hash = exchange.content_hash(content)
+    session.add(
+        IncidentVersion(
+            origin=incident.origin,
+            incident_id=incident.id,
+            version=incident.version,
+            change=change,
+            content=content,
+            content_hash=incident.content_hash,
+            recorded_at=node.clock.now(),
+            recorded_by=by,
+        )
+    )
+    return content
+
+
+def new_version(
+    session: Session,
+    node: Node,
+    actor: Actor,
+    incident: Incident,
+    change: str,
+    client_ip: str,
+    **details: Any,
+) -> None:
+    """Bump the version, store it, audit it, and send it wherever the incident was released."""
+    incident.version += 1
+    incident.updated_at = node.clock.now()
+    content = add_version(session, node, incident, change, actor.username)
+    record_event(
+        session,
+        node.clock,
+        actor=actor.username,
+        action=f"incident.{change}",
+        record_kind=KIND,
+        record_id=incident.id,
+        client_ip=client_ip,
+        details={"version": incident.version, "content_hash": incident.content_hash, **details},
+    )
+    exchange.publish_version(
+        session,
+        node,
+        kind=KIND,
+        record_id=incident.id,
+        version=incident.version,
+        content=content,
+        actor=actor.username,
+    )
+
+
+def materialize_version(session: Session, incident: Incident) -> None:
+    """Write the version row of the current version if it is missing (bulk-imported incidents: version 1 is
+    the incident row itself until its first change; see bulk.py). Called before any change."""
+    if session.get(IncidentVersion, (incident.origin, incident.id, incident.version)) is None:
+        session.add(implicit_version(incident))
+        session.flush()
+
+
+def implicit_version(incident: Incident) -> IncidentVersion:
+    """The version row a bulk-imported incident has not written yet (its version 1, change ``import``)."""
+    content = domain.snapshot(incident)
+    return IncidentVersion(
+        origin=incident.origin,
+        incident_id=incident.id,
+        version=incident.version,
+        change="import",
+        content=content,
+        content_hash=exchange.content_hash(content),
+        recorded_at=incident.created_at,
+        recorded_by=incident.created_by,
+    )
+
+
+def current_content(session: Session, incident: Incident) -> dict[str, Any]:
+    """The content of the current version exactly as stored (what a new release sends)."""
+    row = session.get(IncidentVersion, (incident.origin, incident.id, incident.version))
+    return dict(row.content) if row is not None else domain.snapshot(incident)
+
+
+def _versions_of(session: Session, incident: Incident) -> Sequence[IncidentVersion]:
+    """The stored versions of an incident, newest first."""
+    return session.scalars(
+        select(IncidentVersion)
+        .where(IncidentVersion.origin == incident.origin, IncidentVersion.incident_id == incident.id)
+        .order_by(IncidentVersion.version.desc())
+    ).all()
+
+
+def history(session: Session, incident: Incident) -> list[dict[str, Any]]:
+    """Every version, newest first, with the fields it changed compared with the version before it."""
+    rows = list(reversed(_versions_of(session, incident)))
+    if not rows or rows[-1].version != incident.version:
+        rows.append(implicit_version(incident))  # a bulk-imported incident not changed since
+    result = []
+    previous: dict[str, Any] = {}
+    for row in rows:
+        changed = domain.changed_fields(previous, row.content) if previous else ["created"]
+        result.append(
+            {
+                "version": row.version,
+                "change": row.change,
+                "changed": changed,
+                "content": row.content,
+                "content_hash": row.content_hash,
+                "recorded_at": row.recorded_at,
+                "recorded_by": row.recorded_by,
+            }
+        )
+        previous = row.content
+    return list(reversed(result))
