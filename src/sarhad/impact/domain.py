@@ -9,11 +9,12 @@ sides show ``revert_to`` without any further act, because both compute it from t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sarhad.core.errors import RuleError
+from sarhad.core.formats import iso_utc
 
 SUBJECT = "border.section_impact"
 CRITICAL_MAX = timedelta(hours=72)
@@ -85,14 +86,6 @@ def check_level(value: str) -> Level:
         ) from None
 
 
-def content_time(value: datetime | None) -> str | None:
-    """A time as written in the joint content: ISO 8601 in UTC with ``+00:00``.
-
-    Not ``core.formats.iso_utc`` (``Z``): both parties hash and sign this content (the joint mechanism's
-    ``sha256(JCS(content))``), so the spelling of agreed and pending proposals stays as it is.
-    """
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
 
 def proposal_content(
     *,
@@ -116,7 +109,7 @@ def proposal_content(
         "section": section,
         "level": wanted.value,
         "reason": reason,
-        "proposed_at": content_time(proposed_at),
+        "proposed_at": iso_utc(proposed_at, offset=True),
         "expires_at": None,
         "revert_to": None,
     }
@@ -134,7 +127,7 @@ def proposal_content(
     if expires_at.tzinfo is None:
         raise RuleError("expires_at", "expires_at needs a time zone")
     check_critical_expiry(proposed_at, expires_at)
-    content["expires_at"] = content_time(expires_at)
+    content["expires_at"] = iso_utc(expires_at, offset=True)
     if revert_level == Level.CRITICAL:
         raise RuleError("revert_to", "a critical level reverts to a non-critical level")
     content["revert_to"] = revert_level.value

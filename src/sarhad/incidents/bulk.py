@@ -47,6 +47,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import InvalidInput, RuleError
+from sarhad.core.formats import iso_utc
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
@@ -288,7 +289,7 @@ def _placed(
     report: ImportReport,
 ) -> Iterator[dict[str, Any]]:
     places = locator.places([b[1].lon for b in batch], [b[1].lat for b in batch])
-    now_iso = domain.content_time(now)
+    now_iso = iso_utc(now, offset=True)
     party = node.party
     for (line, fields, status), place in zip(batch, places, strict=True):
         warning = domain.far_from_border_warning(place.distance_to_border_m)
@@ -302,7 +303,7 @@ def _placed(
             "type": fields.type,
             "status": status,
             "status_reason": "",
-            "occurred_at": domain.content_time(fields.occurred_at),
+            "occurred_at": iso_utc(fields.occurred_at, offset=True),
             "reported_at": now_iso if reported else None,
             "location": {"lat": fields.lat, "lon": fields.lon},
             "side": place.side,

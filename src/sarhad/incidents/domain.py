@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sarhad.core.errors import RuleError
+from sarhad.core.formats import iso_utc
 from sarhad.exchange.domain import Handling, Tlp
 
 KIND = "incident"
@@ -466,15 +467,6 @@ class IncidentLike(Protocol):
     updated_at: datetime
 
 
-def content_time(value: datetime | None) -> str | None:
-    """A time as written in the shared content: ISO 8601 in UTC with ``+00:00``.
-
-    Not ``core.formats.iso_utc`` (``Z``): every version released since the first one was hashed with these
-    bytes, and a peer checks the hash, so the spelling of the content stays as it is. Everything else
-    (API answers, exports, reports) uses ``iso_utc``.
-    """
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
 
 def snapshot(incident: IncidentLike) -> dict[str, Any]:
     """The content of one version as released over the link: JSON-able, times in ISO UTC.
@@ -488,8 +480,8 @@ def snapshot(incident: IncidentLike) -> dict[str, Any]:
         "type": incident.type,
         "status": incident.status,
         "status_reason": incident.status_reason,
-        "occurred_at": content_time(incident.occurred_at),
-        "reported_at": content_time(incident.reported_at),
+        "occurred_at": iso_utc(incident.occurred_at, offset=True),
+        "reported_at": iso_utc(incident.reported_at, offset=True),
         "location": {"lat": incident.lat, "lon": incident.lon},
         "side": incident.side,
         "section": incident.section_id,
@@ -506,8 +498,8 @@ def snapshot(incident: IncidentLike) -> dict[str, Any]:
         "exercise": incident.exercise,
         "follow_up_of": follow_up,
         "attachments": [dict(a) for a in incident.attachments],
-        "created_at": content_time(incident.created_at),
-        "updated_at": content_time(incident.updated_at),
+        "created_at": iso_utc(incident.created_at, offset=True),
+        "updated_at": iso_utc(incident.updated_at, offset=True),
     }
 
 
