@@ -247,9 +247,17 @@ def release(
 
 
 def add_version(
-    session: Session, node: Node, kind: SharedKind[Any], row: SharedRow, content: dict[str, Any], by: str
+    session: Session,
+    node: Node,
+    kind: SharedKind[Any],
+    row: SharedRow,
+    content: dict[str, Any],
+    by: str,
+    *,
+    history: Mapping[str, Any] | None = None,
 ) -> str:
-    """Hash the row's current version and keep its content in the history table, if the kind has one."""
+    """Hash the row's current version and keep its content in the history table, if the kind has one
+    (``history``: the kind's own columns of the history row, e.g. the change that made the version)."""
     row.content_hash = exchange.content_hash(content)
     if kind.versions is not None:
         session.flush()  # a new row first: the history row refers to it
@@ -261,6 +269,7 @@ def add_version(
             "content_hash": row.content_hash,
             "recorded_at": node.clock.now(),
             "recorded_by": by,
+            **(history or {}),
         }
         session.add(kind.versions(**values))
     return row.content_hash
@@ -274,17 +283,20 @@ def publish_version(
     row: SharedRow,
     content: dict[str, Any],
     *,
+    action: str = "update",
     client_ip: str = "",
     details: Mapping[str, Any] | None = None,
+    history: Mapping[str, Any] | None = None,
 ) -> int:
     """A new version of an own record (``row.version`` already counted up): hashed, kept in the history,
-    audited as ``<noun>.update``, and sent after every active release. Returns the envelopes written."""
-    add_version(session, node, kind, row, content, actor.username)
+    audited as ``<noun>.<action>`` (with ``details``), and sent after every active release. Returns the
+    envelopes written."""
+    add_version(session, node, kind, row, content, actor.username, history=history)
     record_event(
         session,
         node.clock,
         actor=actor.username,
-        action=f"{kind.noun}.update",
+        action=f"{kind.noun}.{action}",
         record_kind=kind.name,
         record_id=row.id,
         client_ip=client_ip,
@@ -391,6 +403,7 @@ def store_received(
     fill: Callable[[R], None],
     *,
     new_row: Mapping[str, Any] | None = None,
+    history: Mapping[str, Any] | None = None,
 ) -> Stored[R]:
     """Store a received version (the kind has checked its content already).
 
@@ -398,7 +411,7 @@ def store_received(
     version (or the first) becomes the current one: ``fill(row)`` sets the kind's fields, this sets the
     version, hash, labels and ``received_at``, and lifts an earlier withdrawal as the exchange's generic copy
     does. An older or repeated version never overwrites a newer one; it only joins the history. A new row
-    starts with ``new_row``'s values. Audited as ``<noun>.receive`` (``<noun>.receive_stale`` for an older
+    starts with ``new_row``'s values; ``history`` adds the kind's own columns to the history row. Audited as ``<noun>.receive`` (``<noun>.receive_stale`` for an older
     version). A newer version of a record this node passed on follows that onward release.
     """
     refuse_own_origin(session, node, kind, record)
@@ -431,6 +444,7 @@ def store_received(
             "content_hash": record.content_hash,
             "recorded_at": now,
             "recorded_by": by,
+            **(history or {}),
         }
         session.add(kind.versions(**values))
     record_event(

@@ -394,6 +394,10 @@ def apply_received_request(session: Session, node: Node, record: IncomingRecord)
         request.text = text
         request.created_by = f"{record.origin}:{content.created_by}"[:100]
         request.created_at, request.updated_at = content.created_at, content.updated_at
+        if (
+            request.status == Status.WITHDRAWN
+        ):  # a newer version lifts a withdrawal, as for every shared record
+            request.status = Status.OPEN.value
 
     first = {
         "status": Status.OPEN.value,

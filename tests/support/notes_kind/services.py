@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from sarhad.accounts.actors import Actor
+from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
 from sarhad.core.errors import InvalidInput, RecordRefused, RuleError
 from sarhad.core.ids import new_id
@@ -39,13 +39,14 @@ def _content(note: Note) -> dict[str, object]:
 
 
 def create_note(session: Session, node: Node, actor: Actor, text: str, release_to: Sequence[str]) -> Note:
+    require(actor, Permission.RECORDS_RELEASE, "releasing notes")
     try:
         text = check_text(text)
     except RuleError as exc:
         raise InvalidInput.from_rule(exc) from exc
     now = node.clock.now()
-    note = Note(origin=node.party, id=new_id(), version=1, text=text, tlp="amber", handling="no_onward")
-    note.created_by, note.created_at, note.updated_at = actor.username, now, now
+    note = Note(origin=node.party, id=new_id(), version=1, text=text, tlp="amber", handling="no_onward",
+                created_by=actor.username, created_at=now, updated_at=now)  # fmt: skip
     session.add(note)
     records.add_version(session, node, NOTES, note, _content(note), actor.username)
     records.release(session, node, actor, NOTES, note, release_to, content=_content(note))
