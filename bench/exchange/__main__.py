@@ -42,7 +42,7 @@ from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from sarhad.accounts.actors import SystemActor
-from sarhad.bulletins import services as bulletins
+from sarhad.bulletins import bulk as bulletins
 from sarhad.bulletins.schemas import BulletinContentIn
 from sarhad.core.database import upgrade_database
 from sarhad.core.node import Node, build_node

@@ -12,7 +12,6 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export
 from sarhad.bulletins import services
-from sarhad.bulletins.domain import iso
 from sarhad.bulletins.models import Bulletin
 from sarhad.bulletins.schemas import (
     BulletinCreateIn,
@@ -26,6 +25,7 @@ from sarhad.bulletins.schemas import (
     VersionOut,
     WithdrawIn,
 )
+from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.domain import Tlp
 from sarhad.exchange.services import Delivery
@@ -172,13 +172,9 @@ def list_bulletins(
             session, node.clock, principal.username, "bulletin", len(rows), format, client_ip(request)
         )
     if format == "csv":
-        stamp = iso(node.clock.now()) or ""
-        return Response(
-            services.bulletins_as_csv(rows, summary),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="bulletins-{node.party}-{stamp[:10]}.csv"'
-            },
+        stamp = iso_utc(node.clock.now()) or ""
+        return csv_response(
+            services.bulletins_as_csv(rows, summary), f"bulletins-{node.party}-{stamp[:10]}.csv"
         )
     return JSONResponse(services.bulletins_as_geojson(rows), media_type="application/geo+json")
 

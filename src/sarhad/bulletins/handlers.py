@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from sarhad.bulletins import services
+from sarhad.bulletins import bulk, services
 from sarhad.bulletins.domain import KIND
 from sarhad.bulletins.schemas import BulletinContent
 from sarhad.core.node import Node
@@ -21,7 +21,7 @@ def apply_bulletin(session: Session, node: Node, record: IncomingRecord) -> None
 
 
 def apply_bulletins(session: Session, node: Node, records: list[IncomingRecord]) -> None:
-    services.apply_received_many(session, node, records)
+    bulk.apply_received_many(session, node, records)
 
 
 def withdraw_bulletin(session: Session, node: Node, record: IncomingRecord) -> None:

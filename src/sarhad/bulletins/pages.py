@@ -25,6 +25,7 @@ from sarhad.core.errors import InvalidInput
 from sarhad.core.i18n import gettext
 from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Tlp
+from sarhad.exchange.record_rules import TLP_ORDER
 from sarhad.exchange.services import Delivery
 from sarhad.web.deps import NodeDep, client_ip, requires
 from sarhad.web.templating import add_nav_item, render
@@ -283,8 +284,8 @@ def bulletin_page(
             "by_party": by_party,
             "latest": services.latest_per_party(events),
             "release_candidates": release_candidates,
-            "tlps": domain.TLP_ORDER[domain.TLP_ORDER.index(Tlp(bulletin.tlp)) :],
-            # A relayed copy keeps its originator's handling (see domain.check_onward_handling).
+            "tlps": TLP_ORDER[TLP_ORDER.index(Tlp(bulletin.tlp)) :],
+            # A relayed copy keeps its originator's handling (see record_rules.check_onward_handling).
             "handlings": HANDLINGS if own else [bulletin.handling],
             "current": domain.is_current(bulletin.valid_from, bulletin.valid_until, node.clock.now()),
             "can_write": principal.can(Permission.BULLETINS_WRITE),
@@ -307,7 +308,7 @@ def edit_page(
 ) -> HTMLResponse:
     with node.sessions() as session:
         # The same refusals as an edit: received bulletins are never editable, withdrawn ones are final.
-        bulletin = services.editable_bulletin(session, node, bulletin_id, origin, "edited")
+        bulletin = services.access_own_bulletin(session, node, principal, bulletin_id, origin)
     return _form_page(request, principal, [], _values_from(bulletin), bulletin=bulletin)
 
 
@@ -364,7 +365,7 @@ def edit(
         except InvalidInput as exc:
             problems = [exc.message]
     with node.sessions() as session:
-        bulletin = services.editable_bulletin(session, node, bulletin_id, origin, "edited")
+        bulletin = services.access_own_bulletin(session, node, principal, bulletin_id, origin)
     return _form_page(request, principal, [], values, bulletin=bulletin, errors=problems)
 
 

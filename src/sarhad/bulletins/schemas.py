@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from sarhad.bulletins.domain import BODY_MAX, PLACE_NAME_MAX, REASON_MAX, TITLE_MAX
+from sarhad.bulletins.domain import BODY_MAX, PLACE_NAME_MAX, TITLE_MAX
 from sarhad.exchange.domain import Handling, Tlp
+from sarhad.exchange.record_rules import REASON_MAX
 
 PartyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 

@@ -14,6 +14,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export
 from sarhad.core.errors import InvalidInput
+from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.requests import domain, services
 from sarhad.requests.models import PartyRequest
@@ -160,12 +161,8 @@ def list_requests(
         record_export(
             session, node.clock, principal.username, "request", len(rows), format, client_ip(request)
         )
-    stamp = domain.iso(node.clock.now()) or ""
-    return Response(
-        services.requests_as_csv(node, rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="requests-{node.party}-{stamp[:10]}.csv"'},
-    )
+    stamp = iso_utc(node.clock.now()) or ""
+    return csv_response(services.requests_as_csv(node, rows), f"requests-{node.party}-{stamp[:10]}.csv")
 
 
 @router.get("/stats", response_model=list[ResponseStatsOut])

@@ -13,12 +13,15 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sarhad.core.errors import RuleError
+from sarhad.exchange.record_rules import content_time
+
 REQUEST_KIND = "request"
 ANSWER_KIND = "request.answer"
 
 TEXT_MAX = 10_000
 ANSWER_MAX = 10_000
-REASON_MAX = 2_000
+REASON_MAX = 2_000  # a late answer's reason
 SUMMARY_MAX = 120
 SET_DEADLINE_MAX = timedelta(days=365)  # a "set" deadline further out than this is a typing mistake
 
@@ -60,15 +63,6 @@ class Direction(StrEnum):
     INCOMING = "incoming"  # this node's party is asked
 
 
-class RequestRuleError(ValueError):
-    """A request or answer breaks a rule; ``field`` names the input to correct."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 @dataclass(frozen=True)
 class OpenRequest:
     """A request that is neither answered nor withdrawn at a given instant (daily report, statistics)."""
@@ -99,21 +93,21 @@ def check_type_and_action(kind: str, action: str | None) -> tuple[RequestType, A
     try:
         request_type = RequestType(kind)
     except ValueError:
-        raise RequestRuleError(
+        raise RuleError(
             "kind", f"request kind {kind!r} is unknown; use one of {', '.join(t.value for t in RequestType)}"
         ) from None
     if request_type == RequestType.INFORMATION:
         if action:
-            raise RequestRuleError("action", "a request for information names no action; leave action empty")
+            raise RuleError("action", "a request for information names no action; leave action empty")
         return request_type, None
     if not action:
-        raise RequestRuleError(
+        raise RuleError(
             "action", f"a request for action names the action: one of {', '.join(a.value for a in Action)}"
         )
     try:
         return request_type, Action(action)
     except ValueError:
-        raise RequestRuleError(
+        raise RuleError(
             "action", f"action {action!r} is unknown; use one of {', '.join(a.value for a in Action)}"
         ) from None
 
@@ -125,40 +119,36 @@ def resolve_deadline(
     try:
         chosen = DeadlineChoice(choice)
     except ValueError:
-        raise RequestRuleError(
+        raise RuleError(
             "deadline",
             f"deadline {choice!r} is unknown; use one of {', '.join(d.value for d in DeadlineChoice)}",
         ) from None
     if chosen != DeadlineChoice.SET:
         if deadline_at is not None:
-            raise RequestRuleError(
+            raise RuleError(
                 "deadline_at", f"deadline {chosen.value} sets its own time; leave deadline_at empty"
             )
         return chosen, now + DEADLINE_SPANS[chosen]
     if deadline_at is None:
-        raise RequestRuleError(
-            "deadline_at", "a set deadline needs deadline_at (e.g. 2026-11-24T18:00:00+05:00)"
-        )
+        raise RuleError("deadline_at", "a set deadline needs deadline_at (e.g. 2026-11-24T18:00:00+05:00)")
     if deadline_at.tzinfo is None:
-        raise RequestRuleError(
-            "deadline_at", "deadline_at needs a time zone (e.g. 2026-11-24T18:00:00+05:00)"
-        )
+        raise RuleError("deadline_at", "deadline_at needs a time zone (e.g. 2026-11-24T18:00:00+05:00)")
     at = deadline_at.astimezone(UTC)
     if at <= now:
-        raise RequestRuleError(
+        raise RuleError(
             "deadline_at", f"the deadline {at.isoformat()} is not in the future (node time {now.isoformat()})"
         )
     if at - now > SET_DEADLINE_MAX:
-        raise RequestRuleError("deadline_at", f"the deadline is more than {SET_DEADLINE_MAX.days} days away")
+        raise RuleError("deadline_at", f"the deadline is more than {SET_DEADLINE_MAX.days} days away")
     return chosen, at
 
 
 def check_text(text: str, field: str = "text", maximum: int = TEXT_MAX) -> str:
     text = text.strip()
     if not text:
-        raise RequestRuleError(field, f"{field} must not be empty")
+        raise RuleError(field, f"{field} must not be empty")
     if len(text) > maximum:
-        raise RequestRuleError(field, f"{field} is {len(text)} characters; at most {maximum} are allowed")
+        raise RuleError(field, f"{field} is {len(text)} characters; at most {maximum} are allowed")
     return text
 
 
@@ -179,9 +169,9 @@ def check_answer(
     text = check_text(answer, "answer", ANSWER_MAX)
     reason = (late_reason or "").strip()
     if len(reason) > REASON_MAX:
-        raise RequestRuleError("late_reason", f"the reason is longer than {REASON_MAX} characters")
+        raise RuleError("late_reason", f"the reason is longer than {REASON_MAX} characters")
     if is_late(deadline, answered_at) and not reason:
-        raise RequestRuleError(
+        raise RuleError(
             "late_reason",
             f"the deadline passed at {deadline.isoformat()}; an answer after the deadline must say why it is late",
         )
@@ -215,10 +205,6 @@ def stats_bucket(
     return None
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
-
 def request_content(
     *,
     addressee: str,
@@ -233,29 +219,22 @@ def request_content(
     created_at: datetime,
     updated_at: datetime,
 ) -> dict[str, Any]:
-    """The content of a ``request`` record version as released to the addressed party."""
+    """The content of a ``request`` record version as released to the addressed party (times with
+    ``+00:00``, as requests have always been signed: ``record_rules.content_time``)."""
     return {
         "addressee": addressee,
         "incident": {"origin": incident_origin, "id": incident_id},
         "kind": kind,
         "action": action,
         "deadline_choice": deadline_choice,
-        "deadline": iso(deadline),
+        "deadline": content_time(deadline),
         "text": text,
         "created_by": created_by,
-        "created_at": iso(created_at),
-        "updated_at": iso(updated_at),
+        "created_at": content_time(created_at),
+        "updated_at": content_time(updated_at),
     }
 
 
 def answer_record_id(request_origin: str, request_id: str) -> str:
     """The id of the answer record at the answering party: one answer per request."""
     return f"{request_origin}:{request_id}"
-
-
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas in exported text (requests may come from another state's node)."""
-    return "'" + value if value.startswith(CSV_FORMULA_PREFIXES) else value

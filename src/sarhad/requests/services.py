@@ -8,8 +8,6 @@ party (kind ``request.answer``), released back the same way. Each side applies t
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,9 +21,20 @@ from sarhad.accounts.actors import SystemActor as SystemActor
 from sarhad.accounts.actors import require as _require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
-from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import (
+    Conflict,
+    ErrorCode,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RecordRefused,
+    RuleError,
+)
+from sarhad.core.formats import csv_text, iso_utc
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
+from sarhad.exchange import record_rules as rules
+from sarhad.exchange import records
 from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.registry import IncomingRecord
@@ -36,7 +45,6 @@ from sarhad.requests.domain import (
     REQUEST_KIND,
     Direction,
     OpenRequest,
-    RequestRuleError,
     ResponseStatsRow,
     Status,
 )
@@ -46,8 +54,25 @@ from sarhad.requests.schemas import AnswerContent, AnswerIn, RequestContent, Req
 __all__ = ["OpenRequest", "ResponseStatsRow", "open_requests", "response_stats"]
 
 
-def _invalid(exc: RequestRuleError) -> InvalidInput:
-    return InvalidInput(f"{exc.field}: {exc.message}", details={"field": exc.field})
+def _check_open(request: PartyRequest, verb: str) -> None:
+    """Only an open request is edited or withdrawn (an answered or withdrawn one: 409 request_<status>)."""
+    if request.status != Status.OPEN:
+        raise Conflict(
+            f"request {request.id} is {request.status}; only an open request can be {verb}",
+            code=ErrorCode(f"request_{request.status}"),
+        )
+
+
+# Requests share the lifecycle of every shared record; their row keeps no TLP or handling (always amber, no
+# onward release) and no history table (each side keeps a timeline of events instead).
+REQUESTS = records.SharedKind(
+    REQUEST_KIND,
+    PartyRequest,
+    "request",
+    labelled=False,
+    hint=" You can answer it.",
+    check_changeable=_check_open,
+)
 
 
 def incident_exists(session: Session, origin: str, incident_id: str) -> bool:
@@ -107,19 +132,12 @@ def create_request(
     _require(actor, Permission.REQUESTS_WRITE, "sending requests to the other side")
     now = node.clock.now()
     try:
-        if data.to == node.party:
-            raise RequestRuleError(
-                "to", f"{node.party} is this node's own party; a request goes to another party"
-            )
-        peers = exchange.peer_parties(session)
-        if data.to not in peers:
-            known = ", ".join(sorted(peers)) or "none"
-            raise RequestRuleError("to", f"{data.to} is not a configured peer (configured peers: {known})")
+        rules.check_release_targets(node.party, [data.to], exchange.peer_parties(session), field="to")
         request_type, action = domain.check_type_and_action(data.kind, data.action)
         choice, deadline = domain.resolve_deadline(data.deadline, data.deadline_at, now)
         text = domain.check_text(data.text)
-    except RequestRuleError as exc:
-        raise _invalid(exc) from exc
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     if not incident_exists(session, data.incident.origin, data.incident.id):
         raise NotFound(
             f"incident: no incident {data.incident.id} from {data.incident.origin} is held on this node; "
@@ -151,11 +169,11 @@ def create_request(
         withdrawn_at=None,
         withdraw_reason="",
     )
-    content = _content(request)
-    request.content_hash = exchange.content_hash(content)
     session.add(request)
+    content = _content(request)
+    records.add_version(session, node, REQUESTS, request, content, actor.username)
     session.flush()
-    _event(session, node, request, "created", actor.username, version=1, deadline=domain.iso(deadline))
+    _event(session, node, request, "created", actor.username, version=1, deadline=iso_utc(deadline))
     record_event(
         session,
         node.clock,
@@ -169,7 +187,7 @@ def create_request(
             "incident": f"{request.incident_origin}/{request.incident_id}",
             "kind": request.kind,
             "action": request.action,
-            "deadline": domain.iso(deadline),
+            "deadline": iso_utc(deadline),
         },
     )
     exchange.release_record(
@@ -188,22 +206,6 @@ def create_request(
     return request
 
 
-def _own_open(session: Session, node: Node, origin: str, request_id: str, verb: str) -> PartyRequest:
-    request = _find(session, origin, request_id)
-    if request.origin != node.party:
-        raise PermissionDenied(
-            f"request {request_id} was received from {request.origin}; received requests are never {verb} here "
-            f"(only {request.origin}, which made it, can do that). You can answer it.",
-            code=ErrorCode.NOT_ORIGINATOR,
-        )
-    if request.status != Status.OPEN:
-        raise Conflict(
-            f"request {request_id} is {request.status}; only an open request can be {verb}",
-            code=ErrorCode(f"request_{request.status}"),
-        )
-    return request
-
-
 def update_request(
     session: Session,
     node: Node,
@@ -215,8 +217,17 @@ def update_request(
     client_ip: str = "",
 ) -> PartyRequest:
     """A new version of one of this node's open requests (text, deadline); it follows the release."""
-    _require(actor, Permission.REQUESTS_WRITE, "changing requests")
-    request = _own_open(session, node, origin, request_id, "edited")
+    request = records.access_own(
+        session,
+        node,
+        actor,
+        REQUESTS,
+        request_id,
+        permission=Permission.REQUESTS_WRITE,
+        doing="changing requests",
+        verb="edited",
+        origin=origin,
+    )
     if data.version is not None and data.version != request.version:
         raise Conflict(
             f"request {request_id} is at version {request.version} now, not {data.version}; reload and edit again",
@@ -228,45 +239,28 @@ def update_request(
         if data.deadline is not None:
             choice, deadline = domain.resolve_deadline(data.deadline, data.deadline_at, now)
         elif data.deadline_at is not None:
-            raise RequestRuleError("deadline", "give deadline=set with deadline_at")
+            raise RuleError("deadline", "give deadline=set with deadline_at")
         else:
             choice, deadline = domain.DeadlineChoice(request.deadline_choice), request.deadline
-    except RequestRuleError as exc:
-        raise _invalid(exc) from exc
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     if text == request.text and deadline == request.deadline:
         return request
     request.text, request.deadline_choice, request.deadline = text, choice.value, deadline
     request.version += 1
     request.updated_at = now
-    content = _content(request)
-    request.content_hash = exchange.content_hash(content)
     _event(
+        session, node, request, "updated", actor.username, version=request.version, deadline=iso_utc(deadline)
+    )
+    records.publish_version(
         session,
         node,
+        actor,
+        REQUESTS,
         request,
-        "updated",
-        actor.username,
-        version=request.version,
-        deadline=domain.iso(deadline),
-    )
-    record_event(
-        session,
-        node.clock,
-        actor=actor.username,
-        action="request.update",
-        record_kind=REQUEST_KIND,
-        record_id=request.id,
+        _content(request),
         client_ip=client_ip,
-        details={"version": request.version, "deadline": domain.iso(deadline)},
-    )
-    exchange.publish_version(
-        session,
-        node,
-        kind=REQUEST_KIND,
-        record_id=request.id,
-        version=request.version,
-        content=content,
-        actor=actor.username,
+        details={"deadline": iso_utc(deadline)},
     )
     return request
 
@@ -303,8 +297,8 @@ def answer_request(
     now = node.clock.now()
     try:
         answer, reason = domain.check_answer(data.answer, data.late_reason, request.deadline, now)
-    except RequestRuleError as exc:
-        raise _invalid(exc) from exc
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     request.status = Status.ANSWERED.value
     request.answer, request.late_reason = answer, reason
     request.answered_at, request.answered_by = now, actor.username
@@ -325,11 +319,11 @@ def answer_request(
             "request": {"origin": request.origin, "id": request.id},
             "answer": answer,
             "late_reason": reason,
-            "answered_at": domain.iso(now),
+            "answered_at": rules.content_time(now),
             "answered_by": actor.username,
         }
     ).model_dump(mode="json")
-    content["answered_at"] = domain.iso(now)  # one spelling of the instant on both sides
+    content["answered_at"] = rules.content_time(now)  # one spelling of the instant on both sides
     exchange.release_record(
         session,
         node,
@@ -357,36 +351,20 @@ def withdraw_request(
     client_ip: str = "",
 ) -> PartyRequest:
     """Cancel one of this node's open requests: the addressed party gets a signed withdrawal."""
-    _require(actor, Permission.REQUESTS_WRITE, "withdrawing requests")
-    reason = reason.strip()
-    if not reason or len(reason) > domain.REASON_MAX:
-        raise InvalidInput(
-            f"reason: say why the request is withdrawn (1 to {domain.REASON_MAX} characters)",
-            details={"field": "reason"},
-        )
-    request = _own_open(session, node, origin, request_id, "withdrawn")
-    exchange.withdraw_record(
+    request = records.withdraw_own(
         session,
         node,
-        kind=REQUEST_KIND,
-        record_id=request.id,
-        version=request.version,
-        actor=actor.username,
-        reason=reason,
+        actor,
+        REQUESTS,
+        request_id,
+        reason,
+        permission=Permission.REQUESTS_WRITE,
+        doing="withdrawing requests",
+        origin=origin,
+        client_ip=client_ip,
     )
     request.status = Status.WITHDRAWN.value
-    request.withdrawn_at, request.withdraw_reason = node.clock.now(), reason
-    _event(session, node, request, "withdrawn", actor.username, reason=reason)
-    record_event(
-        session,
-        node.clock,
-        actor=actor.username,
-        action="request.withdraw",
-        record_kind=REQUEST_KIND,
-        record_id=request.id,
-        client_ip=client_ip,
-        details={"reason": reason},
-    )
+    _event(session, node, request, "withdrawn", actor.username, reason=request.withdraw_reason)
     return request
 
 
@@ -395,89 +373,69 @@ def withdraw_request(
 
 def apply_received_request(session: Session, node: Node, record: IncomingRecord) -> None:
     """Store a request received from the requesting party. Never overwrites a newer version."""
-    if record.origin == node.party:
-        raise ValueError(f"request {record.record_id} claims to originate from {node.party}, this node")
     content = RequestContent.model_validate(record.content)
     if content.addressee != node.party:
-        raise ValueError(f"request {record.record_id} is addressed to {content.addressee}, not {node.party}")
-    try:  # the same rules as for our own users (a RequestRuleError quarantines the record)
+        raise RecordRefused(
+            f"request {record.record_id} is addressed to {content.addressee}, not {node.party}",
+            code=ErrorCode.NOT_ADDRESSEE,
+        )
+    try:  # the same rules as for our own users
         request_type, action = domain.check_type_and_action(content.kind, content.action)
         choice = domain.DeadlineChoice(content.deadline_choice)
         text = domain.check_text(content.text)
-    except ValueError as exc:
-        raise ValueError(f"request {record.record_id}: {exc}") from exc
-    by = f"peer:{record.origin}"
-    request = session.get(PartyRequest, (record.origin, record.record_id))
-    if request is not None and record.version <= request.version:
-        return  # an older or repeated version never overwrites a newer one
-    is_new = request is None
-    if request is None:
-        request = PartyRequest(
-            origin=record.origin,
-            id=record.record_id,
-            status=Status.OPEN.value,
-            answer="",
-            late_reason="",
-            answered_at=None,
-            answered_by="",
-            withdrawn_at=None,
-            withdraw_reason="",
+    except ValueError as exc:  # a RuleError, or an unknown deadline choice
+        raise RecordRefused(f"request {record.record_id}: {exc}") from exc
+
+    def fill(request: PartyRequest) -> None:
+        request.addressee = content.addressee
+        request.incident_origin, request.incident_id = content.incident.origin, content.incident.id
+        request.kind, request.action = request_type.value, action.value if action else None
+        request.deadline_choice, request.deadline = choice.value, content.deadline
+        request.text = text
+        request.created_by = f"{record.origin}:{content.created_by}"[:100]
+        request.created_at, request.updated_at = content.created_at, content.updated_at
+        if (
+            request.status == Status.WITHDRAWN
+        ):  # a newer version lifts a withdrawal, as for every shared record
+            request.status = Status.OPEN.value
+
+    first = {
+        "status": Status.OPEN.value,
+        "answer": "",
+        "late_reason": "",
+        "answered_at": None,
+        "answered_by": "",
+        "withdrawn_at": None,
+        "withdraw_reason": "",
+    }
+    stored = records.store_received(session, node, REQUESTS, record, fill, new_row=first)
+    if stored.newer:
+        _event(
+            session,
+            node,
+            stored.row,
+            "received" if stored.is_new else "received_update",
+            records.peer_actor(record),
+            version=record.version,
+            link=record.link,
+            seq=record.seq,
         )
-        session.add(request)
-    request.addressee = content.addressee
-    request.version = record.version
-    request.incident_origin, request.incident_id = content.incident.origin, content.incident.id
-    request.kind, request.action = request_type.value, action.value if action else None
-    request.deadline_choice, request.deadline = choice.value, content.deadline
-    request.text = text
-    request.content_hash = record.content_hash
-    request.created_by = f"{record.origin}:{content.created_by}"[:100]
-    request.created_at, request.updated_at = content.created_at, content.updated_at
-    request.received_at = node.clock.now()
-    session.flush()
-    _event(
-        session,
-        node,
-        request,
-        "received" if is_new else "received_update",
-        by,
-        version=record.version,
-        link=record.link,
-        seq=record.seq,
-    )
-    record_event(
-        session,
-        node.clock,
-        actor=by,
-        action="request.receive",
-        record_kind=REQUEST_KIND,
-        record_id=record.record_id,
-        details={"origin": record.origin, "version": record.version, "link": record.link, "seq": record.seq},
-    )
 
 
 def withdraw_received_request(session: Session, node: Node, record: IncomingRecord) -> None:
     """The requesting party withdrew its request: it is no longer open here."""
-    if record.origin == node.party:
-        raise ValueError(f"request {record.record_id} claims to originate from {node.party}, this node")
-    request = session.get(PartyRequest, (record.origin, record.record_id))
+    request = records.apply_received_withdrawal(session, node, REQUESTS, record)
     if request is None:
         return
-    reason = str(record.content.get("reason", ""))[: domain.REASON_MAX]
     if request.status == Status.OPEN:
         request.status = Status.WITHDRAWN.value
-    if request.withdrawn_at is None:
-        request.withdrawn_at, request.withdraw_reason = node.clock.now(), reason
-    by = f"peer:{record.origin}"
-    _event(session, node, request, "withdrawn_by_origin", by, reason=reason)
-    record_event(
+    _event(
         session,
-        node.clock,
-        actor=by,
-        action="request.withdrawn_by_origin",
-        record_kind=REQUEST_KIND,
-        record_id=record.record_id,
-        details={"origin": record.origin, "reason": reason},
+        node,
+        request,
+        "withdrawn_by_origin",
+        records.peer_actor(record),
+        reason=request.withdraw_reason,
     )
 
 
@@ -486,21 +444,27 @@ def apply_received_answer(session: Session, node: Node, record: IncomingRecord) 
     content = AnswerContent.model_validate(record.content)
     key = content.request
     if key.origin != node.party:
-        raise ValueError(f"answer to request {key.id} of {key.origin}, which is not this node's request")
+        raise RecordRefused(f"answer to request {key.id} of {key.origin}, which is not this node's request")
     if record.record_id != domain.answer_record_id(key.origin, key.id):
-        raise ValueError(f"answer record id {record.record_id} does not name request {key.origin}:{key.id}")
+        raise RecordRefused(
+            f"answer record id {record.record_id} does not name request {key.origin}:{key.id}"
+        )
     request = session.get(PartyRequest, (key.origin, key.id))
     if request is None:
-        raise ValueError(f"answer to unknown request {key.id}")
+        raise RecordRefused(f"answer to unknown request {key.id}", code=ErrorCode.NOT_FOUND)
     if request.addressee != record.origin:
-        raise ValueError(
-            f"request {key.id} was addressed to {request.addressee}; {record.origin} cannot answer it"
+        raise RecordRefused(
+            f"request {key.id} was addressed to {request.addressee}; {record.origin} cannot answer it",
+            code=ErrorCode.NOT_ADDRESSEE,
         )
     if request.answered_at is not None:
         return  # one answer per request; a repeat changes nothing
-    answer, reason = domain.check_answer(
-        content.answer, content.late_reason, request.deadline, content.answered_at
-    )
+    try:  # the same rule as for our own users: a late answer says why
+        answer, reason = domain.check_answer(
+            content.answer, content.late_reason, request.deadline, content.answered_at
+        )
+    except RuleError as exc:
+        raise RecordRefused.from_rule(exc) from exc
     if request.status == Status.OPEN:
         request.status = Status.ANSWERED.value
     request.answer, request.late_reason = answer, reason
@@ -631,35 +595,37 @@ CSV_COLUMNS = (
 
 
 def requests_as_csv(node: Node, rows: Sequence[PartyRequest]) -> str:
+    """The list as CSV (times in UTC; text from the other side cannot smuggle a spreadsheet formula)."""
     now = node.clock.now()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow(
-            [
-                r.origin,
-                r.id,
-                direction_of(node, r).value,
-                r.addressee,
-                r.incident_origin,
-                r.incident_id,
-                r.kind,
-                r.action or "",
-                r.deadline_choice,
-                domain.iso(r.deadline),
-                r.status,
-                "yes" if domain.is_overdue(r.status, r.deadline, now) else "no",
-                "yes" if r.answered_at is not None and domain.is_late(r.deadline, r.answered_at) else "no",
-                domain.csv_safe(r.text),
-                domain.csv_safe(r.answer),
-                domain.csv_safe(r.late_reason),
-                domain.iso(r.answered_at) or "",
-                domain.iso(r.created_at),
-                domain.iso(r.withdrawn_at) or "",
-            ]
-        )
-    return buffer.getvalue()
+    return csv_text(
+        CSV_COLUMNS,
+        (
+            {
+                "origin": r.origin,
+                "id": r.id,
+                "direction": direction_of(node, r).value,
+                "addressee": r.addressee,
+                "incident_origin": r.incident_origin,
+                "incident_id": r.incident_id,
+                "kind": r.kind,
+                "action": r.action,
+                "deadline_choice": r.deadline_choice,
+                "deadline": iso_utc(r.deadline),
+                "status": r.status,
+                "overdue": "yes" if domain.is_overdue(r.status, r.deadline, now) else "no",
+                "late": "yes"
+                if r.answered_at is not None and domain.is_late(r.deadline, r.answered_at)
+                else "no",
+                "text": r.text,
+                "answer": r.answer,
+                "late_reason": r.late_reason,
+                "answered_at": iso_utc(r.answered_at),
+                "created_at": iso_utc(r.created_at),
+                "withdrawn_at": iso_utc(r.withdrawn_at),
+            }
+            for r in rows
+        ),
+    )
 
 
 # --- for reports and statistics (called by the incidents package) -----------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from bulletin_helpers import audit_actions, bulletin_row, deliver, nothing_written, outbox
 from sqlalchemy import select
 
-from sarhad.bulletins import services
+from sarhad.bulletins import bulk, services
 from sarhad.bulletins.handlers import BULLETIN
 from sarhad.bulletins.models import Bulletin, BulletinVersion
 from sarhad.bulletins.schemas import BulletinContentIn
@@ -37,7 +37,7 @@ def content(n: int) -> BulletinContentIn:
 
 def create_many(node: Node, count: int, release_to: tuple[str, ...] = ("IR",)) -> list[str]:
     with node.transaction() as session:
-        return services.create_bulletins(
+        return bulk.create_bulletins(
             session, node, ACTOR, [content(n) for n in range(count)], tlp="amber", release_to=release_to
         )
 
@@ -69,7 +69,7 @@ def test_one_bad_bulletin_refuses_the_whole_batch_and_writes_nothing(pk: Node, i
     )
     items = [content(0), backwards, content(2)]
     with pytest.raises(InvalidInput, match="bulletin 2: valid_until"), pk.transaction() as session:
-        services.create_bulletins(session, pk, ACTOR, items, tlp="amber", release_to=["IR"])
+        bulk.create_bulletins(session, pk, ACTOR, items, tlp="amber", release_to=["IR"])
     nothing_written(pk)
 
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sarhad.core.errors import RuleError
 from sarhad.requests import domain
-from sarhad.requests.domain import Action, RequestRuleError, RequestType
+from sarhad.requests.domain import Action, RequestType
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -21,7 +22,7 @@ def test_a_request_for_information_names_no_action_and_one_for_action_names_a_kn
         ("information", "search", "action"),
         ("gossip", None, "kind"),
     ):
-        with pytest.raises(RequestRuleError) as caught:
+        with pytest.raises(RuleError) as caught:
             domain.check_type_and_action(kind, action)
         assert caught.value.field == field
 
@@ -44,11 +45,11 @@ def test_a_set_deadline_must_be_in_the_future_aware_and_within_a_year() -> None:
         NOW + timedelta(days=366),
         None,
     ):
-        with pytest.raises(RequestRuleError):
+        with pytest.raises(RuleError):
             domain.resolve_deadline("set", value, NOW)
-    with pytest.raises(RequestRuleError):
+    with pytest.raises(RuleError):
         domain.resolve_deadline("tomorrow", None, NOW)
-    with pytest.raises(RequestRuleError):
+    with pytest.raises(RuleError):
         domain.resolve_deadline("urgent", at, NOW)
 
 
@@ -63,14 +64,14 @@ def test_an_open_request_is_overdue_from_its_deadline_on_and_an_answered_one_nev
 def test_an_answer_after_the_deadline_needs_a_reason_and_one_at_the_deadline_does_not() -> None:
     deadline = NOW
     assert domain.check_answer(" done ", None, deadline, deadline) == ("done", "")
-    with pytest.raises(RequestRuleError) as caught:
+    with pytest.raises(RuleError) as caught:
         domain.check_answer("done", "  ", deadline, deadline + timedelta(seconds=1))
     assert caught.value.field == "late_reason"
     assert domain.check_answer("done", "patrol away", deadline, deadline + timedelta(hours=1)) == (
         "done",
         "patrol away",
     )
-    with pytest.raises(RequestRuleError):
+    with pytest.raises(RuleError):
         domain.check_answer("   ", None, deadline, deadline)
 
 
