@@ -31,22 +31,19 @@ CSV_FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 LIKE_ESCAPE: Final = "\\"
 
 
-def iso_utc(value: datetime | None, *, offset: bool = False) -> str | None:
+def iso_utc(value: datetime | None) -> str | None:
     """An aware time as ISO 8601 text in UTC with a ``Z`` (``2026-12-07T11:46:54.123456Z``); None stays None.
 
     The time is converted to UTC first, so a time held in another zone never gets a ``Z`` it does not
     deserve. Naive times are refused: the code base keeps every time aware.
 
-    ``offset=True`` writes ``+00:00`` instead of ``Z``: the spelling in the shared content of incidents and
-    impact levels, which were first released (and hashed, and in impact's case signed by both parties) with it.
-    A receiver accepts either; the sender keeps one spelling per kind so that unchanged content keeps its hash.
+    Times inside shared record content are written by ``exchange.record_rules.content_time`` instead.
     """
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValueError("iso_utc needs an aware datetime")
-    text = value.astimezone(UTC).isoformat()
-    return text if offset else text.replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def csv_safe(value: Any) -> Any:

@@ -23,8 +23,10 @@ TLP_ORDER: Final[tuple[Tlp, ...]] = (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_
 def content_time(value: datetime | None) -> str | None:
     """An aware instant as it is written into record content: ISO 8601 in UTC with ``+00:00``; None stays None.
 
-    Not ``core.formats.iso_utc`` (``Z``): bulletins, requests and incidents have always written ``+00:00``
-    into the content they hash and sign, and the same record must keep the same bytes on every node.
+    Not ``core.formats.iso_utc`` (``Z``): bulletins, requests, incidents and impact levels have always written
+    ``+00:00`` into the content they hash and sign (impact's joint content is signed by both parties), and the
+    same record must keep the same bytes on every node. The hotline's content has always used ``Z``
+    (``iso_utc``); a receiver accepts either spelling.
     """
     return value.astimezone(UTC).isoformat() if value is not None else None
 

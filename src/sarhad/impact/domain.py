@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sarhad.core.errors import RuleError
-from sarhad.core.formats import iso_utc
+from sarhad.exchange.record_rules import content_time
 
 SUBJECT = "border.section_impact"
 CRITICAL_MAX = timedelta(hours=72)
@@ -109,7 +109,7 @@ def proposal_content(
         "section": section,
         "level": wanted.value,
         "reason": reason,
-        "proposed_at": iso_utc(proposed_at, offset=True),
+        "proposed_at": content_time(proposed_at),
         "expires_at": None,
         "revert_to": None,
     }
@@ -127,7 +127,7 @@ def proposal_content(
     if expires_at.tzinfo is None:
         raise RuleError("expires_at", "expires_at needs a time zone")
     check_critical_expiry(proposed_at, expires_at)
-    content["expires_at"] = iso_utc(expires_at, offset=True)
+    content["expires_at"] = content_time(expires_at)
     if revert_level == Level.CRITICAL:
         raise RuleError("revert_to", "a critical level reverts to a non-critical level")
     content["revert_to"] = revert_level.value

@@ -47,10 +47,10 @@ from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import InvalidInput, RuleError
-from sarhad.core.formats import iso_utc
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import services as exchange
+from sarhad.exchange.record_rules import content_time
 from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND, IncidentFields, Status
 from sarhad.incidents.locate import BorderLocator
@@ -289,7 +289,7 @@ def _placed(
     report: ImportReport,
 ) -> Iterator[dict[str, Any]]:
     places = locator.places([b[1].lon for b in batch], [b[1].lat for b in batch])
-    now_iso = iso_utc(now, offset=True)
+    now_iso = content_time(now)
     party = node.party
     for (line, fields, status), place in zip(batch, places, strict=True):
         warning = domain.far_from_border_warning(place.distance_to_border_m)
@@ -303,7 +303,7 @@ def _placed(
             "type": fields.type,
             "status": status,
             "status_reason": "",
-            "occurred_at": iso_utc(fields.occurred_at, offset=True),
+            "occurred_at": content_time(fields.occurred_at),
             "reported_at": now_iso if reported else None,
             "location": {"lat": fields.lat, "lon": fields.lon},
             "side": place.side,

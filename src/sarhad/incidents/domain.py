@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sarhad.core.errors import RuleError
-from sarhad.core.formats import iso_utc
 from sarhad.exchange.domain import Handling, Tlp
+from sarhad.exchange.record_rules import content_time
 
 KIND = "incident"
 DESCRIPTION_MAX = 20_000
@@ -480,8 +480,8 @@ def snapshot(incident: IncidentLike) -> dict[str, Any]:
         "type": incident.type,
         "status": incident.status,
         "status_reason": incident.status_reason,
-        "occurred_at": iso_utc(incident.occurred_at, offset=True),
-        "reported_at": iso_utc(incident.reported_at, offset=True),
+        "occurred_at": content_time(incident.occurred_at),
+        "reported_at": content_time(incident.reported_at),
         "location": {"lat": incident.lat, "lon": incident.lon},
         "side": incident.side,
         "section": incident.section_id,
@@ -498,8 +498,8 @@ def snapshot(incident: IncidentLike) -> dict[str, Any]:
         "exercise": incident.exercise,
         "follow_up_of": follow_up,
         "attachments": [dict(a) for a in incident.attachments],
-        "created_at": iso_utc(incident.created_at, offset=True),
-        "updated_at": iso_utc(incident.updated_at, offset=True),
+        "created_at": content_time(incident.created_at),
+        "updated_at": content_time(incident.updated_at),
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sarhad.core.errors import RuleError
-from sarhad.core.formats import iso_utc
+from sarhad.exchange.record_rules import content_time
 from sarhad.incidents import domain
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -162,7 +162,7 @@ def test_notable_rule() -> None:
 
 def test_shared_content_keeps_writing_times_with_plus_zero_offset() -> None:
     # The content of every version is hashed and signed; its time text must stay byte for byte as released.
-    assert iso_utc(datetime(2026, 11, 23, 15, 15, tzinfo=timezone(timedelta(hours=5))), offset=True) == (
+    assert content_time(datetime(2026, 11, 23, 15, 15, tzinfo=timezone(timedelta(hours=5)))) == (
         "2026-11-23T10:15:00+00:00"
     )
-    assert iso_utc(None, offset=True) is None
+    assert content_time(None) is None
