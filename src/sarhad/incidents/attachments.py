@@ -18,7 +18,7 @@ from sarhad.incidents.domain import KIND
 from sarhad.incidents.models import IncidentAttachment
 from sarhad.incidents.reading import access_incident
 from sarhad.incidents.versions import new_version
-from sarhad.incidents.writing import editable_incident
+from sarhad.incidents.writing import access_own_incident
 
 
 def add_attachment(
@@ -33,8 +33,7 @@ def add_attachment(
     client_ip: str = "",
 ) -> IncidentAttachment:
     """Attach a photo or document (type decided by content); the incident gets a new version listing it."""
-    require(actor, Permission.INCIDENTS_WRITE, "writing incidents")
-    incident = editable_incident(session, node, incident_id, origin, "given attachments")
+    incident = access_own_incident(session, node, actor, incident_id, origin, verb="given attachments")
     if len(data) > domain.ATTACHMENT_MAX_BYTES:
         raise PayloadTooLarge(
             f"file: the attachment is {len(data)} bytes; at most {domain.ATTACHMENT_MAX_BYTES} bytes are allowed",

@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sarhad.core.errors import RuleError
-from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.record_rules import content_time
 
 KIND = "incident"
 DESCRIPTION_MAX = 20_000
-REASON_MAX = 2000
+REASON_MAX = 2000  # characters of a dismissal reason (a withdrawal's is record_rules.REASON_MAX)
 ITEM_MAX = 100
 FAR_FROM_BORDER_M = 50_000.0  # farther than this from the border line: a warning the user must confirm
 CLOCK_SKEW = timedelta(minutes=5)  # an occurrence up to 5 minutes "in the future" is accepted (clock skew)
@@ -36,8 +35,6 @@ ATTACHMENTS_PER_INCIDENT = 20
 TAXONOMY_FILE = Path(__file__).with_name("taxonomy.json")
 NODE_TAXONOMY_FILE = "incident_types.json"
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-
-TLP_ORDER: tuple[Tlp, ...] = (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED)
 
 
 class Status(StrEnum):
@@ -343,40 +340,8 @@ def editable_status(status: str) -> bool:
 # --- sharing ----------------------------------------------------------------------------------------------
 
 
-def check_tlp(value: str) -> Tlp:
-    try:
-        return Tlp(value)
-    except ValueError:
-        raise RuleError(
-            "tlp", f"TLP {value!r} is not a TLP 2.0 label; use one of {', '.join(t.value for t in Tlp)}"
-        ) from None
-
-
-def check_handling(value: str) -> Handling:
-    try:
-        return Handling(value)
-    except ValueError:
-        raise RuleError(
-            "handling", f"handling {value!r} is not one of {', '.join(h.value for h in Handling)}"
-        ) from None
-
-
-def check_release_targets(own_party: str, targets: Sequence[str], peers: set[str]) -> list[str]:
-    wanted = sorted(set(targets))
-    if not wanted:
-        raise RuleError("release_to", "name at least one party to release to")
-    if own_party in wanted:
-        raise RuleError("release_to", f"{own_party} is this node's own party; release to peers only")
-    unknown = [p for p in wanted if p not in peers]
-    if unknown:
-        known = ", ".join(sorted(peers)) or "none"
-        raise RuleError(
-            "release_to", f"{', '.join(unknown)} is not a configured peer (configured peers: {known})"
-        )
-    return wanted
-
-
 def check_releasable(status: str) -> None:
+    """A draft is not released (the labels, handling and targets of a release are ``exchange.record_rules``')."""
     if status == Status.DRAFT.value:
         raise RuleError("status", "a draft is not released; report it first")
 
@@ -465,7 +430,6 @@ class IncidentLike(Protocol):
     attachments: list[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
-
 
 
 def snapshot(incident: IncidentLike) -> dict[str, Any]:

@@ -579,7 +579,7 @@ def edit_page(
     principal: Principal = requires(Permission.INCIDENTS_WRITE),
 ) -> HTMLResponse:
     with node.sessions() as session:
-        incident = writing.access_editable_incident(session, node, principal, incident_id, origin)
+        incident = writing.access_own_incident(session, node, principal, incident_id, origin)
     return _form_page(
         request,
         node,
@@ -598,7 +598,7 @@ async def edit(
     principal: Principal = requires(Permission.INCIDENTS_WRITE),
 ) -> Response:
     with node.sessions() as session:
-        incident = writing.access_editable_incident(session, node, principal, incident_id, origin)
+        incident = writing.access_own_incident(session, node, principal, incident_id, origin)
     values, data, problems = await _form_values(request, principal.time_zone)
     if values["version"]:
         data["version"] = values["version"]

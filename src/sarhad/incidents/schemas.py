@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from sarhad.exchange import record_rules
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.incidents.domain import DESCRIPTION_MAX, REASON_MAX
 
@@ -86,7 +87,7 @@ class ReleaseIn(BaseModel):
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=REASON_MAX)
+    reason: str = Field(min_length=1, max_length=record_rules.REASON_MAX)
 
 
 # --- the content on the link (record kind "incident") ---------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Versions of an incident: writing a new version (stored, audited, sent along every release), the implicit
-version 1 of a bulk-imported incident, the current content, and the history with the fields each version changed.
+"""Versions of an incident: the kind's declaration for the shared-record lifecycle, writing a new version
+(stored, audited, sent along every release), the implicit version 1 of a bulk-imported incident, the current
+content, and the history with the fields each version changed.
 
 Every change to an own incident goes through :func:`new_version`, so the version row, the audit entry and the
 outbound envelopes are written in the caller's transaction (the exchange's transactional outbox).
@@ -14,31 +15,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor
-from sarhad.audit.services import record_event
 from sarhad.core.node import Node
+from sarhad.exchange import records
 from sarhad.exchange import services as exchange
 from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND
 from sarhad.incidents.models import Incident, IncidentVersion
 
-
-def add_version(session: Session, node: Node, incident: Incident, change: str, by: str) -> dict[str, Any]:
-    """Store the incident's current version (its content and hash); returns the content."""
-    content = domain.snapshot(incident)
-    incident.content_hash = exchange.content_hash(content)
-    session.add(
-        IncidentVersion(
-            origin=incident.origin,
-            incident_id=incident.id,
-            version=incident.version,
-            change=change,
-            content=content,
-            content_hash=incident.content_hash,
-            recorded_at=node.clock.now(),
-            recorded_by=by,
-        )
-    )
-    return content
+# The ``incident`` record kind for the shared-record lifecycle (``exchange.records``). Each history row also
+# says which change made the version (``create``, ``update``, ``validate``, ``received``, ...).
+INCIDENTS = records.SharedKind(
+    KIND,
+    Incident,
+    "incident",
+    versions=IncidentVersion,
+    version_id="incident_id",
+    hint=" Send {origin} a request instead.",
+)
 
 
 def new_version(
@@ -50,28 +43,21 @@ def new_version(
     client_ip: str,
     **details: Any,
 ) -> None:
-    """Bump the version, store it, audit it, and send it wherever the incident was released."""
+    """Bump the version, store it, audit it (``incident.<change>``), and send it wherever the incident was
+    released."""
     incident.version += 1
     incident.updated_at = node.clock.now()
-    content = add_version(session, node, incident, change, actor.username)
-    record_event(
-        session,
-        node.clock,
-        actor=actor.username,
-        action=f"incident.{change}",
-        record_kind=KIND,
-        record_id=incident.id,
-        client_ip=client_ip,
-        details={"version": incident.version, "content_hash": incident.content_hash, **details},
-    )
-    exchange.publish_version(
+    records.publish_version(
         session,
         node,
-        kind=KIND,
-        record_id=incident.id,
-        version=incident.version,
-        content=content,
-        actor=actor.username,
+        actor,
+        INCIDENTS,
+        incident,
+        domain.snapshot(incident),
+        action=change,
+        client_ip=client_ip,
+        details=details,
+        history={"change": change},
     )
 
 
@@ -100,8 +86,8 @@ def implicit_version(incident: Incident) -> IncidentVersion:
 
 def current_content(session: Session, incident: Incident) -> dict[str, Any]:
     """The content of the current version exactly as stored (what a new release sends)."""
-    row = session.get(IncidentVersion, (incident.origin, incident.id, incident.version))
-    return dict(row.content) if row is not None else domain.snapshot(incident)
+    stored = records.current_content(session, INCIDENTS, incident)
+    return stored if stored is not None else domain.snapshot(incident)
 
 
 def _versions_of(session: Session, incident: Incident) -> Sequence[IncidentVersion]:

@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
-from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied, RuleError
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, RuleError
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
+from sarhad.exchange import record_rules as rules
+from sarhad.exchange import records
 from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling
 from sarhad.incidents import domain
@@ -29,7 +30,7 @@ from sarhad.incidents.models import Incident
 from sarhad.incidents.reading import incident_exists
 from sarhad.incidents.schemas import IncidentContentIn
 from sarhad.incidents.taxonomy import taxonomy
-from sarhad.incidents.versions import add_version, materialize_version, new_version
+from sarhad.incidents.versions import INCIDENTS, materialize_version, new_version
 
 
 @dataclass
@@ -93,49 +94,34 @@ def _place_checked(session: Session, fields: IncidentFields, confirm_far: bool) 
     return place, [warning] if warning else []
 
 
-def _not_originator(incident_id: str, origin: str, verb: str) -> PermissionDenied:
-    return PermissionDenied(
-        f"incident {incident_id} was received from {origin}; received incidents are never {verb} here. "
-        f"Only {origin}, its originator, can do that (send {origin} a request instead).",
-        code=ErrorCode.NOT_ORIGINATOR,
-    )
-
-
-def editable_incident(
-    session: Session, node: Node, incident_id: str, origin: str | None, verb: str
+def access_own_incident(
+    session: Session,
+    node: Node,
+    actor: Actor,
+    incident_id: str,
+    origin: str | None = None,
+    *,
+    permission: Permission = Permission.INCIDENTS_WRITE,
+    doing: str = "writing incidents",
+    verb: str = "edited",
 ) -> Incident:
-    """This node's own incident, not withdrawn; a received one is refused with the reason.
-
-    No permission check: the services that change an incident check theirs before calling this; a page that
-    only shows the edit form calls :func:`access_editable_incident`."""
-    origin = origin or node.party
-    if origin != node.party:
-        if session.get(Incident, (origin, incident_id)) is None:
-            raise NotFound(f"no incident {incident_id} from {origin} is held here")
-        raise _not_originator(incident_id, origin, verb)
-    incident = session.get(Incident, (origin, incident_id))
-    if incident is None:
-        received = session.scalar(
-            select(Incident.origin).where(Incident.id == incident_id, Incident.origin != node.party)
-        )
-        if received is not None:
-            raise _not_originator(incident_id, received, verb)
-        raise NotFound(f"no incident {incident_id} of {node.party}")
-    if incident.withdrawn_at is not None:
-        raise Conflict(
-            f"incident {incident_id} was withdrawn; a withdrawn incident is not changed again",
-            code=ErrorCode.WITHDRAWN,
-        )
+    """One of this node's own incidents, to change it (``actor`` needs ``permission``; ``doing`` names the
+    work in the refusal): a received one is refused (403 ``not_originator``, ``verb`` says what is never
+    done to it here), a withdrawn one too (409 ``withdrawn``). What the edit form shows, and what every
+    change starts from: a bulk-imported incident gets its version 1 row written first."""
+    incident = records.access_own(
+        session,
+        node,
+        actor,
+        INCIDENTS,
+        incident_id,
+        permission=permission,
+        doing=doing,
+        verb=verb,
+        origin=origin,
+    )
     materialize_version(session, incident)
     return incident
-
-
-def access_editable_incident(
-    session: Session, node: Node, actor: Actor, incident_id: str, origin: str | None
-) -> Incident:
-    """One of this node's incidents the actor may edit (``incidents.write``): what the edit form shows."""
-    require(actor, Permission.INCIDENTS_WRITE, "writing incidents")
-    return editable_incident(session, node, incident_id, origin, "edited")
 
 
 def create_incident(
@@ -158,9 +144,9 @@ def create_incident(
         require(actor, Permission.RECORDS_RELEASE, "releasing records to other parties")
     fields = _check_content(node, data)
     try:
-        label, handling_code = domain.check_tlp(tlp), domain.check_handling(handling)
+        label, handling_code = rules.check_tlp(tlp), rules.check_handling(handling)
         targets = (
-            domain.check_release_targets(node.party, release_to, exchange.peer_parties(session))
+            rules.check_release_targets(node.party, release_to, exchange.peer_parties(session))
             if release_to
             else []
         )
@@ -197,10 +183,11 @@ def create_incident(
         received_at=None,
     )
     _set_fields(incident, fields, place)
-    incident.content_hash = exchange.content_hash(domain.snapshot(incident))
     session.add(incident)
-    session.flush()
-    content = add_version(session, node, incident, "create", actor.username)
+    content = domain.snapshot(incident)
+    records.add_version(
+        session, node, INCIDENTS, incident, content, actor.username, history={"change": "create"}
+    )
     record_event(
         session,
         node.clock,
@@ -247,8 +234,7 @@ def update_incident(
     client_ip: str = "",
 ) -> Written:
     """A new version of one of this node's incidents; it follows every release. Received ones are refused."""
-    require(actor, Permission.INCIDENTS_WRITE, "writing incidents")
-    incident = editable_incident(session, node, incident_id, origin, "edited")
+    incident = access_own_incident(session, node, actor, incident_id, origin)
     if not domain.editable_status(incident.status):
         raise Conflict(
             f"incident {incident_id} is {incident.status}; a {incident.status} incident is not edited "
@@ -287,8 +273,16 @@ def transition_incident(
     permission = (
         Permission.INCIDENTS_VALIDATE if action in domain.VALIDATOR_ACTIONS else Permission.INCIDENTS_WRITE
     )
-    require(actor, permission, f"the action '{action}' on incidents")
-    incident = editable_incident(session, node, incident_id, origin, "moved along the workflow")
+    incident = access_own_incident(
+        session,
+        node,
+        actor,
+        incident_id,
+        origin,
+        permission=permission,
+        doing=f"the action '{action}' on incidents",
+        verb="moved along the workflow",
+    )
     try:
         target = domain.check_transition(incident.status, action, reason)
     except RuleError as exc:
