@@ -5,7 +5,8 @@ call these for the steps every shared record has:
 
 - own records: :func:`access_own` (fetch with permission; a received record is never changed here, a
   withdrawn one is final), :func:`access_held` (own or received, for a release), :func:`release`,
-  :func:`publish_version` (a new version follows every release), :func:`withdraw_own` (tombstones);
+  :func:`release_new` (version 1 released as its kind's create asked), :func:`publish_version` (a new
+  version follows every release), :func:`withdraw_own` (tombstones);
 - received records (called by the kind's handlers): :func:`store_received` (never overwrites a newer
   version; refuses a record claiming this node's origin) and :func:`apply_received_withdrawal`.
 
@@ -244,6 +245,42 @@ def release(
         },
     )
     return releases
+
+
+def release_new(
+    session: Session,
+    node: Node,
+    actor: Actor,
+    kind: SharedKind[R],
+    row: R,
+    to: Sequence[str],
+    *,
+    content: dict[str, Any],
+    client_ip: str = "",
+) -> list[Release]:
+    """Release a record just created here (version 1, from :func:`add_version`) to ``to`` with the row's own
+    label and handling; nothing when ``to`` is empty.
+
+    For a kind whose create takes its first release along: it has checked the targets
+    (``record_rules.check_release_targets``) and the release permission with the rest of its input, before
+    anything was written, and its creation entry in the audit log says the rest, so no ``<noun>.release``
+    entry is written here (the exchange audits each release).
+    """
+    if not to:
+        return []
+    return exchange.release_record(
+        session,
+        node,
+        kind=kind.name,
+        record_id=row.id,
+        version=row.version,
+        content=content,
+        to=to,
+        handling=getattr(row, "handling"),  # noqa: B009 - a labelled kind's column, not on the protocol
+        tlp=getattr(row, "tlp"),  # noqa: B009
+        actor=actor.username,
+        client_ip=client_ip,
+    )
 
 
 def add_version(

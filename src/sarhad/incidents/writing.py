@@ -205,20 +205,9 @@ def create_incident(
             "warnings": warnings,
         },
     )
-    if targets:
-        exchange.release_record(
-            session,
-            node,
-            kind=KIND,
-            record_id=incident.id,
-            version=1,
-            content=content,
-            to=targets,
-            handling=incident.handling,
-            tlp=incident.tlp,
-            actor=actor.username,
-            client_ip=client_ip,
-        )
+    records.release_new(
+        session, node, actor, INCIDENTS, incident, targets, content=content, client_ip=client_ip
+    )
     return Written(incident, warnings)
 
 
