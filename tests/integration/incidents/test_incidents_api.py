@@ -118,6 +118,13 @@ def test_received_incident_is_never_editable_by_the_receiver(
         headers=ir_liaison,
     )
     assert answer.status_code == 403
+    # Nor released onward or withdrawn: only its originator decides where an incident goes.
+    for action, payload in (("release", {"to": ["PK"]}), ("withdraw", {"reason": "not ours"})):
+        answer = ir_client.post(
+            f"/api/v1/incidents/{created['id']}/{action}", json=payload, headers=ir_liaison
+        )
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["error"]["code"] == "not_originator"
     assert snapshot_counts(ir) == before
 
 
