@@ -1,6 +1,7 @@
-"""Engine, sessions and the declarative base shared by every domain package.
+"""Engine, sessions, the declarative base, bulk inserts and migrations, shared by every domain package.
 
-The same code runs on SQLite (embedded default, WAL mode) and PostgreSQL (production). Schema changes go
+The same code runs on SQLite (embedded default, WAL mode; its tuning is in ``core.sqlite``) and PostgreSQL
+(production). Schema changes go
 only through Alembic migrations in ``sarhad/migrations``; a node refuses to start on a database that is
 not at the newest migration.
 """
