@@ -8,6 +8,9 @@
 - ``node`` / ``app_client``: a PK demo node on ``database_url`` (so tests using them run on both databases),
   and a ``TestClient`` on its app with the lifespan (workers) running.
 - Real processes, ports and sign-in: ``from support.processes import NodeProcess, free_port, get_token``.
+- Two nodes paired in one process: the fixtures of ``support.pairs`` (``make_node``, ``client``, ``pk_client``,
+  ``ir_client``, ``liaison``, ``ir_liaison``) on a feature's own ``pk`` and ``ir``; ``support.inprocess`` pairs
+  them and delivers between them.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from sarhad.app import create_app
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
 from support.processes import free_port
+
+# make_node, client, pk_client, ir_client, liaison, ir_liaison: the fixtures of tests that pair PK with IR
+pytest_plugins = ["support.pairs"]
 
 POSTGRES_ENV = "SARHAD_TEST_POSTGRES_URL"
 TESTS_DIR = Path(__file__).resolve().parent

@@ -17,9 +17,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
-from sarhad.core.database import ensure_migrated, write_ahead_log_checkpoints_in_background
+from sarhad.core.database import ensure_migrated
 from sarhad.core.errors import NotAuthenticated, SarhadError
 from sarhad.core.node import Node
+from sarhad.core.sqlite import SqliteWriters, write_ahead_log_checkpoints_in_background
 from sarhad.features import FEATURES, feature_module
 from sarhad.web.deps import public
 from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware
@@ -57,9 +58,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tasks: list[asyncio.Task[None]] = []
-        if checkpoint_in_background and node.engine.dialect.name == "sqlite":
+        if checkpoint_in_background and node.sqlite is not None:
             write_ahead_log_checkpoints_in_background(node.engine)
-            tasks.append(asyncio.create_task(_checkpoint_forever(node), name="core.checkpoint"))
+            tasks.append(asyncio.create_task(_checkpoint_forever(node.sqlite), name="core.checkpoint"))
         if run_workers:
             for feature in FEATURES:
                 module = feature_module(feature, "workers")
@@ -117,12 +118,12 @@ def create_app(
 CHECKPOINT_SECONDS = 0.25
 
 
-async def _checkpoint_forever(node: Node) -> None:
+async def _checkpoint_forever(writers: SqliteWriters) -> None:
     """Checkpoint the SQLite write-ahead log from a worker thread, a few times a second."""
     while True:
         await asyncio.sleep(CHECKPOINT_SECONDS)
         try:
-            node.last_checkpoint = await asyncio.to_thread(node.checkpoint_round)
+            await asyncio.to_thread(writers.checkpoint_round)
         except Exception:  # a locked or busy database: the next round tries again
             log.warning("write-ahead log checkpoint failed", exc_info=True)
 

@@ -114,30 +114,33 @@ def serve(
     settings = node.settings
     configure_logging(settings.party, settings.log_level, settings.log_json)
     try:
-        application = create_app(node, freeze_gc=True, checkpoint_in_background=True)
-    except DatabaseNotMigrated as exc:
-        raise fail(str(exc)) from exc
-    tls = settings.tls
-    ssl: dict[str, Any] = {}
-    if tls.enabled:
-        import ssl as ssl_module
+        try:
+            application = create_app(node, freeze_gc=True, checkpoint_in_background=True)
+        except DatabaseNotMigrated as exc:
+            raise fail(str(exc)) from exc
+        tls = settings.tls
+        ssl: dict[str, Any] = {}
+        if tls.enabled:
+            import ssl as ssl_module
 
-        # Mutual TLS: the peer must present a certificate signed by the configured CA.
-        ssl = {
-            "ssl_certfile": tls.cert_file,
-            "ssl_keyfile": tls.key_file,
-            "ssl_ca_certs": tls.ca_file,
-            "ssl_cert_reqs": ssl_module.CERT_REQUIRED,
-        }
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=5,  # a peer's idle keep-alive (TLS) connection must not delay a stop
-        access_log=False,
-        **ssl,
-    )
+            # Mutual TLS: the peer must present a certificate signed by the configured CA.
+            ssl = {
+                "ssl_certfile": tls.cert_file,
+                "ssl_keyfile": tls.key_file,
+                "ssl_ca_certs": tls.ca_file,
+                "ssl_cert_reqs": ssl_module.CERT_REQUIRED,
+            }
+        uvicorn.run(
+            application,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_config=None,
+            timeout_graceful_shutdown=5,  # a peer's idle keep-alive (TLS) connection must not delay a stop
+            access_log=False,
+            **ssl,
+        )
+    finally:  # a refused start must not leave the database connection to the garbage collector
+        node.dispose()
 
 
 @app.command()

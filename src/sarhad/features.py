@@ -1,9 +1,14 @@
-"""The feature packages of a node, in the order their routers and workers are registered.
+"""The feature packages of a node, in the order their modules are found and registered.
 
-Each package may provide ``api.router``, ``pages.router``, ``cli.app`` (a Typer group, added under the
-package's ``CLI_NAME``) and ``workers.TASKS`` (async background tasks), ``handlers`` (record kinds) and
-``demo.seed(node, party)`` (exercise data for ``sarhad demo``, run once after the nodes are paired). Adding a domain package means
-adding its name here; nothing else in the core changes.
+Each package may provide any of these modules, found by name (``feature_module``):
+
+- ``api`` and ``pages``: a ``router``, included in the app (``app.create_app``);
+- ``cli``: ``register(app)``, which adds the package's commands to the ``sarhad`` Typer app (``cli.py``);
+- ``workers``: ``TASKS``, async background tasks each app process runs (``app.create_app``);
+- ``handlers``: imported for the record kinds it registers with the exchange (``exchange.registry``);
+- ``demo``: ``seed(node, party)``, exercise data for ``sarhad demo``, run once the demo nodes are paired.
+
+Adding a domain package means adding its name here (and its tables' migration); no core module changes.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ FEATURES: tuple[str, ...] = (
 
 
 def feature_module(feature: str, module: str) -> ModuleType | None:
+    """``sarhad.<feature>.<module>``, imported; None if the package has no such module."""
     name = f"sarhad.{feature}.{module}"
     if importlib.util.find_spec(f"sarhad.{feature}") is None or importlib.util.find_spec(name) is None:
         return None

@@ -3,6 +3,7 @@ the type filter keeps only the chosen type — two real node processes, headless
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -98,6 +99,7 @@ def test_ir_map_shows_the_received_incident_filtered_by_type(
     page.fill("input[name=username]", "liaison")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    expect(page).not_to_have_url(re.compile(r"/login"))  # signed in (the session cookie set) before going on
     page.goto(f"{ir.url}/incidents?days=7&type=drug_smuggling")
     map_el = page.locator("#map")
     expect(map_el).to_have_attribute("data-ready", "1", timeout=20_000)
@@ -110,9 +112,15 @@ def test_ir_map_shows_the_received_incident_filtered_by_type(
     expect(item.locator(".origin-badge.received")).to_have_text("PK")
     expect(page.locator(f"#incident-list li[data-key='PK/{fuel}']")).to_have_count(0)
 
-    # click-through: the marker's popup links to the incident's page, shown with its origin
+    # click-through: the marker's popup links to the incident's page, shown with its origin. Waits on state
+    # only: the popup is open (its list item is marked active) and holds the link; the link is then clicked
+    # as an event, as the marker is, because a pointer click waits for the map's pan and zoom animations to
+    # settle, which on a busy machine outlasted the timeout.
     marker.dispatch_event("click")
-    page.locator(".leaflet-popup a.incident-link").click()
+    expect(item).to_have_class(re.compile(r"\bactive\b"))
+    link = page.locator(".leaflet-popup a.incident-link")
+    expect(link).to_have_attribute("href", f"/incidents/PK/{drugs}")
+    link.dispatch_event("click")
     expect(page).to_have_url(f"{ir.url}/incidents/PK/{drugs}")
     expect(page.locator("h1")).to_contain_text("PK")
     expect(page.locator("body")).to_contain_text("Received from PK")

@@ -15,16 +15,14 @@ from sqlalchemy import text
 
 from sarhad.app import create_app
 from sarhad.audit.models import AuditEntry
-from sarhad.core.database import (
+from sarhad.core.database import insert_rows, make_engine, table_of
+from sarhad.core.node import Node
+from sarhad.core.sqlite import (
     SQLITE_CACHE_KIB,
     SQLITE_PAGE_SIZE,
     checkpoint_write_ahead_log,
-    insert_rows,
-    make_engine,
-    table_of,
     write_ahead_log_checkpoints_in_background,
 )
-from sarhad.core.node import Node
 
 
 def write_rows(node: Node, count: int, pad: int = 500) -> None:
@@ -52,7 +50,7 @@ def test_a_served_node_checkpoints_in_the_background_and_its_connections_do_not(
         deadline = time.monotonic() + 10
         answer = None
         while time.monotonic() < deadline:
-            answer = node.last_checkpoint
+            answer = node.sqlite.last_checkpoint if node.sqlite is not None else None
             if answer is not None and answer[1] > 1000 and answer[2] == answer[1]:
                 break
             time.sleep(0.05)
@@ -65,7 +63,7 @@ def test_an_app_built_without_it_leaves_sqlites_own_checkpoints_alone(node: Node
     with TestClient(create_app(node, run_workers=False)):
         if node.engine.dialect.name == "sqlite":
             assert automatic_checkpoint_pages(node) == 1000
-        assert node.last_checkpoint is None
+        assert node.sqlite is None or node.sqlite.last_checkpoint is None
 
 
 def test_the_log_of_a_node_written_without_pause_is_started_afresh_and_stays_small(node: Node) -> None:
@@ -73,10 +71,10 @@ def test_the_log_of_a_node_written_without_pause_is_started_afresh_and_stays_sma
     moment to start its log afresh: with ``PASSIVE`` checkpoints alone the log file grows by all that is
     written (the whole 20 MB here). Past the threshold the background round asks the next writer to restart
     it, so the file stays a fraction of that, and every row is still written."""
-    if node.engine.dialect.name != "sqlite":
-        assert node.checkpoint_round(restart_after_bytes=2**20) is None
-        assert checkpoint_write_ahead_log(node.engine, "RESTART") is None
+    if node.sqlite is None:
+        assert checkpoint_write_ahead_log(node.engine, "RESTART") is None  # PostgreSQL manages its own log
         return
+    writers = node.sqlite
     write_ahead_log_checkpoints_in_background(node.engine)
     database = Path(node.engine.url.database or "")
     wal = database.with_name(database.name + "-wal")
@@ -101,7 +99,7 @@ def test_the_log_of_a_node_written_without_pause_is_started_afresh_and_stays_sma
     thread.start()
     peak = 0
     while not written.is_set():
-        node.checkpoint_round(restart_after_bytes=2**20)
+        writers.checkpoint_round(restart_after_bytes=2**20)
         peak = max(peak, wal.stat().st_size)
         time.sleep(0.01)
     thread.join()
@@ -117,16 +115,16 @@ def test_a_checkpoint_mode_other_than_passive_or_restart_is_refused(node: Node) 
 
 def test_every_connection_of_a_node_has_the_larger_page_cache(node: Node) -> None:
     """The exchange's receiving tables outgrow SQLite's 2 MB default cache; every connection gets 32 MiB."""
-    if node.engine.dialect.name != "sqlite":
-        return
+    if node.sqlite is None:
+        pytest.skip("a SQLite setting; PostgreSQL sizes its shared buffers itself")
     with node.engine.connect() as first, node.engine.connect() as second:  # two pooled connections
         sizes = [c.exec_driver_sql("PRAGMA cache_size").scalar_one() for c in (first, second)]
     assert sizes == [-SQLITE_CACHE_KIB, -SQLITE_CACHE_KIB] and SQLITE_CACHE_KIB >= 32768
 
 
 def test_a_new_database_is_made_with_16_kib_pages_and_reports_them_in_checkpoints(node: Node) -> None:
-    if node.engine.dialect.name != "sqlite":
-        return
+    if node.sqlite is None:
+        pytest.skip("a SQLite setting; PostgreSQL's page size is fixed when it is built")
     with node.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA page_size").scalar_one() == SQLITE_PAGE_SIZE == 16384
     write_rows(node, 200)

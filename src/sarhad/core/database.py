@@ -1,6 +1,7 @@
-"""Engine, sessions and the declarative base shared by every domain package.
+"""Engine, sessions, the declarative base, bulk inserts and migrations, shared by every domain package.
 
-The same code runs on SQLite (embedded default, WAL mode) and PostgreSQL (production). Schema changes go
+The same code runs on SQLite (embedded default, WAL mode; its tuning is in ``core.sqlite``) and PostgreSQL
+(production). Schema changes go
 only through Alembic migrations in ``sarhad/migrations``; a node refuses to start on a database that is
 not at the newest migration.
 """
@@ -15,18 +16,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event, insert
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from sarhad.core.sqlite import configure_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -217,7 +220,7 @@ class DatabaseNotMigrated(Exception):
 
 
 def make_engine(url: str, *, pool: bool = True) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    """Create an engine; SQLite gets the settings of ``core.sqlite`` (WAL, foreign keys, busy timeout …)."""
     kwargs: dict[str, Any] = {"future": True, "json_serializer": json_text}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -229,8 +232,7 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
             kwargs["poolclass"] = NullPool
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        configure_engine(engine)
     return engine
 
 
@@ -239,116 +241,6 @@ def json_text(value: Any) -> str:
     audit entry's details). Dictionary keys that are not strings are written as strings, as ``json.dumps``
     does; datetimes, UUIDs and enums in their usual JSON form; other types are refused with ``TypeError``."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
-
-
-# SQLite's page cache per connection, in KiB (its default is 2,000). A receiving node's tables reach gigabytes;
-# with 2 MB their index pages were read again and again, and a received envelope cost more CPU the larger the
-# tables: 278 µs at the start of the exchange benchmark, 351 µs after 230,000 envelopes. With 32 MiB it cost
-# 252 and 269 µs, and the benchmark's sustained rate rose by a quarter (docs/performance.md, session 5). The
-# cache fills only as pages are read, so an idle or light node pays little; a busy one about 32 MiB for each
-# connection in use.
-SQLITE_CACHE_KIB = 32768
-
-# The page size of a database SQLite creates (its default is 4 KiB). A commit writes each changed page to the
-# write-ahead log with two system calls (frame header, page), and a checkpoint copies it again. The exchange's
-# rows are 1–2 KB: committing 1,000 rows of 1.5 KB took 1,522 writes with 4 KiB pages and 322 with 16 KiB
-# (strace). In the exchange benchmark's sustained phase the three processes then used about a sixth less CPU
-# per envelope (docs/performance.md, session 6); 32 and 64 KiB did no better in a bare SQLite loop and in one
-# run each of bench.exchange_sides. A database that already exists keeps the page size it was made with.
-SQLITE_PAGE_SIZE = 16384
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _sqlite_begin_immediate).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL; only a new, empty database takes it
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    cursor.close()
-
-
-def write_ahead_log_checkpoints_in_background(engine: Engine) -> None:
-    """SQLite: this engine's connections stop checkpointing the write-ahead log themselves (a long-running
-    node calls :func:`checkpoint_write_ahead_log` from a thread of its own instead).
-
-    With SQLite's default, the writer whose commit takes the log past 1,000 pages copies them into the
-    database file inside that commit, holding the write lock, about every 4 MB written. Connections already
-    open are closed, so every connection from now on has the setting.
-    """
-    if engine.dialect.name != "sqlite":
-        return
-    event.listen(engine, "connect", _no_automatic_checkpoints)
-    engine.dispose()
-
-
-def _no_automatic_checkpoints(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
-
-
-WAL_RESTART_BYTES = 32 * 2**20  # a log longer than this is to be started afresh
-WAL_RESTART_WAIT_MS = 250  # how long a RESTART checkpoint waits for other processes' writers, or readers
-
-
-class Checkpoint(NamedTuple):
-    """SQLite's answer to a checkpoint, and the size of the pages its log frames hold."""
-
-    busy: int  # 1 if it could not finish (a writer or a reader of an old snapshot was in the way)
-    log_frames: int  # frames in the write-ahead log
-    checkpointed: int  # frames copied into the database file
-    page_size: int
-
-    @property
-    def log_bytes(self) -> int:
-        return self.log_frames * self.page_size
-
-
-def checkpoint_write_ahead_log(
-    engine: Engine, mode: Literal["PASSIVE", "RESTART"] = "PASSIVE"
-) -> Checkpoint | None:
-    """SQLite: copy what the write-ahead log holds into the database file. Returns SQLite's answer
-    ``(busy, frames in the log, frames checkpointed)`` and the page size; None on other databases. Runs
-    outside any transaction; SQLite releases the GIL while it copies.
-
-    ``PASSIVE`` (a node's background rounds) waits for no one. ``RESTART`` waits at most
-    ``WAL_RESTART_WAIT_MS`` for a writer and for readers of old snapshots, copies everything, and makes the
-    next writer start the log from its beginning; when it gives up, ``busy`` is 1.
-    """
-    if mode not in ("PASSIVE", "RESTART"):
-        raise ValueError(f"unknown checkpoint mode {mode!r}")
-    if engine.dialect.name != "sqlite":
-        return None
-    raw = engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        assert driver is not None
-        (page_size,) = driver.execute("PRAGMA page_size").fetchone()
-        if mode == "PASSIVE":
-            busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        else:
-            (wait,) = driver.execute("PRAGMA busy_timeout").fetchone()
-            driver.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
-            try:
-                busy, log_frames, done = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            finally:
-                driver.execute(f"PRAGMA busy_timeout={int(wait)}")
-        return Checkpoint(int(busy), int(log_frames), int(done), int(page_size))
-    finally:
-        raw.close()
-
-
-WRITE_OPTION = "sarhad_write"  # execution option set by Node.transaction(): this transaction will write
-
-
-def _sqlite_begin_immediate(connection: Any) -> None:
-    # A writing transaction takes the write lock up front (BEGIN IMMEDIATE), so two writers never deadlock
-    # on a lock upgrade; SQLite serialises writers anyway, and the busy timeout makes the second one wait.
-    # A read-only session begins deferred: in WAL mode it reads a snapshot and never waits for a writer.
-    write = connection.get_execution_options().get(WRITE_OPTION, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

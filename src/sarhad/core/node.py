@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -15,16 +14,9 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from sarhad.core.clock import Clock, SystemClock
 from sarhad.core.components import Components
-from sarhad.core.database import (
-    WAL_RESTART_BYTES,
-    WRITE_OPTION,
-    Checkpoint,
-    checkpoint_write_ahead_log,
-    make_engine,
-    make_session_factory,
-    transaction,
-)
+from sarhad.core.database import make_engine, make_session_factory, transaction
 from sarhad.core.settings import Settings
+from sarhad.core.sqlite import WRITE_OPTION, SqliteWriters
 
 log = logging.getLogger(__name__)
 _HOOKS = "sarhad.after_commit"
@@ -84,7 +76,8 @@ def _on_transaction_end(session: Session, transaction: SessionTransaction) -> No
 
 @dataclass
 class Node:
-    """Settings, database and clock of this node, plus hooks run after each commit (event fan-out)."""
+    """One party's running node: its settings, database (engine and sessions), clock and components, and the
+    one way to write (``transaction``)."""
 
     settings: Settings
     engine: Engine
@@ -93,16 +86,10 @@ class Node:
     components: Components = field(default_factory=Components)
     # True once the app's startup has finished (workers started); /healthz says "starting" until then.
     ready: bool = False
-    # The background checkpoints' last answer (SQLite only).
-    last_checkpoint: Checkpoint | None = None
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
-    # SQLite has one writer at a time. Writers of this process queue on this lock, which hands over the
-    # moment the holder commits, instead of in SQLite's busy handler, which sleeps 1, 2, 5, 10 … ms between
-    # tries; other processes still meet the busy timeout. None on PostgreSQL (row locks, many writers).
-    write_lock: threading.RLock | None = None
-    # Set by the background checkpoints (``checkpoint_round``) when SQLite's write-ahead log has grown past
-    # ``WAL_RESTART_BYTES``: the next writer to commit restarts it (see ``transaction``).
-    restart_write_ahead_log: threading.Event = field(default_factory=threading.Event)
+    # SQLite only (None on PostgreSQL, which has row locks and many writers at once): this process's writers
+    # take turns, and the write-ahead log is kept short (``sarhad.core.sqlite``).
+    sqlite: SqliteWriters | None = None
 
     @property
     def party(self) -> str:
@@ -113,42 +100,13 @@ class Node:
         """One unit of work that writes; after a successful commit its ``after_commit`` hooks run.
 
         On SQLite the transaction begins with ``BEGIN IMMEDIATE`` (the write lock up front, so two writers
-        never deadlock on a lock upgrade), after waiting for this process's other writers on ``write_lock``;
+        never deadlock on a lock upgrade), after waiting for this process's other writers (``SqliteWriters``);
         read-only sessions (``node.sessions()``) begin deferred and never wait for a writer.
         """
-        turn: AbstractContextManager[Any] = self.write_lock if self.write_lock is not None else nullcontext()
-        with turn:
-            with transaction(self.sessions) as session:
-                session.connection(execution_options={WRITE_OPTION: True})
-                yield session
-            if self.restart_write_ahead_log.is_set():
-                self._restart_write_ahead_log()
-
-    def _restart_write_ahead_log(self) -> None:
-        """Restart SQLite's write-ahead log, between two writers of this process.
-
-        SQLite writes its log from the start again only when a writer begins after every frame has been
-        copied into the database file, which a node writing batch after batch hardly ever allows (the
-        receiver's log grew to 780 MB in the exchange benchmark: all of it copied again and, after a crash,
-        replayed). So when the background checkpoints find it long, the writer that commits next, still
-        holding the write lock so no other writer of this process can come between, runs a ``RESTART``
-        checkpoint: what is left to copy (the background rounds did most) is copied and the next writer
-        starts the log afresh. Should it fail (another process's writer or reader, for longer than
-        ``WAL_RESTART_WAIT_MS``), a later round asks again; the commit stands either way.
-        """
-        self.restart_write_ahead_log.clear()
-        try:
-            checkpoint_write_ahead_log(self.engine, "RESTART")
-        except Exception:  # the commit is done; a failed checkpoint only leaves the log long
-            log.warning("restarting the write-ahead log failed", exc_info=True)
-
-    def checkpoint_round(self, restart_after_bytes: int = WAL_RESTART_BYTES) -> Checkpoint | None:
-        """One background checkpoint (``PASSIVE``: it waits for no one); asks the next writer to restart the
-        log when it holds more than ``restart_after_bytes``. Returns SQLite's answer (None off SQLite)."""
-        answer = checkpoint_write_ahead_log(self.engine)
-        if answer is not None and answer.log_bytes > restart_after_bytes:
-            self.restart_write_ahead_log.set()
-        return answer
+        turn: AbstractContextManager[Any] = self.sqlite.turn() if self.sqlite is not None else nullcontext()
+        with turn, transaction(self.sessions) as session:
+            session.connection(execution_options={WRITE_OPTION: True})
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -165,5 +123,5 @@ def build_node(settings: Settings, clock: Clock | None = None) -> Node:
         engine=engine,
         sessions=sessions,
         clock=clock or SystemClock(settings.clock_offset_seconds),
-        write_lock=threading.RLock() if engine.dialect.name == "sqlite" else None,
+        sqlite=SqliteWriters(engine) if engine.dialect.name == "sqlite" else None,
     )

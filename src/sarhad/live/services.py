@@ -2,7 +2,8 @@
 
 ``publish`` inserts the event in the caller's transaction and, after that transaction commits, hands it
 to this process's hub (``sarhad.live.hub``) so connected clients get it at once. Other processes on the
-same database see it through the hub's poller. A rolled-back transaction publishes nothing.
+same database see it through the hub's poller. A rolled-back transaction publishes nothing, and neither does a
+rolled-back savepoint; the events published around it are handed over.
 """
 
 from __future__ import annotations
@@ -55,27 +56,35 @@ def publish(
     row = LiveEvent(topic=topic, at=node.clock.now(), positions=audience, permission=permission, data=data)
     session.add(row)
     session.flush()
-    pending: list[LiveEvent] | None = session.info.get(PENDING)
+    pending = session.info.get(PENDING)
     if pending is None:
-        pending = []
-        session.info[PENDING] = pending
-
-        def hand_over() -> None:
-            rows = session.info.pop(PENDING, [])
-            from sarhad.live.hub import Hub  # the hub imports this module
-
-            hub = node.components.get(Hub)
-            if hub is not None and rows:
-                hub.publish_committed([as_event(r) for r in rows])
-
-        after_commit(session, hand_over)
-    pending.append(row)
+        pending = session.info[PENDING] = _Pending(session, node)
+    pending.rows.append(row)
+    # Every time, not only the first: a hook added inside a savepoint that rolls back is dropped with it, and
+    # this adds it again in the transaction now open (the same hook is added only once).
+    after_commit(session, pending)
     return row
 
 
-def forget_pending(session: Session) -> None:
-    """Drop events of a rolled-back transaction (their rows are gone)."""
-    session.info.pop(PENDING, None)
+class _Pending:
+    """The events a session published, handed to this process's hub after its transaction commits."""
+
+    def __init__(self, session: Session, node: Node) -> None:
+        self.session = session
+        self.node = node
+        self.rows: list[LiveEvent] = []
+
+    def __call__(self) -> None:
+        """The after-commit hook: hand the committed events to the hub."""
+        rows, self.rows = self.rows, []
+        # A row inserted in a savepoint that rolled back (or in a transaction that did) is no longer in the
+        # session: SQLAlchemy expunges what such a rollback un-inserted. Only committed events go out.
+        committed = [row for row in rows if row in self.session]
+        from sarhad.live.hub import Hub  # the hub imports this module
+
+        hub = self.node.components.get(Hub)
+        if hub is not None and committed:
+            hub.publish_committed([as_event(row) for row in committed])
 
 
 def events_after(session: Session, after: int, limit: int = REPLAY_LIMIT) -> Sequence[LiveEvent]:

@@ -43,7 +43,9 @@ async def _principal(request: Request) -> Principal:
     if authorization:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'", code=ErrorCode.BAD_TOKEN)
+            raise NotAuthenticated(
+                "the Authorization header must be 'Bearer <token>'", code=ErrorCode.BAD_TOKEN
+            )
         kind, secret = "bearer", secret.strip()
     elif request.cookies.get(SESSION_COOKIE):
         kind, secret = "cookie", request.cookies[SESSION_COOKIE]
@@ -67,7 +69,9 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         value = form.get("csrf_token")
         token = value if isinstance(value, str) else None
     if token != principal.csrf_token:
-        raise PermissionDenied("the form's security token is missing or stale; reload the page", code=ErrorCode.CSRF)
+        raise PermissionDenied(
+            "the form's security token is missing or stale; reload the page", code=ErrorCode.CSRF
+        )
 
 
 def requires(*permissions: Permission) -> Any:

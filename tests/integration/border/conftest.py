@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from sarhad.accounts import services as accounts
 from sarhad.accounts.actors import SystemActor
-from sarhad.app import create_app
 from sarhad.border import seeding
 from sarhad.core.node import Node
+from support.pairs import app_client, bearer
 
 
 @pytest.fixture
@@ -34,16 +34,11 @@ def seeded(node: Node) -> Node:
 
 @pytest.fixture
 def client(seeded: Node) -> Iterator[TestClient]:
-    with TestClient(create_app(seeded, run_workers=False)) as test_client:
+    with app_client(seeded) as test_client:
         yield test_client
 
 
 @pytest.fixture
 def tokens(client: TestClient) -> dict[str, dict[str, str]]:
     """Authorization headers per username."""
-    out = {}
-    for username in USERS:
-        answer = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-        assert answer.status_code == 200, answer.text
-        out[username] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-    return out
+    return {username: bearer(client, username, PASSWORD) for username in USERS}

@@ -55,3 +55,5 @@ def test_verifier_processes_exit_when_their_node_is_killed(tmp_path) -> None:  #
     finally:
         if node.poll() is None:
             node.kill()
+        if node.stdout is not None:
+            node.stdout.close()  # or the garbage collector finds the pipe open (ResourceWarning)

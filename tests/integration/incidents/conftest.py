@@ -1,34 +1,17 @@
 """Fixtures for the incident tests: PK (on the parametrised database) paired with IR (SQLite).
 
 Each node has a liaison officer (writes, validates, releases) and an operator (reads, drafts, reports).
+``make_node``, ``client``, ``liaison``, ``ir_client`` and ``ir_liaison`` come from ``support.pairs``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
-from incident_helpers import add_user, pair, seed_border, token
+from incident_helpers import add_user, pair, seed_border
 
-from sarhad.app import create_app
-from sarhad.core.node import Node, build_node
-from sarhad.core.settings import load_settings
-
-
-@pytest.fixture
-def make_node(make_node_dir: Callable[..., Path]) -> Iterator[Callable[[str, str], Node]]:
-    built: list[Node] = []
-
-    def make(party: str, name: str) -> Node:
-        node = build_node(load_settings(make_node_dir(party, name)))
-        built.append(node)
-        return node
-
-    yield make
-    for node in built:
-        node.dispose()
+from sarhad.core.node import Node
+from support.pairs import MakeNode, bearer
 
 
 @pytest.fixture
@@ -40,7 +23,7 @@ def pk(node: Node) -> Node:
 
 
 @pytest.fixture
-def ir(make_node: Callable[[str, str], Node], pk: Node) -> Node:
+def ir(make_node: MakeNode, pk: Node) -> Node:
     node = make_node("IR", "Iran")
     seed_border(node)
     add_user(node, "liaison", "liaison_officer")
@@ -49,27 +32,5 @@ def ir(make_node: Callable[[str, str], Node], pk: Node) -> Node:
 
 
 @pytest.fixture
-def client(pk: Node) -> Iterator[TestClient]:
-    with TestClient(create_app(pk, run_workers=False)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def liaison(client: TestClient) -> dict[str, str]:
-    return token(client, "liaison")
-
-
-@pytest.fixture
 def operator(client: TestClient) -> dict[str, str]:
-    return token(client, "operator")
-
-
-@pytest.fixture
-def ir_client(ir: Node) -> Iterator[TestClient]:
-    with TestClient(create_app(ir, run_workers=False)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def ir_liaison(ir_client: TestClient) -> dict[str, str]:
-    return token(ir_client, "liaison")
+    return bearer(client, "operator")
