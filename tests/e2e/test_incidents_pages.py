@@ -13,10 +13,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.border import services as border
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
-from sarhad.exchange import services as exchange
+from sarhad.exchange.identity import identity
+from sarhad.exchange.peers import add_peer
 from support.processes import NodeProcess, free_port, get_token
 
 PASSWORD = "correct horse battery"
@@ -38,14 +40,14 @@ def pair_of_processes(make_node_dir: Callable[..., Path]) -> Iterator[tuple[Node
         for other_code, other in nodes.items():
             if other_code != code:
                 with node.transaction() as session:
-                    exchange.add_peer(
+                    add_peer(
                         session,
                         node,
                         party=other_code,
                         url=other.settings.base_url,
-                        public_key_b64=exchange.identity(other).public_key_b64,
+                        public_key_b64=identity(other).public_key_b64,
                         name=other.settings.name,
-                        actor="test",
+                        actor=SystemActor("test"),
                     )
     for node in nodes.values():
         node.dispose()

@@ -31,11 +31,12 @@ from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release
 from sarhad.exchange.domain import Handling, Op
 from sarhad.exchange.models import Release
+from sarhad.exchange.peers import peer_parties
 from sarhad.exchange.registry import IncomingRecord
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import Delivery
 
 _CONTENT = frozenset({"content"})  # a version's content, given to insert_rows as canonical JSON text
 
@@ -85,7 +86,7 @@ def _add_version(session: Session, bulletin: Bulletin, content: dict[str, Any], 
             bulletin_id=bulletin.id,
             version=bulletin.version,
             content=content,
-            content_hash=exchange.content_hash(content),
+            content_hash=release.content_hash(content),
             recorded_at=node.clock.now(),
             recorded_by=by,
         )
@@ -180,7 +181,7 @@ def create_bulletins(
     try:
         label, handling_code = domain.check_tlp(tlp), domain.check_handling(handling)
         targets = (
-            domain.check_release_targets(node.party, list(release_to), exchange.peer_parties(session))
+            domain.check_release_targets(node.party, list(release_to), peer_parties(session))
             if release_to
             else []
         )
@@ -190,7 +191,7 @@ def create_bulletins(
     rows: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     events: list[AuditEvent] = []
-    releases: list[exchange.ReleaseItem] = []
+    releases: list[release.ReleaseItem] = []
     for fields in checked:
         row = {
             "origin": node.party,
@@ -207,7 +208,7 @@ def create_bulletins(
             "received_at": None,
         }
         content = domain.snapshot(_Draft(**_field_values(fields), created_at=now, updated_at=now))
-        canonical, row["content_hash"] = exchange.canonical_content(content)  # hashed, stored and signed
+        canonical, row["content_hash"] = release.canonical_content(content)  # hashed, stored and signed
         rows.append(row)
         versions.append(
             {
@@ -232,7 +233,7 @@ def create_bulletins(
         )
         if targets:
             releases.append(
-                exchange.ReleaseItem(
+                release.ReleaseItem(
                     kind=KIND,
                     record_id=row["id"],
                     version=1,
@@ -248,7 +249,7 @@ def create_bulletins(
     insert_rows(session, table_of(Bulletin), rows)
     insert_rows(session, table_of(BulletinVersion), versions, encoded=_CONTENT)
     record_events(session, node.clock, events)
-    exchange.release_records(session, node, releases, actor=actor.username, client_ip=client_ip)
+    release.release_records(session, node, releases, actor=actor, client_ip=client_ip)
     return [row["id"] for row in rows]
 
 
@@ -301,7 +302,7 @@ def update_bulletin(
         label = domain.check_tlp(tlp).value if tlp else bulletin.tlp
     except BulletinRuleError as exc:
         raise _invalid(exc) from exc
-    if label != bulletin.tlp and exchange.active_releases(session, KIND, bulletin.id, node.party):
+    if label != bulletin.tlp and release.active_releases(session, KIND, bulletin.id, node.party):
         raise InvalidInput(
             f"tlp: bulletin {bulletin_id} is already released as TLP:{bulletin.tlp.upper()}; its label cannot "
             "change under the receivers. Withdraw it and write a new bulletin instead.",
@@ -315,7 +316,7 @@ def update_bulletin(
     bulletin.tlp = label
     bulletin.updated_at = node.clock.now()
     content = domain.snapshot(bulletin)
-    bulletin.content_hash = exchange.content_hash(content)
+    bulletin.content_hash = release.content_hash(content)
     _add_version(session, bulletin, content, actor.username, node)
     record_event(
         session,
@@ -327,14 +328,14 @@ def update_bulletin(
         client_ip=client_ip,
         details={"version": bulletin.version, "tlp": bulletin.tlp, "content_hash": bulletin.content_hash},
     )
-    exchange.publish_version(
+    release.publish_version(
         session,
         node,
         kind=KIND,
         record_id=bulletin.id,
         version=bulletin.version,
         content=content,
-        actor=actor.username,
+        actor=actor,
     )
     return bulletin
 
@@ -374,14 +375,14 @@ def release_bulletin(
         label = domain.check_release_tlp(bulletin.tlp, tlp or bulletin.tlp)
         if own:
             handling_code = domain.check_handling(handling or bulletin.handling)
-            targets = domain.check_release_targets(node.party, list(to), exchange.peer_parties(session))
+            targets = domain.check_release_targets(node.party, list(to), peer_parties(session))
         else:
             # Received: the exchange checks the originator's handling code first, with its own message.
             handling_code = domain.check_onward_handling(bulletin.handling, handling)
             targets = sorted(set(to))
     except BulletinRuleError as exc:
         raise _invalid(exc) from exc
-    releases = exchange.release_record(
+    releases = release.release_record(
         session,
         node,
         kind=KIND,
@@ -391,7 +392,7 @@ def release_bulletin(
         to=targets,
         handling=handling_code.value,
         tlp=label.value,
-        actor=actor.username,
+        actor=actor,
         client_ip=client_ip,
         origin=None if own else bulletin.origin,
     )
@@ -433,13 +434,13 @@ def withdraw_bulletin(
             details={"field": "reason"},
         )
     bulletin = editable_bulletin(session, node, bulletin_id, origin, "withdrawn")
-    tombstones = exchange.withdraw_record(
+    tombstones = release.withdraw_record(
         session,
         node,
         kind=KIND,
         record_id=bulletin.id,
         version=bulletin.version,
-        actor=actor.username,
+        actor=actor,
         reason=reason,
     )
     bulletin.withdrawn_at = node.clock.now()
@@ -632,14 +633,14 @@ def apply_received(session: Session, node: Node, record: IncomingRecord) -> None
     )
     if newer and not is_new and record.handling == Handling.ONWARD_ALLOWED.value:
         # We released this bulletin onward earlier: later versions follow that release, as our own do.
-        exchange.publish_version(
+        release.publish_version(
             session,
             node,
             kind=KIND,
             record_id=record.record_id,
             version=record.version,
             content=record.content,
-            actor=by,
+            actor=SystemActor(by),
             origin=record.origin,
         )
 
@@ -662,13 +663,13 @@ def withdraw_received(session: Session, node: Node, record: IncomingRecord) -> N
         record_id=record.record_id,
         details={"origin": record.origin, "version": record.version, "reason": reason},
     )
-    exchange.withdraw_record(
+    release.withdraw_record(
         session,
         node,
         kind=KIND,
         record_id=record.record_id,
         version=bulletin.version,
-        actor=f"peer:{record.origin}",
+        actor=SystemActor(f"peer:{record.origin}"),
         reason=reason,
         origin=record.origin,
     )
@@ -727,7 +728,8 @@ def get_bulletin(
     if origin != node.party:
         if bulletin.withdrawn_at is not None:
             raise NotFound(
-                f"bulletin {bulletin_id} from {origin} was withdrawn by its originator", code=ErrorCode.WITHDRAWN
+                f"bulletin {bulletin_id} from {origin} was withdrawn by its originator",
+                code=ErrorCode.WITHDRAWN,
             )
         record_event(
             session,
@@ -763,7 +765,7 @@ def releases_of(session: Session, bulletin: Bulletin) -> Sequence[Release]:
 
 def timeline(session: Session, bulletin: Bulletin) -> list[Delivery]:
     """Every envelope written for the bulletin, oldest first: per party queued → sent → receipted."""
-    return exchange.deliveries(session, KIND, [bulletin.id])[bulletin.id]
+    return release.deliveries(session, KIND, [bulletin.id])[bulletin.id]
 
 
 def latest_per_party(items: Iterable[Delivery]) -> list[Delivery]:
@@ -776,7 +778,7 @@ def latest_per_party(items: Iterable[Delivery]) -> list[Delivery]:
 
 def delivery_summary(session: Session, bulletins: Sequence[Bulletin]) -> dict[str, list[Delivery]]:
     """Per bulletin id: the state of the latest envelope to each party."""
-    all_items = exchange.deliveries(session, KIND, [b.id for b in bulletins])
+    all_items = release.deliveries(session, KIND, [b.id for b in bulletins])
     return {rid: latest_per_party(items) for rid, items in all_items.items()}
 
 

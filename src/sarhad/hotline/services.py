@@ -25,7 +25,7 @@ from sarhad.audit.services import record_event
 from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.models import Peer, ReceivedRecord
 from sarhad.exchange.registry import IncomingRecord, ReceiptedRecord
@@ -371,12 +371,18 @@ def _publish(session: Session, node: Node, message: HotlineMessage, change: str,
 
 
 def _release(
-    session: Session, node: Node, actor: str, kind: str, record_id: str, content: dict[str, Any], to: str
+    session: Session,
+    node: Node,
+    actor: actors.Actor,
+    kind: str,
+    record_id: str,
+    content: dict[str, Any],
+    to: str,
 ) -> None:
-    item = exchange.ReleaseItem(
+    item = release.ReleaseItem(
         kind=kind, record_id=record_id, version=1, content=content, to=[to], handling=HANDLING, tlp=TLP
     )
-    exchange.release_records(session, node, [item], actor=actor)
+    release.release_records(session, node, [item], actor=actor)
 
 
 # --- sending -----------------------------------------------------------------------------------------------
@@ -569,7 +575,7 @@ def send_message(
         thread_id=thread[1],
         sent_by=actor.username,
         sent_by_name=actor.display_name,
-        content_hash=exchange.content_hash(content),
+        content_hash=release.content_hash(content),
         state=State.QUEUED.value,
         created_at=now,
         escalation_step=0,
@@ -579,7 +585,7 @@ def send_message(
     session.add(message)
     session.flush()
     _event(session, node, message, "queued", party=node.party, at=now, actor=actor.username)
-    _release(session, node, actor.username, MESSAGE_KIND, message.id, content, their_party)
+    _release(session, node, actor, MESSAGE_KIND, message.id, content, their_party)
     record_event(
         session,
         node.clock,
@@ -936,7 +942,7 @@ def _seen(
         by=actor.username,
         position=position,
     ).model_dump(mode="json")
-    _release(session, node, actor.username, SEEN_KIND, f"{message.id}.seen", content, message.origin)
+    _release(session, node, actor, SEEN_KIND, f"{message.id}.seen", content, message.origin)
     record_event(
         session,
         node.clock,
@@ -1011,7 +1017,7 @@ def acknowledge(
         position=by_position,
         reply=reply_text,
     ).model_dump(mode="json")
-    _release(session, node, actor.username, ACK_KIND, message.ack_record_id, content, message.origin)
+    _release(session, node, actor, ACK_KIND, message.ack_record_id, content, message.origin)
     record_event(
         session,
         node.clock,
@@ -1020,7 +1026,7 @@ def acknowledge(
         record_kind=MESSAGE_KIND,
         record_id=message.id,
         client_ip=client_ip,
-        details={"position": by_position, "content_hash": exchange.content_hash(content)},
+        details={"position": by_position, "content_hash": release.content_hash(content)},
     )
     _publish(session, node, message, "acknowledged")
     return message
@@ -1033,13 +1039,16 @@ def close_message(
     _require(actor, Permission.HOTLINE_SEND, "closing hotline messages")
     message = find_message(session, message_id)
     if message.origin != node.party:
-        raise InvalidInput(f"message {message_id} was received; only its sender closes it", code=ErrorCode.NOT_SENDER)
+        raise InvalidInput(
+            f"message {message_id} was received; only its sender closes it", code=ErrorCode.NOT_SENDER
+        )
     held = held_positions(session, node, actor)
     if held is not None and message.from_position_id not in held:
         raise PermissionDenied(f"you do not hold {message.from_position_id}", code=ErrorCode.NOT_HOLDER)
     if message.acknowledged_at is None:
         raise Conflict(
-            f"message {message_id} is not acknowledged yet; it is closed after that", code=ErrorCode.NOT_ACKNOWLEDGED
+            f"message {message_id} is not acknowledged yet; it is closed after that",
+            code=ErrorCode.NOT_ACKNOWLEDGED,
         )
     if message.closed_at is not None:
         return message
@@ -1052,7 +1061,7 @@ def close_message(
         closed_at=now,
         by=actor.username,
     ).model_dump(mode="json")
-    _release(session, node, actor.username, CLOSE_KIND, f"{message.id}.close", content, message.to_party)
+    _release(session, node, actor, CLOSE_KIND, f"{message.id}.close", content, message.to_party)
     record_event(
         session,
         node.clock,
@@ -1155,7 +1164,13 @@ def escalate(session: Session, node: Node, origin: str, message_id: str, step_do
         notified=notified,
     ).model_dump(mode="json")
     _release(
-        session, node, "system", ESCALATION_KIND, f"{message.id}.esc.{step.number}", content, message.origin
+        session,
+        node,
+        SystemActor("system"),
+        ESCALATION_KIND,
+        f"{message.id}.esc.{step.number}",
+        content,
+        message.origin,
     )
     record_event(
         session,

@@ -15,7 +15,7 @@ from sarhad.audit.services import record_export
 from sarhad.border.domain import parse_bbox
 from sarhad.core.errors import InvalidInput, PayloadTooLarge
 from sarhad.core.node import Node
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import Delivery
 from sarhad.incidents import domain, reports, services
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import (

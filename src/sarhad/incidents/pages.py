@@ -21,8 +21,8 @@ from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export
 from sarhad.core.errors import NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
-from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Tlp
+from sarhad.exchange.peers import configured_peers
 from sarhad.incidents import domain, reports, services
 from sarhad.incidents.api import parse_filter, read_upload
 from sarhad.incidents.models import Incident
@@ -163,7 +163,7 @@ def picture_page(
     with node.sessions() as session:
         rows = services.list_incidents(session, node, flt)
         overdue = services.drafts_overdue(session, node)
-        peers = [p.party for p in exchange.configured_peers(session)]
+        peers = [p.party for p in configured_peers(session)]
     now = node.clock.now()
     query = {k: v for k, v in filters.items() if v}
     api_query = "&".join(f"{k}={v}" for k, v in query.items())
@@ -354,7 +354,7 @@ def _form_page(
     far: bool = False,
 ) -> HTMLResponse:
     with node.sessions() as session:
-        peers = exchange.configured_peers(session)
+        peers = configured_peers(session)
     return _page(
         request,
         "incidents/form.html",
@@ -531,7 +531,7 @@ def detail_page(
         releases = services.releases_of(session, incident)
         follow_ups = services.follow_ups_of(session, incident)
         deliveries = services.delivery_summary(session, [incident], node.party).get(incident.id, [])
-        peers = [p.party for p in exchange.configured_peers(session)]
+        peers = [p.party for p in configured_peers(session)]
     own = incident.origin == node.party
     released_to = {r.to_party for r in releases if r.withdrawn_at is None}
     actions = []

@@ -28,11 +28,12 @@ from sarhad.border import services as border
 from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release
 from sarhad.exchange.domain import Handling
 from sarhad.exchange.models import Release
+from sarhad.exchange.peers import peer_parties
 from sarhad.exchange.registry import IncomingRecord
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import Delivery
 from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND, IncidentFields, IncidentRuleError, IncidentType, Status, Taxonomy
 from sarhad.incidents.models import Incident, IncidentAttachment, IncidentVersion
@@ -170,7 +171,7 @@ def _place_checked(
 
 def _add_version(session: Session, node: Node, incident: Incident, change: str, by: str) -> dict[str, Any]:
     content = domain.snapshot(incident)
-    incident.content_hash = exchange.content_hash(content)
+    incident.content_hash = release.content_hash(content)
     session.add(
         IncidentVersion(
             origin=incident.origin,
@@ -209,14 +210,14 @@ def _new_version(
         client_ip=client_ip,
         details={"version": incident.version, "content_hash": incident.content_hash, **details},
     )
-    exchange.publish_version(
+    release.publish_version(
         session,
         node,
         kind=KIND,
         record_id=incident.id,
         version=incident.version,
         content=content,
-        actor=actor.username,
+        actor=actor,
     )
 
 
@@ -270,7 +271,7 @@ def _implicit_version(incident: Incident) -> IncidentVersion:
         version=incident.version,
         change="import",
         content=content,
-        content_hash=exchange.content_hash(content),
+        content_hash=release.content_hash(content),
         recorded_at=incident.created_at,
         recorded_by=incident.created_by,
     )
@@ -306,9 +307,7 @@ def create_incident(
     try:
         label, handling_code = domain.check_tlp(tlp), domain.check_handling(handling)
         targets = (
-            domain.check_release_targets(node.party, release_to, exchange.peer_parties(session))
-            if release_to
-            else []
+            domain.check_release_targets(node.party, release_to, peer_parties(session)) if release_to else []
         )
         if targets and draft:
             domain.check_releasable(Status.DRAFT.value)
@@ -343,7 +342,7 @@ def create_incident(
         received_at=None,
     )
     _set_fields(incident, fields, place)
-    incident.content_hash = exchange.content_hash(domain.snapshot(incident))
+    incident.content_hash = release.content_hash(domain.snapshot(incident))
     session.add(incident)
     session.flush()
     content = _add_version(session, node, incident, "create", actor.username)
@@ -365,7 +364,7 @@ def create_incident(
         },
     )
     if targets:
-        exchange.release_record(
+        release.release_record(
             session,
             node,
             kind=KIND,
@@ -375,7 +374,7 @@ def create_incident(
             to=targets,
             handling=incident.handling,
             tlp=incident.tlp,
-            actor=actor.username,
+            actor=actor,
             client_ip=client_ip,
         )
     return Written(incident, warnings)
@@ -471,11 +470,11 @@ def release_incident(
                 "tlp", f"the incident is TLP:{incident.tlp.upper()}; a release may not loosen it"
             )
         handling_code = domain.check_handling(handling or incident.handling)
-        targets = domain.check_release_targets(node.party, to, exchange.peer_parties(session))
+        targets = domain.check_release_targets(node.party, to, peer_parties(session))
     except IncidentRuleError as exc:
         raise _invalid(exc) from exc
     content = current_content(session, incident)
-    releases = exchange.release_record(
+    releases = release.release_record(
         session,
         node,
         kind=KIND,
@@ -485,7 +484,7 @@ def release_incident(
         to=targets,
         handling=handling_code.value,
         tlp=label.value,
-        actor=actor.username,
+        actor=actor,
         client_ip=client_ip,
     )
     record_event(
@@ -518,13 +517,13 @@ def withdraw_incident(
             details={"field": "reason"},
         )
     incident = editable_incident(session, node, incident_id, None, "withdrawn")
-    tombstones = exchange.withdraw_record(
+    tombstones = release.withdraw_record(
         session,
         node,
         kind=KIND,
         record_id=incident.id,
         version=incident.version,
-        actor=actor.username,
+        actor=actor,
         reason=reason,
     )
     incident.withdrawn_at = node.clock.now()
@@ -817,7 +816,8 @@ def get_incident(
     if origin != node.party:
         if incident.withdrawn_at is not None:
             raise NotFound(
-                f"incident {incident_id} from {origin} was withdrawn by its originator", code=ErrorCode.WITHDRAWN
+                f"incident {incident_id} from {origin} was withdrawn by its originator",
+                code=ErrorCode.WITHDRAWN,
             )
         if audit:
             record_event(
@@ -895,7 +895,7 @@ def delivery_summary(
     if not own:
         return {}
     result: dict[str, list[Delivery]] = {}
-    for rid, items in exchange.deliveries(session, KIND, own).items():
+    for rid, items in release.deliveries(session, KIND, own).items():
         latest: dict[str, Delivery] = {}
         for item in items:
             latest[item.party] = item

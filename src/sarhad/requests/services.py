@@ -26,10 +26,17 @@ from sarhad.audit.services import record_event
 from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Tlp
+from sarhad.exchange.peers import peer_parties
 from sarhad.exchange.registry import IncomingRecord
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import (
+    Delivery,
+    content_hash,
+    deliveries,
+    publish_version,
+    release_record,
+    withdraw_record,
+)
 from sarhad.requests import domain
 from sarhad.requests.domain import (
     ANSWER_KIND,
@@ -111,7 +118,7 @@ def create_request(
             raise RequestRuleError(
                 "to", f"{node.party} is this node's own party; a request goes to another party"
             )
-        peers = exchange.peer_parties(session)
+        peers = peer_parties(session)
         if data.to not in peers:
             known = ", ".join(sorted(peers)) or "none"
             raise RequestRuleError("to", f"{data.to} is not a configured peer (configured peers: {known})")
@@ -152,7 +159,7 @@ def create_request(
         withdraw_reason="",
     )
     content = _content(request)
-    request.content_hash = exchange.content_hash(content)
+    request.content_hash = content_hash(content)
     session.add(request)
     session.flush()
     _event(session, node, request, "created", actor.username, version=1, deadline=domain.iso(deadline))
@@ -172,7 +179,7 @@ def create_request(
             "deadline": domain.iso(deadline),
         },
     )
-    exchange.release_record(
+    release_record(
         session,
         node,
         kind=REQUEST_KIND,
@@ -182,7 +189,7 @@ def create_request(
         to=[request.addressee],
         handling=Handling.NO_ONWARD.value,
         tlp=Tlp.AMBER.value,
-        actor=actor.username,
+        actor=actor,
         client_ip=client_ip,
     )
     return request
@@ -239,7 +246,7 @@ def update_request(
     request.version += 1
     request.updated_at = now
     content = _content(request)
-    request.content_hash = exchange.content_hash(content)
+    request.content_hash = content_hash(content)
     _event(
         session,
         node,
@@ -259,14 +266,14 @@ def update_request(
         client_ip=client_ip,
         details={"version": request.version, "deadline": domain.iso(deadline)},
     )
-    exchange.publish_version(
+    publish_version(
         session,
         node,
         kind=REQUEST_KIND,
         record_id=request.id,
         version=request.version,
         content=content,
-        actor=actor.username,
+        actor=actor,
     )
     return request
 
@@ -330,7 +337,7 @@ def answer_request(
         }
     ).model_dump(mode="json")
     content["answered_at"] = domain.iso(now)  # one spelling of the instant on both sides
-    exchange.release_record(
+    release_record(
         session,
         node,
         kind=ANSWER_KIND,
@@ -340,7 +347,7 @@ def answer_request(
         to=[request.origin],
         handling=Handling.NO_ONWARD.value,
         tlp=Tlp.AMBER.value,
-        actor=actor.username,
+        actor=actor,
         client_ip=client_ip,
     )
     return request
@@ -365,13 +372,13 @@ def withdraw_request(
             details={"field": "reason"},
         )
     request = _own_open(session, node, origin, request_id, "withdrawn")
-    exchange.withdraw_record(
+    withdraw_record(
         session,
         node,
         kind=REQUEST_KIND,
         record_id=request.id,
         version=request.version,
-        actor=actor.username,
+        actor=actor,
         reason=reason,
     )
     request.status = Status.WITHDRAWN.value
@@ -601,9 +608,9 @@ def timeline(session: Session, request: PartyRequest) -> Sequence[RequestEvent]:
 
 def deliveries_of(session: Session, request: PartyRequest) -> list[tuple[str, Delivery]]:
     """Envelopes written on this node for the request (outgoing) or for its answer (incoming)."""
-    items = [("request", d) for d in exchange.deliveries(session, REQUEST_KIND, [request.id])[request.id]]
+    items = [("request", d) for d in deliveries(session, REQUEST_KIND, [request.id])[request.id]]
     answer_id = domain.answer_record_id(request.origin, request.id)
-    items += [("answer", d) for d in exchange.deliveries(session, ANSWER_KIND, [answer_id])[answer_id]]
+    items += [("answer", d) for d in deliveries(session, ANSWER_KIND, [answer_id])[answer_id]]
     return sorted(items, key=lambda item: item[1].created_at)
 
 

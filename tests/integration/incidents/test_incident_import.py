@@ -12,7 +12,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange.release import content_hash
 from sarhad.incidents import cli as incidents_cli
 from sarhad.incidents import domain, services
 from sarhad.incidents.models import Incident, IncidentVersion
@@ -73,11 +73,7 @@ def test_import_all_good_rows_places_them_like_the_api(node: Node, node_dir: Pat
             # version 1 is the row itself until the first change; its hash is the exchange's content hash
             [first] = services.history(session, incident)
             assert (first["version"], first["change"]) == (1, "import")
-            assert (
-                first["content_hash"]
-                == exchange.content_hash(domain.snapshot(incident))
-                == incident.content_hash
-            )
+            assert first["content_hash"] == content_hash(domain.snapshot(incident)) == incident.content_hash
     assert count(node, IncidentVersion) == 0
 
 
