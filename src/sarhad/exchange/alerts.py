@@ -15,14 +15,9 @@ from sqlalchemy.orm import Session
 from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
-from sarhad.core.errors import (
-    NotFound,
-)
+from sarhad.core.errors import NotFound
 from sarhad.core.node import Node
-from sarhad.exchange.models import (
-    Alert,
-    InboundEnvelope,
-)
+from sarhad.exchange.models import Alert, InboundEnvelope
 
 
 def raise_alert(

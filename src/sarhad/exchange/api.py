@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.core.errors import ErrorCode, PayloadTooLarge
+from sarhad.core.node import Node
 from sarhad.exchange import alerts, joint, peers, protocol
 from sarhad.exchange.domain import DeliveryWake, link_id
 from sarhad.exchange.identity import identity
@@ -316,17 +317,7 @@ def propose_joint_record(
     body: ProposalIn, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
 ) -> dict[str, Any]:
     """Propose a new joint record to the other signatories (this party's proposal counts as its acceptance)."""
-    with node.transaction() as session:
-        proposal = joint.propose(
-            session,
-            node,
-            subject=body.subject,
-            title=body.title,
-            signatories=body.signatories,
-            content=body.content,
-            actor=principal,
-        )
-        return joint.access_joint_record(session, principal, proposal.joint_id)
+    return _propose(node, principal, body, None)
 
 
 @router.get("/api/v1/joint/{joint_id}", response_model=JointRecordOut)
@@ -343,8 +334,13 @@ def counter_propose(
     joint_id: str, body: ProposalIn, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
 ) -> dict[str, Any]:
     """Counter-propose new content; the last agreed content stands until all accept the new one."""
+    return _propose(node, principal, body, joint_id)
+
+
+def _propose(node: Node, principal: Principal, body: ProposalIn, joint_id: str | None) -> dict[str, Any]:
+    """A new joint record (``joint_id`` None) or a counter-proposal on one; answers with the record."""
     with node.transaction() as session:
-        joint.propose(
+        proposal = joint.propose(
             session,
             node,
             subject=body.subject,
@@ -354,7 +350,7 @@ def counter_propose(
             actor=principal,
             joint_id=joint_id,
         )
-        return joint.access_joint_record(session, principal, joint_id)
+        return joint.access_joint_record(session, principal, proposal.joint_id)
 
 
 @router.post("/api/v1/joint/{joint_id}/decisions", status_code=201, response_model=JointRecordOut)

@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
 from sarhad.exchange.keys import Identity, IdentityStore
-from sarhad.exchange.models import (
-    OwnKey,
-)
+from sarhad.exchange.models import OwnKey
 
 
 def identity(node: Node) -> Identity:

@@ -18,28 +18,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sarhad.core.database import insert_rows, table_of
-from sarhad.core.errors import (
-    RecordRefused,
-)
+from sarhad.core.errors import RecordRefused
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
 from sarhad.exchange.alerts import raise_alert
-from sarhad.exchange.domain import (
-    KEY_ROTATION_KIND,
-    Op,
-    RecordShapeError,
-    check_record,
-    chunked,
-    split_link,
-)
-from sarhad.exchange.models import (
-    ReceivedRecord,
-)
-from sarhad.exchange.registry import (
-    IncomingRecord,
-    RecordKind,
-    get_kind,
-)
+from sarhad.exchange.domain import KEY_ROTATION_KIND, Op, RecordShapeError, check_record, chunked, split_link
+from sarhad.exchange.models import ReceivedRecord
+from sarhad.exchange.registry import IncomingRecord, RecordKind, get_kind
 from sarhad.exchange.rotation import apply_key_rotation
 
 
@@ -117,12 +102,18 @@ def prepare_record(
     return Pending(row=row, incoming=incoming, kind=kind)
 
 
+def _apply_each(session: Session, node: Node, kind: RecordKind, records: list[IncomingRecord]) -> None:
+    """Hand each record to its kind's handler for its op (upsert or withdraw), in order."""
+    for record in records:
+        handler = kind.withdraw if record.op == Op.WITHDRAW.value else kind.apply
+        if handler is not None:
+            handler(session, node, record)
+
+
 def _apply_one(session: Session, node: Node, pending: Pending) -> None:
     assert pending.incoming is not None and pending.kind is not None
     _store_received(session, node, [pending.incoming])
-    fn = pending.kind.withdraw if pending.incoming.op == Op.WITHDRAW.value else pending.kind.apply
-    if fn is not None:
-        fn(session, node, pending.incoming)
+    _apply_each(session, node, pending.kind, [pending.incoming])
 
 
 def _runs(batch: list[Pending]) -> list[list[Pending]]:
@@ -143,11 +134,8 @@ def _apply_run(session: Session, node: Node, run: list[Pending]) -> None:
     _store_received(session, node, records)
     if kind.apply_batch is not None:
         kind.apply_batch(session, node, records)
-        return
-    for record in records:
-        fn = kind.withdraw if record.op == Op.WITHDRAW.value else kind.apply
-        if fn is not None:
-            fn(session, node, record)
+    else:
+        _apply_each(session, node, kind, records)
 
 
 def apply_pending(session: Session, node: Node, batch: list[Pending]) -> None:

@@ -17,22 +17,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sarhad.core.database import insert_rows, table_of
-from sarhad.core.errors import (
-    ErrorCode,
-    NotFound,
-    PayloadTooLarge,
-)
+from sarhad.core.errors import ErrorCode, NotFound, PayloadTooLarge
 from sarhad.core.node import Node, after_commit
 from sarhad.exchange import protocol
-from sarhad.exchange.domain import (
-    DeliveryWake,
-    link_id,
-)
+from sarhad.exchange.domain import DeliveryWake, link_id
 from sarhad.exchange.identity import signing_identity
-from sarhad.exchange.models import (
-    LinkHead,
-    OutboundEnvelope,
-)
+from sarhad.exchange.models import LinkHead, OutboundEnvelope
 
 
 @dataclass(frozen=True)

@@ -14,24 +14,12 @@ from sqlalchemy.orm import Session
 from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
-from sarhad.core.errors import (
-    Conflict,
-    ErrorCode,
-    InvalidInput,
-    NotFound,
-)
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
-from sarhad.exchange.domain import (
-    link_id,
-)
+from sarhad.exchange.domain import link_id
 from sarhad.exchange.identity import ensure_own_key_recorded
-from sarhad.exchange.models import (
-    LinkHead,
-    OutboundEnvelope,
-    Peer,
-    PeerKey,
-)
+from sarhad.exchange.models import LinkHead, OutboundEnvelope, Peer, PeerKey
 
 
 def add_peer(

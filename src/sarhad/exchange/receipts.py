@@ -13,29 +13,17 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sarhad.core.errors import (
-    ErrorCode,
-)
+from sarhad.core.errors import ErrorCode
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
 from sarhad.exchange.alerts import raise_alert
-from sarhad.exchange.domain import (
-    link_id,
-)
+from sarhad.exchange.domain import link_id
 from sarhad.exchange.identity import identity
-from sarhad.exchange.models import (
-    LinkHead,
-    OutboundEnvelope,
-    Peer,
-    Receipt,
-)
+from sarhad.exchange.models import LinkHead, OutboundEnvelope, Peer, Receipt
 from sarhad.exchange.outbox import mark_sent
 from sarhad.exchange.peers import peer_keys
 from sarhad.exchange.refusals import ExchangeNotFound, ExchangeRefusal
-from sarhad.exchange.registry import (
-    ReceiptedRecord,
-    kinds_with_receipt_hooks,
-)
+from sarhad.exchange.registry import ReceiptedRecord, kinds_with_receipt_hooks
 
 log = logging.getLogger("sarhad.exchange")
 

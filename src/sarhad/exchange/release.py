@@ -19,32 +19,13 @@ from sqlalchemy.orm import Session
 from sarhad.accounts.actors import Actor
 from sarhad.audit.services import AuditEvent, record_event, record_events
 from sarhad.core.database import insert_rows, table_of
-from sarhad.core.errors import (
-    Conflict,
-    ErrorCode,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-)
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
 from sarhad.core.node import Node
 from sarhad.exchange import outbox, protocol
-from sarhad.exchange.domain import (
-    Handling,
-    Op,
-    Tlp,
-    chunked,
-    delivery_state,
-    split_link,
-)
-from sarhad.exchange.models import (
-    OutboundEnvelope,
-    ReceivedRecord,
-    Release,
-)
+from sarhad.exchange.domain import Handling, Op, Tlp, chunked, delivery_state, split_link
+from sarhad.exchange.models import OutboundEnvelope, ReceivedRecord, Release
 from sarhad.exchange.peers import peer_parties
-from sarhad.exchange.registry import (
-    get_kind,
-)
+from sarhad.exchange.registry import get_kind
 
 
 def content_hash(content: dict[str, Any]) -> str:

@@ -17,20 +17,10 @@ from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.core.node import Node, after_commit
 from sarhad.exchange import outbox, protocol
-from sarhad.exchange.domain import (
-    KEY_ROTATION_KIND,
-    Handling,
-    Op,
-    RecordShapeError,
-    Tlp,
-)
+from sarhad.exchange.domain import KEY_ROTATION_KIND, Handling, Op, RecordShapeError, Tlp
 from sarhad.exchange.identity import complete_rotation, ensure_own_key_recorded, pending_key_path
 from sarhad.exchange.keys import IdentityStore, write_key_file
-from sarhad.exchange.models import (
-    OwnKey,
-    Peer,
-    PeerKey,
-)
+from sarhad.exchange.models import OwnKey, Peer, PeerKey
 from sarhad.exchange.release import make_record
 
 

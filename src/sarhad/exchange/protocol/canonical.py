@@ -136,13 +136,6 @@ def _parse_time_text(text: str) -> datetime:
         raise malformed(f"time {text!r} is not a valid date and time: {exc}") from exc
 
 
-def make_link(sender: str, receiver: str) -> str:
-    """The link id ``"PK>IR"`` for the channel from ``sender`` to ``receiver``."""
-    link = f"{sender}>{receiver}"
-    parse_link(link)
-    return link
-
-
 def parse_link(link: object) -> tuple[str, str]:
     """``"PK>IR"`` → ``("PK", "IR")``; ``ProtocolError("malformed")`` unless two different alpha-2 codes."""
     if not isinstance(link, str):
