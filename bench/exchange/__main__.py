@@ -163,6 +163,7 @@ def pair(a: Node, b: Node) -> None:
                 url=theirs.settings.base_url,
                 public_key_b64=them.public_key_b64,
                 fingerprint=them.fingerprint,
+                actor=SystemActor(),
             )
 
 
