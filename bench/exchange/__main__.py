@@ -48,9 +48,10 @@ from sarhad.core.database import upgrade_database
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings, write_config
 from sarhad.exchange import protocol
-from sarhad.exchange import services as exchange
+from sarhad.exchange.identity import identity
 from sarhad.exchange.keys import create_node_key
 from sarhad.exchange.models import LinkHead, OutboundEnvelope
+from sarhad.exchange.peers import add_peer
 from support.processes import NodeProcess, free_port
 
 console = Console()
@@ -153,15 +154,16 @@ def make_node(folder: Path, party: str, name: str, port: int, database_url: str 
 
 def pair(a: Node, b: Node) -> None:
     for mine, theirs in ((a, b), (b, a)):
-        them = exchange.identity(theirs)
+        them = identity(theirs)
         with mine.transaction() as session:
-            exchange.add_peer(
+            add_peer(
                 session,
                 mine,
                 party=theirs.party,
                 url=theirs.settings.base_url,
                 public_key_b64=them.public_key_b64,
                 fingerprint=them.fingerprint,
+                actor=SystemActor(),
             )
 
 

@@ -41,9 +41,9 @@ from bench.exchange.__main__ import (
     postgres_databases,
     release_bulletins,
 )
-from sarhad.exchange import services as exchange
 from sarhad.exchange import verifiers
 from sarhad.exchange.models import OutboundEnvelope
+from sarhad.exchange.receive import receive_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from support.processes import free_port
@@ -75,7 +75,7 @@ def measure(root: Path, urls: tuple[str | None, str | None], envelopes: int, bat
 
         def receive(part: Sequence[str]) -> None:
             for start in range(0, len(part), batch):
-                exchange.receive_batch(ir, "PK>IR", [json.loads(b) for b in part[start : start + batch]])
+                receive_batch(ir, "PK>IR", [json.loads(b) for b in part[start : start + batch]])
 
         receive(bodies[:1000])
         parallel_from = verifiers.PARALLEL_FROM

@@ -41,8 +41,9 @@ from sarhad.accounts.models import Position
 from sarhad.core.database import upgrade_database
 from sarhad.core.node import build_node
 from sarhad.core.settings import load_settings, write_config
-from sarhad.exchange import services as exchange
+from sarhad.exchange.identity import identity
 from sarhad.exchange.keys import create_node_key
+from sarhad.exchange.peers import add_peer
 from sarhad.hotline import configuration
 from support.processes import NodeProcess, free_port
 
@@ -103,14 +104,14 @@ def seed(dirs: dict[str, Path], ports: dict[str, int]) -> None:
         for party, node in nodes.items():
             other = "IR" if party == "PK" else "PK"
             with node.transaction() as session:
-                exchange.add_peer(
+                add_peer(
                     session,
                     node,
                     party=other,
                     url=f"http://127.0.0.1:{ports[other]}",
-                    public_key_b64=exchange.identity(nodes[other]).public_key_b64,
+                    public_key_b64=identity(nodes[other]).public_key_b64,
                     name=other,
-                    actor="bench",
+                    actor=SystemActor("bench"),
                 )
         for party, node in nodes.items():
             with node.transaction() as session:

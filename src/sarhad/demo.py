@@ -29,9 +29,10 @@ from sarhad.accounts.models import Position
 from sarhad.core.database import upgrade_database
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings, write_config
-from sarhad.exchange import services as exchange
+from sarhad.exchange.identity import identity
 from sarhad.exchange.keys import create_node_key
 from sarhad.exchange.models import Peer
+from sarhad.exchange.peers import add_peer
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,8 @@ def _pair(nodes: dict[str, Node]) -> None:
             for other_code, other in nodes.items():
                 if other_code == code or session.get(Peer, other_code) is not None:
                     continue
-                them = exchange.identity(other)
-                exchange.add_peer(
+                them = identity(other)
+                add_peer(
                     session,
                     node,
                     party=other_code,
@@ -135,7 +136,7 @@ def _pair(nodes: dict[str, Node]) -> None:
                     public_key_b64=them.public_key_b64,
                     fingerprint=them.fingerprint,
                     name=other.settings.name,
-                    actor="demo",
+                    actor=SystemActor("demo"),
                 )
 
 

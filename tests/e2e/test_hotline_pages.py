@@ -17,7 +17,8 @@ from sarhad.accounts.actors import SystemActor
 from sarhad.accounts.models import Position
 from sarhad.core.node import build_node
 from sarhad.core.settings import load_settings
-from sarhad.exchange import services as exchange
+from sarhad.exchange.identity import identity
+from sarhad.exchange.peers import add_peer
 from sarhad.hotline import configuration
 from support.processes import NodeProcess, free_port
 
@@ -51,14 +52,14 @@ def _prepare(make_node_dir: Callable[..., Path]) -> dict[str, Path]:
         for party, node in nodes.items():
             other = "IR" if party == "PK" else "PK"
             with node.transaction() as session:
-                exchange.add_peer(
+                add_peer(
                     session,
                     node,
                     party=other,
                     url=f"http://127.0.0.1:{ports[other]}",
-                    public_key_b64=exchange.identity(nodes[other]).public_key_b64,
+                    public_key_b64=identity(nodes[other]).public_key_b64,
                     name=other,
-                    actor="test",
+                    actor=SystemActor("test"),
                 )
         for party, node in nodes.items():
             with node.transaction() as session:

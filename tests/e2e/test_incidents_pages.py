@@ -18,7 +18,8 @@ from sarhad.accounts.actors import SystemActor
 from sarhad.border import seeding as border
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
-from sarhad.exchange import services as exchange
+from sarhad.exchange.identity import identity
+from sarhad.exchange.peers import add_peer
 from support.processes import NodeProcess, free_port, get_token
 
 PASSWORD = "correct horse battery"
@@ -45,14 +46,14 @@ def pair_of_processes(make_node_dir: Callable[..., Path]) -> Iterator[tuple[Node
         for other_code, other in nodes.items():
             if other_code != code:
                 with node.transaction() as session:
-                    exchange.add_peer(
+                    add_peer(
                         session,
                         node,
                         party=other_code,
                         url=other.settings.base_url,
-                        public_key_b64=exchange.identity(other).public_key_b64,
+                        public_key_b64=identity(other).public_key_b64,
                         name=other.settings.name,
-                        actor="test",
+                        actor=SystemActor("test"),
                     )
     for node in nodes.values():
         node.dispose()

@@ -12,10 +12,15 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import link_id
+from sarhad.exchange.identity import identity
 from sarhad.exchange.models import LinkHead
+from sarhad.exchange.outbox import mark_sent, outbound_batch
+from sarhad.exchange.peers import add_peer
+from sarhad.exchange.receipts import accept_receipt
+from sarhad.exchange.receive import BatchResult, receive_batch
 
 T = TypeVar("T")
 
@@ -24,28 +29,28 @@ def pair(a: Node, b: Node) -> None:
     """Pin each node's key at the other, as ``sarhad peer add`` does (the URLs are never called here)."""
     for here, there in ((a, b), (b, a)):
         with here.transaction() as session:
-            exchange.add_peer(
+            add_peer(
                 session,
                 here,
                 party=there.party,
                 url=f"http://127.0.0.1:1/{there.party.lower()}",
-                public_key_b64=exchange.identity(there).public_key_b64,
+                public_key_b64=identity(there).public_key_b64,
                 name=there.settings.name,
-                actor="test",
+                actor=SystemActor("test"),
             )
 
 
-def deliver(sender: Node, receiver: Node) -> exchange.BatchResult:
+def deliver(sender: Node, receiver: Node) -> BatchResult:
     """Send everything the sender holds for the receiver (beyond its last receipt) and bring the receipt back."""
     link = link_id(sender.party, receiver.party)
     with sender.transaction() as session:
         head = session.get(LinkHead, link)
         assert head is not None
-        bodies = exchange.outbound_batch(session, sender, receiver.party, head.receipted_seq)
-        exchange.mark_sent(session, sender, receiver.party, head.seq)
-    result = exchange.receive_batch(receiver, link, [json.loads(body) for body in bodies])
+        bodies = outbound_batch(session, sender, receiver.party, head.receipted_seq)
+        mark_sent(session, sender, receiver.party, head.seq)
+    result = receive_batch(receiver, link, [json.loads(body) for body in bodies])
     with sender.transaction() as session:
-        exchange.accept_receipt(session, sender, receiver.party, result.receipt)
+        accept_receipt(session, sender, receiver.party, result.receipt)
     return result
 
 

@@ -28,7 +28,7 @@ from sarhad.bulletins.schemas import (
 from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.domain import Tlp
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import Delivery
 from sarhad.web.deps import NodeDep, client_ip, requires
 
 router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins"])

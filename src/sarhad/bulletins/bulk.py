@@ -38,7 +38,7 @@ from sarhad.core.errors import InvalidInput
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.exchange import records
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release as exchange_release
 from sarhad.exchange.domain import Handling, Op
 from sarhad.exchange.registry import IncomingRecord
 
@@ -93,7 +93,7 @@ def create_bulletins(
     rows: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     events: list[AuditEvent] = []
-    releases: list[exchange.ReleaseItem] = []
+    releases: list[exchange_release.ReleaseItem] = []
     for fields in checked:
         row = {
             "origin": node.party,
@@ -110,7 +110,7 @@ def create_bulletins(
             "received_at": None,
         }
         content = domain.snapshot(_Draft(**field_values(fields), created_at=now, updated_at=now))
-        canonical, row["content_hash"] = exchange.canonical_content(content)  # hashed, stored and signed
+        canonical, row["content_hash"] = exchange_release.canonical_content(content)  # hashed, stored and signed
         rows.append(row)
         versions.append(
             {
@@ -135,7 +135,7 @@ def create_bulletins(
         )
         if targets:
             releases.append(
-                exchange.ReleaseItem(
+                exchange_release.ReleaseItem(
                     kind=KIND,
                     record_id=row["id"],
                     version=1,
@@ -151,7 +151,7 @@ def create_bulletins(
     insert_rows(session, table_of(Bulletin), rows)
     insert_rows(session, table_of(BulletinVersion), versions, encoded=_CONTENT)
     record_events(session, node.clock, events)
-    exchange.release_records(session, node, releases, actor=actor.username, client_ip=client_ip)
+    exchange_release.release_records(session, node, releases, actor=actor, client_ip=client_ip)
     return [row["id"] for row in rows]
 
 

@@ -23,10 +23,10 @@ from sarhad.bulletins.models import Bulletin
 from sarhad.bulletins.schemas import BulletinCreateIn, BulletinUpdateIn
 from sarhad.core.errors import InvalidInput
 from sarhad.core.i18n import gettext
-from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Tlp
+from sarhad.exchange.peers import configured_peers
 from sarhad.exchange.record_rules import TLP_ORDER
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import Delivery
 from sarhad.web.deps import NodeDep, client_ip, requires
 from sarhad.web.templating import add_nav_item, render
 
@@ -159,7 +159,7 @@ def bulletins_page(
         summary = services.delivery_summary(session, rows)
         origins = sorted(
             {node.party}
-            | {p.party for p in exchange.configured_peers(session)}
+            | {p.party for p in configured_peers(session)}
             | set(session.scalars(select(Bulletin.origin).distinct()).all())
         )
     filters = {k: v for k, v in request.query_params.items() if v and k != "format"}
@@ -187,7 +187,7 @@ def compose_page(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.BULLETINS_WRITE)
 ) -> HTMLResponse:
     with node.sessions() as session:
-        peers = exchange.configured_peers(session)
+        peers = configured_peers(session)
     return _form_page(request, principal, peers, _values_from(None))
 
 
@@ -244,7 +244,7 @@ def compose(
     if created is not None:
         return RedirectResponse(f"/bulletins/{created.origin}/{created.id}", status_code=303)
     with node.sessions() as session:
-        peers = exchange.configured_peers(session)
+        peers = configured_peers(session)
     return _form_page(request, principal, peers, values, errors=problems)
 
 
@@ -266,7 +266,7 @@ def bulletin_page(
         versions = services.versions_of(session, bulletin)
         releases = services.releases_of(session, bulletin)
         events = services.timeline(session, bulletin)
-        peers = [p.party for p in exchange.configured_peers(session)]
+        peers = [p.party for p in configured_peers(session)]
     by_party: dict[str, list[Delivery]] = {}
     for event in events:
         by_party.setdefault(event.party, []).append(event)

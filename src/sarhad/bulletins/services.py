@@ -30,13 +30,13 @@ from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, Reco
 from sarhad.core.formats import csv_text, iso_utc, like_pattern
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
+from sarhad.exchange import peers, records
 from sarhad.exchange import record_rules as rules
-from sarhad.exchange import records
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release as exchange_release
 from sarhad.exchange.domain import Handling
 from sarhad.exchange.models import Release
 from sarhad.exchange.registry import IncomingRecord
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import Delivery
 
 BULLETINS = records.SharedKind(KIND, Bulletin, "bulletin", versions=BulletinVersion, version_id="bulletin_id")
 
@@ -64,8 +64,8 @@ def check_labels(
     """The label, handling and release targets of new bulletins (no targets: not released yet)."""
     try:
         label, handling_code = rules.check_tlp(tlp), rules.check_handling(handling)
-        peers = exchange.peer_parties(session) if release_to else set()
-        targets = rules.check_release_targets(node.party, release_to, peers) if release_to else []
+        parties = peers.peer_parties(session) if release_to else set()
+        targets = rules.check_release_targets(node.party, release_to, parties) if release_to else []
     except RuleError as exc:
         raise InvalidInput.from_rule(exc) from exc
     return label.value, handling_code.value, targets
@@ -163,7 +163,7 @@ def create_bulletin(
         details={"version": 1, "tlp": label, "content_hash": bulletin.content_hash},
     )
     if targets:
-        exchange.release_record(
+        exchange_release.release_record(
             session,
             node,
             kind=KIND,
@@ -173,7 +173,7 @@ def create_bulletin(
             to=targets,
             handling=handling_code,
             tlp=label,
-            actor=actor.username,
+            actor=actor,
             client_ip=client_ip,
         )
     return bulletin
@@ -207,7 +207,7 @@ def update_bulletin(
         label = rules.check_tlp(tlp).value if tlp else bulletin.tlp
     except RuleError as exc:
         raise InvalidInput.from_rule(exc) from exc
-    if label != bulletin.tlp and exchange.active_releases(session, KIND, bulletin.id, node.party):
+    if label != bulletin.tlp and exchange_release.active_releases(session, KIND, bulletin.id, node.party):
         raise InvalidInput(
             f"tlp: bulletin {bulletin_id} is already released as TLP:{bulletin.tlp.upper()}; its label cannot "
             "change under the receivers. Withdraw it and write a new bulletin instead.",
@@ -413,7 +413,7 @@ def releases_of(session: Session, bulletin: Bulletin) -> Sequence[Release]:
 
 def timeline(session: Session, bulletin: Bulletin) -> list[Delivery]:
     """Every envelope written for the bulletin, oldest first: per party queued → sent → receipted."""
-    return exchange.deliveries(session, KIND, [bulletin.id])[bulletin.id]
+    return exchange_release.deliveries(session, KIND, [bulletin.id])[bulletin.id]
 
 
 def latest_per_party(items: Iterable[Delivery]) -> list[Delivery]:
@@ -426,7 +426,7 @@ def latest_per_party(items: Iterable[Delivery]) -> list[Delivery]:
 
 def delivery_summary(session: Session, bulletins: Sequence[Bulletin]) -> dict[str, list[Delivery]]:
     """Per bulletin id: the state of the latest envelope to each party."""
-    all_items = exchange.deliveries(session, KIND, [b.id for b in bulletins])
+    all_items = exchange_release.deliveries(session, KIND, [b.id for b in bulletins])
     return {rid: latest_per_party(items) for rid, items in all_items.items()}
 
 

@@ -8,22 +8,36 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.core.errors import ErrorCode, PayloadTooLarge
-from sarhad.exchange import joint, protocol, services
+from sarhad.core.node import Node
+from sarhad.exchange import alerts, joint, peers, protocol
 from sarhad.exchange.domain import DeliveryWake, link_id
+from sarhad.exchange.identity import identity
 from sarhad.exchange.models import LinkHead, PeerKey
-from sarhad.exchange.services import ExchangeRefusal
+from sarhad.exchange.outbox import outbound_batch
+from sarhad.exchange.receipts import accept_receipt, current_receipt
+from sarhad.exchange.receive import receive_batch
+from sarhad.exchange.refusals import ExchangeRefusal
+from sarhad.exchange.schemas import (
+    AcknowledgedOut,
+    AlertOut,
+    DecisionIn,
+    IdentityOut,
+    JointRecordOut,
+    LinkStatusOut,
+    ProposalIn,
+    QuarantinedOut,
+)
 from sarhad.web.deps import NodeDep, client_ip, public, requires
 
 router = APIRouter(tags=["exchange"])
@@ -89,9 +103,7 @@ async def receive_envelopes(
             raise ExchangeRefusal(f"body is not valid JSON: {exc}", code=ErrorCode.MALFORMED) from exc
         if not isinstance(payload, dict) or not isinstance(payload.get("envelopes"), list):
             raise ExchangeRefusal('body must be a JSON object {"envelopes": [...]}', code=ErrorCode.MALFORMED)
-        result = await asyncio.to_thread(
-            services.receive_batch, node, f"{sender}>{receiver}", payload["envelopes"]
-        )
+        result = await asyncio.to_thread(receive_batch, node, f"{sender}>{receiver}", payload["envelopes"])
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse(
@@ -118,12 +130,14 @@ async def serve_envelopes(
     try:
         caller = await _verify_signed(request, b"")
         if sender != node.party or caller != receiver:
-            raise ExchangeRefusal(f"{caller} may only pull link {node.party}>{caller}", code=ErrorCode.BAD_LINK)
+            raise ExchangeRefusal(
+                f"{caller} may only pull link {node.party}>{caller}", code=ErrorCode.BAD_LINK
+            )
 
         def batch() -> tuple[list[str], int]:
             with node.sessions() as session:
                 head = session.get(LinkHead, link_id(node.party, caller))
-                return services.outbound_batch(session, node, caller, after, limit), head.seq if head else 0
+                return outbound_batch(session, node, caller, after, limit), head.seq if head else 0
 
         bodies, last = await asyncio.to_thread(batch)
     except ExchangeRefusal as exc:
@@ -141,12 +155,14 @@ async def take_receipt(
         body = await _read_body(request, 65536)
         caller = await _verify_signed(request, body)
         if sender != node.party or caller != receiver:
-            raise ExchangeRefusal(f"{caller} may only receipt link {node.party}>{caller}", code=ErrorCode.BAD_LINK)
+            raise ExchangeRefusal(
+                f"{caller} may only receipt link {node.party}>{caller}", code=ErrorCode.BAD_LINK
+            )
         payload = json.loads(body)
 
         def accept() -> int:
             with node.transaction() as session:
-                return services.accept_receipt(session, node, caller, payload.get("receipt"))
+                return accept_receipt(session, node, caller, payload.get("receipt"))
 
         seq = await asyncio.to_thread(accept)
     except (json.JSONDecodeError, AttributeError):
@@ -167,7 +183,7 @@ async def latest_receipt(
             raise ExchangeRefusal(
                 f"{caller} may only ask for the receipt of {caller}>{node.party}", code=ErrorCode.BAD_LINK
             )
-        receipt = await asyncio.to_thread(services.current_receipt, node, f"{sender}>{receiver}")
+        receipt = await asyncio.to_thread(current_receipt, node, f"{sender}>{receiver}")
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse({"receipt": receipt})
@@ -184,7 +200,7 @@ async def hello(request: Request, node: NodeDep, _: None = public(SIGNED)) -> Re
 
     def reset() -> None:
         with node.transaction() as session:
-            services.note_contact(session, node, caller, None, None)
+            peers.note_contact(session, node, caller, None, None)
 
     await asyncio.to_thread(reset)
     wake = node.components.get(DeliveryWake)
@@ -196,90 +212,90 @@ async def hello(request: Request, node: NodeDep, _: None = public(SIGNED)) -> Re
 # --- admin API --------------------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/exchange/peers")
-def list_peers(node: NodeDep, _: Principal = requires(Permission.EXCHANGE_READ)) -> list[dict[str, Any]]:
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@router.get("/api/v1/exchange/peers", response_model=list[LinkStatusOut])
+def list_peers(
+    node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_READ)
+) -> list[LinkStatusOut]:
     """Per link: last seq written, sent and receipted, backlog and its age, last contact and error."""
     with node.sessions() as session:
-        rows = services.peer_status(session, node)
+        rows = peers.peer_status(session, node, principal)
     now = node.clock.now()
     return [
-        {
-            **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in vars(r).items()},
-            "backlog_age_seconds": (now - r.oldest_unreceipted_at).total_seconds()
+        LinkStatusOut(
+            **{k: (_iso(v) if isinstance(v, datetime) else v) for k, v in vars(r).items()},
+            backlog_age_seconds=(now - r.oldest_unreceipted_at).total_seconds()
             if r.oldest_unreceipted_at
             else 0,
-        }
+        )
         for r in rows
     ]
 
 
-@router.get("/api/v1/exchange/identity")
-def node_identity(node: NodeDep, _: Principal = requires(Permission.EXCHANGE_READ)) -> dict[str, str]:
-    me = services.identity(node)
-    return {
-        "party": node.party,
-        "public_key": me.public_key_b64,
-        "fingerprint": me.fingerprint,
-        "short_fingerprint": protocol.short_fingerprint(me.fingerprint),
-    }
+@router.get("/api/v1/exchange/identity", response_model=IdentityOut)
+def node_identity(node: NodeDep, _: Principal = requires(Permission.EXCHANGE_READ)) -> IdentityOut:
+    """This node's party, public key and fingerprint (give them to peers out of band)."""
+    me = identity(node)
+    return IdentityOut(
+        party=node.party,
+        public_key=me.public_key_b64,
+        fingerprint=me.fingerprint,
+        short_fingerprint=protocol.short_fingerprint(me.fingerprint),
+    )
 
 
-@router.get("/api/v1/exchange/alerts")
+@router.get("/api/v1/exchange/alerts", response_model=list[AlertOut])
 def list_alerts(
-    node: NodeDep, all: bool = False, _: Principal = requires(Permission.EXCHANGE_READ)
-) -> list[dict[str, Any]]:
+    node: NodeDep, all: bool = False, principal: Principal = requires(Permission.EXCHANGE_READ)
+) -> list[AlertOut]:
+    """The newest alerts; acknowledged ones too with ``all=true``."""
     with node.sessions() as session:
         return [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "severity": a.severity,
-                "message": a.message,
-                "link": a.link,
-                "seq": a.seq,
-                "at": a.at.isoformat(),
-                "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
-                "acknowledged_by": a.acknowledged_by,
-            }
-            for a in services.list_alerts(session, include_acknowledged=all)
+            AlertOut(
+                id=a.id,
+                kind=a.kind,
+                severity=a.severity,
+                message=a.message,
+                link=a.link,
+                seq=a.seq,
+                at=a.at.isoformat(),
+                acknowledged_at=_iso(a.acknowledged_at),
+                acknowledged_by=a.acknowledged_by,
+            )
+            for a in alerts.list_alerts(session, principal, include_acknowledged=all)
         ]
 
 
-@router.post("/api/v1/exchange/alerts/{alert_id}/ack")
+@router.post("/api/v1/exchange/alerts/{alert_id}/ack", response_model=AcknowledgedOut)
 def acknowledge_alert(
-    alert_id: int, request: Request, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
-) -> dict[str, Any]:
+    alert_id: int, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
+) -> AcknowledgedOut:
+    """Mark an alert as dealt with."""
     with node.transaction() as session:
-        alert = services.acknowledge_alert(session, node, alert_id, principal.username)
-        return {"id": alert.id, "acknowledged_by": alert.acknowledged_by}
+        alert = alerts.acknowledge_alert(session, node, alert_id, actor=principal)
+        return AcknowledgedOut(id=alert.id, acknowledged_by=alert.acknowledged_by)
 
 
-@router.get("/api/v1/exchange/quarantine")
+@router.get("/api/v1/exchange/quarantine", response_model=list[QuarantinedOut])
 def list_quarantine(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
-) -> list[dict[str, Any]]:
+) -> list[QuarantinedOut]:
     """Envelopes whose record could not be applied (unknown kind, invalid content), with the reason."""
-    from sarhad.audit.services import record_event
-
     with node.transaction() as session:
-        rows = services.list_quarantine(session)
-        record_event(
-            session,
-            node.clock,
-            actor=principal.username,
-            action="exchange.quarantine.read",
-            client_ip=client_ip(request),
-        )
+        rows = alerts.access_quarantine(session, node, principal, client_ip=client_ip(request))
         return [
-            {
-                "link": r.link,
-                "seq": r.seq,
-                "kind": r.record_kind,
-                "record_id": r.record_id,
-                "reason": r.reason,
-                "received_at": r.received_at.isoformat(),
-                "envelope": json.loads(r.body),
-            }
+            QuarantinedOut(
+                link=r.link,
+                seq=r.seq,
+                kind=r.record_kind,
+                record_id=r.record_id,
+                reason=r.reason,
+                received_at=r.received_at.isoformat(),
+                envelope=json.loads(r.body),
+            )
             for r in rows
         ]
 
@@ -287,32 +303,42 @@ def list_quarantine(
 # --- joint records ----------------------------------------------------------------------------------------
 
 
-class ProposalIn(BaseModel):
-    subject: str = Field(min_length=1, max_length=64)
-    title: str = Field(default="", max_length=300)
-    signatories: list[str] = Field(default_factory=list, max_length=16)
-    content: dict[str, Any]
-
-
-class DecisionIn(BaseModel):
-    content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
-    decision: str = Field(pattern=r"^(accept|reject)$")
-    reason: str = Field(default="", max_length=2000)
-
-
-@router.get("/api/v1/joint")
+@router.get("/api/v1/joint", response_model=list[JointRecordOut])
 def list_joint_records(
-    node: NodeDep, subject: str | None = None, _: Principal = requires(Permission.JOINT_DECIDE)
+    node: NodeDep, subject: str | None = None, principal: Principal = requires(Permission.JOINT_DECIDE)
 ) -> list[dict[str, Any]]:
+    """Every joint record (about ``subject``, if given), newest first."""
     with node.sessions() as session:
-        return [joint.joint_view(session, j.id) for j in joint.list_joint(session, subject)]
+        return joint.access_joint_records(session, principal, subject)
 
 
-@router.post("/api/v1/joint", status_code=201)
+@router.post("/api/v1/joint", status_code=201, response_model=JointRecordOut)
 def propose_joint_record(
     body: ProposalIn, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
 ) -> dict[str, Any]:
     """Propose a new joint record to the other signatories (this party's proposal counts as its acceptance)."""
+    return _propose(node, principal, body, None)
+
+
+@router.get("/api/v1/joint/{joint_id}", response_model=JointRecordOut)
+def get_joint_record(
+    joint_id: str, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
+) -> dict[str, Any]:
+    """One joint record: agreed content, pending proposals with every signatory's position, its history."""
+    with node.sessions() as session:
+        return joint.access_joint_record(session, principal, joint_id)
+
+
+@router.post("/api/v1/joint/{joint_id}/proposals", status_code=201, response_model=JointRecordOut)
+def counter_propose(
+    joint_id: str, body: ProposalIn, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
+) -> dict[str, Any]:
+    """Counter-propose new content; the last agreed content stands until all accept the new one."""
+    return _propose(node, principal, body, joint_id)
+
+
+def _propose(node: Node, principal: Principal, body: ProposalIn, joint_id: str | None) -> dict[str, Any]:
+    """A new joint record (``joint_id`` None) or a counter-proposal on one; answers with the record."""
     with node.transaction() as session:
         proposal = joint.propose(
             session,
@@ -321,42 +347,17 @@ def propose_joint_record(
             title=body.title,
             signatories=body.signatories,
             content=body.content,
-            actor=principal.username,
-        )
-        return joint.joint_view(session, proposal.joint_id)
-
-
-@router.get("/api/v1/joint/{joint_id}")
-def get_joint_record(
-    joint_id: str, node: NodeDep, _: Principal = requires(Permission.JOINT_DECIDE)
-) -> dict[str, Any]:
-    with node.sessions() as session:
-        return joint.joint_view(session, joint_id)
-
-
-@router.post("/api/v1/joint/{joint_id}/proposals", status_code=201)
-def counter_propose(
-    joint_id: str, body: ProposalIn, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
-) -> dict[str, Any]:
-    """Counter-propose new content; the last agreed content stands until all accept the new one."""
-    with node.transaction() as session:
-        joint.propose(
-            session,
-            node,
-            subject=body.subject,
-            title=body.title,
-            signatories=body.signatories,
-            content=body.content,
-            actor=principal.username,
+            actor=principal,
             joint_id=joint_id,
         )
-        return joint.joint_view(session, joint_id)
+        return joint.access_joint_record(session, principal, proposal.joint_id)
 
 
-@router.post("/api/v1/joint/{joint_id}/decisions", status_code=201)
+@router.post("/api/v1/joint/{joint_id}/decisions", status_code=201, response_model=JointRecordOut)
 def decide_joint_record(
     joint_id: str, body: DecisionIn, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
 ) -> dict[str, Any]:
+    """Accept or reject one proposed content hash."""
     with node.transaction() as session:
         joint.decide(
             session,
@@ -365,6 +366,6 @@ def decide_joint_record(
             content_hash=body.content_hash,
             decision=body.decision,
             reason=body.reason,
-            actor=principal.username,
+            actor=principal,
         )
-        return joint.joint_view(session, joint_id)
+        return joint.access_joint_record(session, principal, joint_id)

@@ -9,10 +9,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.cli import DataDir, console, err_console, fail, open_node
 from sarhad.core.errors import SarhadError
-from sarhad.exchange import ledger, protocol, services
+from sarhad.exchange import ledger, peers, protocol
+from sarhad.exchange.identity import identity
 from sarhad.exchange.ledger_export import count_entries, export_link
+from sarhad.exchange.rotation import rotate_key
+
+CLI = SystemActor("cli")  # who the audit names for what is done at the command line
 
 
 def _progress() -> Progress:
@@ -37,7 +42,7 @@ def register(app: typer.Typer) -> None:
     def keys_show(data_dir: DataDir) -> None:
         """Print the public key and its fingerprint (give these to peers out of band)."""
         node = open_node(data_dir)
-        me = services.identity(node)
+        me = identity(node)
         console.print(f"party:       {node.party}")
         console.print(f"public key:  {me.public_key_b64}")
         console.print(f"fingerprint: {me.fingerprint}")
@@ -48,7 +53,7 @@ def register(app: typer.Typer) -> None:
         """Make a new key, announce it to every peer in an envelope signed by the old one, then switch."""
         node = open_node(data_dir)
         with node.transaction() as session:
-            old, new = services.rotate_key(session, node, actor="cli")
+            old, new = rotate_key(session, node, actor=CLI)
         console.print(f"key rotated: {old[:16]}… → [bold]{new}[/]")
         console.print("the announcement goes to every peer with the next delivery")
 
@@ -67,7 +72,7 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                services.add_peer(
+                peers.add_peer(
                     session,
                     node,
                     party=party.upper(),
@@ -77,7 +82,7 @@ def register(app: typer.Typer) -> None:
                     name=name,
                     push=push,
                     pull=pull,
-                    actor="cli",
+                    actor=CLI,
                 )
         except SarhadError as exc:
             raise fail(exc.message) from exc
@@ -89,7 +94,7 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
-                services.remove_peer(session, node, party.upper(), actor="cli")
+                peers.remove_peer(session, node, party.upper(), actor=CLI)
         except SarhadError as exc:
             raise fail(exc.message) from exc
         console.print(f"peer {party.upper()} removed")
@@ -100,7 +105,7 @@ def register(app: typer.Typer) -> None:
         node = open_node(data_dir)
         now = node.clock.now()
         with node.sessions() as session:
-            rows = services.peer_status(session, node)
+            rows = peers.peer_status(session, node, CLI)
         table = Table(
             "peer",
             "link",

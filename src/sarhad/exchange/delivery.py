@@ -25,9 +25,12 @@ from sqlalchemy import or_, select, update
 
 from sarhad.core.errors import ErrorCode
 from sarhad.core.node import Node
-from sarhad.exchange import protocol, services
+from sarhad.exchange import outbox, peers, protocol
 from sarhad.exchange.domain import DeliveryWake, backoff_seconds, link_id
 from sarhad.exchange.models import LinkHead, Peer
+from sarhad.exchange.receipts import accept_receipt
+from sarhad.exchange.receive import receive_batch
+from sarhad.exchange.refusals import ExchangeRefusal
 from sarhad.exchange.transport import PeerResponse, PeerUnreachable, link_path, make_client, send
 
 log = logging.getLogger("sarhad.exchange.delivery")
@@ -260,7 +263,7 @@ class DeliveryWorker:
             next_at: datetime | None = None
             if error is not None:
                 next_at = self.node.clock.now() + timedelta(seconds=backoff_seconds(failures))
-            services.note_contact(session, self.node, party, error, next_at)
+            peers.note_contact(session, self.node, party, error, next_at)
             return failures
 
     def _batch(self, party: str, after: int | None = None) -> tuple[int, list[str]]:
@@ -274,15 +277,15 @@ class DeliveryWorker:
             if after > head.seq:
                 after = head.receipted_seq
             limit = self.batch_limit.get(party)
-            return after, services.outbound_batch(session, self.node, party, after, max_count=limit)
+            return after, outbox.outbound_batch(session, self.node, party, after, max_count=limit)
 
     def _mark_sent(self, party: str, up_to: int) -> None:
         with self.node.transaction() as session:
-            services.mark_sent(session, self.node, party, up_to)
+            outbox.mark_sent(session, self.node, party, up_to)
 
     def _accept(self, party: str, receipt: Any, sent_up_to: int | None = None) -> int:
         with self.node.transaction() as session:
-            return services.accept_receipt(session, self.node, party, receipt, sent_up_to)
+            return accept_receipt(session, self.node, party, receipt, sent_up_to)
 
     # -- network steps --
 
@@ -358,7 +361,7 @@ class DeliveryWorker:
                             accepted = await asyncio.to_thread(
                                 self._accept, party, answer["receipt"], last_sent
                             )
-                        except services.ExchangeRefusal:
+                        except ExchangeRefusal:
                             await asyncio.to_thread(self._mark_sent, party, last_sent)  # they did go out
                             raise
                         self.cursor[party] = accepted
@@ -381,7 +384,7 @@ class DeliveryWorker:
                         self.cursor[party] = seq
                         await abandon()
                         continue
-                except services.ExchangeRefusal as exc:
+                except ExchangeRefusal as exc:
                     raise PeerUnavailable(f"peer's receipt refused: {exc.code}: {exc.message}") from exc
                 raise PeerUnavailable(
                     f"peer refused batch after seq {flight.after}: HTTP {response.status_code} "
@@ -401,12 +404,12 @@ class DeliveryWorker:
             if isinstance(seq, int) and seq < head.receipted_seq:
                 try:
                     protocol.verify_receipt(
-                        protocol.check_receipt_shape(receipt), services.peer_keys(session, party)
+                        protocol.check_receipt_shape(receipt), peers.peer_keys(session, party)
                     )
                 except protocol.ProtocolError as exc:
-                    raise services.ExchangeRefusal(exc.message, code=ErrorCode(exc.code)) from exc
+                    raise ExchangeRefusal(exc.message, code=ErrorCode(exc.code)) from exc
                 return seq
-            return services.accept_receipt(session, self.node, party, receipt)
+            return accept_receipt(session, self.node, party, receipt)
 
     async def pull(self, client: aiohttp.ClientSession, party: str, url: str) -> bool:
         """Fetch what the peer holds for us (when it cannot connect to us) and receipt it; True if it answered."""
@@ -430,8 +433,8 @@ class DeliveryWorker:
             if not isinstance(envelopes, list) or not envelopes:
                 return talked
             try:
-                result = await asyncio.to_thread(services.receive_batch, self.node, link, envelopes)
-            except services.ExchangeRefusal as exc:
+                result = await asyncio.to_thread(receive_batch, self.node, link, envelopes)
+            except ExchangeRefusal as exc:
                 raise PeerUnavailable(f"pulled batch refused: {exc.code}: {exc.message}") from exc
             receipt_path = link_path(party, self.node.party, "receipts")
             try:

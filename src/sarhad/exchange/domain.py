@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -103,7 +103,16 @@ def backoff_seconds(
     return ceiling * (0.5 + 0.5 * jitter)
 
 
+CHUNK: Final = 500  # values per IN (...) query: well inside every database's limit on bound parameters
+
+
+def chunked(values: Sequence[str]) -> list[Sequence[str]]:
+    """``values`` in slices of :data:`CHUNK`, one ``IN (...)`` query each."""
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
 def delivery_state(sent: bool, receipted: bool) -> str:
+    """What a page shows for one envelope: queued, sent or receipted."""
     if receipted:
         return "receipted"
     return "sent" if sent else "queued"

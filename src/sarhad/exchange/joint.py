@@ -20,11 +20,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor, require
+from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
-from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied, RecordRefused
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
-from sarhad.exchange import services
+from sarhad.exchange import release
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.models import JointDecision, JointProposal, JointRecord
 from sarhad.exchange.registry import IncomingRecord, RecordKind, register_kind
@@ -36,6 +38,7 @@ SUBJECTS: dict[str, type[BaseModel] | None] = {}
 
 
 def register_subject(name: str, schema: type[BaseModel] | None = None) -> None:
+    """Let joint records be made about ``name``, their content checked against ``schema`` (None: any object)."""
     SUBJECTS[name] = schema
 
 
@@ -126,11 +129,11 @@ def _send_to_signatories(
     kind: str,
     record_id: str,
     content: dict[str, Any],
-    actor: str,
+    actor: Actor,
 ) -> None:
     """A party's act goes to every other signatory: proposing on a joint record is the release."""
     others = [p for p in joint.signatories if p != node.party]
-    services.release_record(
+    release.release_record(
         session,
         node,
         kind=kind,
@@ -152,10 +155,11 @@ def propose(
     title: str,
     signatories: Sequence[str],
     content: dict[str, Any],
-    actor: str,
+    actor: Actor,
     joint_id: str | None = None,
 ) -> JointProposal:
     """Create a joint record with a first proposal, or counter-propose new content on an existing one."""
+    require(actor, Permission.JOINT_DECIDE, "proposing joint records")
     _check_subject(subject, content)
     joint = session.get(JointRecord, joint_id) if joint_id else None
     if joint_id and joint is None:
@@ -180,20 +184,22 @@ def propose(
         raise InvalidInput(f"joint record {joint.id} is about {joint.subject}, not {subject}")
     if node.party not in joint.signatories:
         raise PermissionDenied(f"{node.party} is not a signatory of joint record {joint.id}")
-    digest = services.content_hash(content)
+    digest = release.content_hash(content)
     if session.scalar(
         select(JointProposal.id).where(
             JointProposal.joint_id == joint.id, JointProposal.content_hash == digest
         )
     ):
-        raise Conflict("this exact content was already proposed; accept it instead", code=ErrorCode.ALREADY_PROPOSED)
+        raise Conflict(
+            "this exact content was already proposed; accept it instead", code=ErrorCode.ALREADY_PROPOSED
+        )
     proposal = JointProposal(
         joint_id=joint.id,
         proposer=node.party,
         content=content,
         content_hash=digest,
         based_on_hash=joint.agreed_hash,
-        proposed_by=actor,
+        proposed_by=actor.username,
         at=node.clock.now(),
     )
     session.add(proposal)
@@ -206,7 +212,7 @@ def propose(
         content=content,
         content_hash=digest,
         based_on_hash=joint.agreed_hash,
-        proposed_by=actor,
+        proposed_by=actor.username,
     ).model_dump()
     _send_to_signatories(
         session, node, joint, PROPOSAL_KIND, f"{joint.id}.p{proposal.id}.{node.party}", wire, actor
@@ -214,7 +220,7 @@ def propose(
     record_event(
         session,
         node.clock,
-        actor=actor,
+        actor=actor.username,
         action="joint.propose",
         record_kind="joint",
         record_id=joint.id,
@@ -231,10 +237,11 @@ def decide(
     joint_id: str,
     content_hash: str,
     decision: str,
-    actor: str,
+    actor: Actor,
     reason: str = "",
 ) -> JointDecision:
     """This party accepts or rejects one proposed content hash."""
+    require(actor, Permission.JOINT_DECIDE, "deciding joint records")
     joint = session.get(JointRecord, joint_id)
     if joint is None:
         raise NotFound(f"no joint record {joint_id}")
@@ -259,13 +266,17 @@ def decide(
         party=node.party,
         decision=decision,
         reason=reason,
-        decided_by=actor,
+        decided_by=actor.username,
         at=node.clock.now(),
     )
     session.add(row)
     session.flush()
     wire = DecisionContent(
-        joint_id=joint_id, content_hash=content_hash, decision=decision, reason=reason, decided_by=actor
+        joint_id=joint_id,
+        content_hash=content_hash,
+        decision=decision,
+        reason=reason,
+        decided_by=actor.username,
     ).model_dump()
     _send_to_signatories(
         session, node, joint, DECISION_KIND, f"{joint_id}.d{row.id}.{node.party}", wire, actor
@@ -273,7 +284,7 @@ def decide(
     record_event(
         session,
         node.clock,
-        actor=actor,
+        actor=actor.username,
         action=f"joint.{decision}",
         record_kind="joint",
         record_id=joint_id,
@@ -321,7 +332,22 @@ def _recompute(session: Session, node: Node, joint: JointRecord) -> None:
         )
 
 
-def joint_view(session: Session, joint_id: str) -> dict[str, Any]:
+def access_joint_record(session: Session, actor: Actor, joint_id: str) -> dict[str, Any]:
+    """A joint record with its agreed content, what is pending, and every proposal and decision."""
+    require(actor, Permission.JOINT_DECIDE, "reading joint records")
+    return _view(session, joint_id)
+
+
+def access_joint_records(session: Session, actor: Actor, subject: str | None = None) -> list[dict[str, Any]]:
+    """Every joint record (about ``subject``, if given), newest first, as :func:`access_joint_record` shows it."""
+    require(actor, Permission.JOINT_DECIDE, "reading joint records")
+    query = select(JointRecord.id).order_by(JointRecord.created_at.desc())
+    if subject:
+        query = query.where(JointRecord.subject == subject)
+    return [_view(session, joint_id) for joint_id in session.scalars(query).all()]
+
+
+def _view(session: Session, joint_id: str) -> dict[str, Any]:
     joint = session.get(JointRecord, joint_id)
     if joint is None:
         raise NotFound(f"no joint record {joint_id}")
@@ -366,23 +392,19 @@ def joint_view(session: Session, joint_id: str) -> dict[str, Any]:
     }
 
 
-def list_joint(session: Session, subject: str | None = None) -> Sequence[JointRecord]:
-    query = select(JointRecord).order_by(JointRecord.created_at.desc())
-    if subject:
-        query = query.where(JointRecord.subject == subject)
-    return session.scalars(query).all()
-
-
 # --- handlers for acts received from peers ---------------------------------------------------------------
 
 
 def _apply_proposal(session: Session, node: Node, record: IncomingRecord) -> None:
     wire = ProposalContent.model_validate(record.content)
     if record.origin not in wire.signatories or node.party not in wire.signatories:
-        raise ValueError("proposal from or to a party that is not a signatory")
-    if services.content_hash(wire.content) != wire.content_hash:
-        raise ValueError("proposal content_hash does not match its content")
-    _check_subject(wire.subject, wire.content)
+        raise RecordRefused("proposal from or to a party that is not a signatory")
+    if release.content_hash(wire.content) != wire.content_hash:
+        raise RecordRefused("proposal content_hash does not match its content")
+    try:
+        _check_subject(wire.subject, wire.content)
+    except InvalidInput as exc:  # a subject this node does not know
+        raise RecordRefused(exc.message) from exc
     joint = session.get(JointRecord, wire.joint_id)
     if joint is None:
         joint = JointRecord(
@@ -398,7 +420,7 @@ def _apply_proposal(session: Session, node: Node, record: IncomingRecord) -> Non
         )
         session.add(joint)
     elif sorted(joint.signatories) != sorted(wire.signatories) or joint.subject != wire.subject:
-        raise ValueError("proposal changes the signatories or subject of an existing joint record")
+        raise RecordRefused("proposal changes the signatories or subject of an existing joint record")
     exists = session.scalar(
         select(JointProposal.id).where(
             JointProposal.joint_id == wire.joint_id, JointProposal.content_hash == wire.content_hash
@@ -436,7 +458,7 @@ def _apply_decision(session: Session, node: Node, record: IncomingRecord) -> Non
     wire = DecisionContent.model_validate(record.content)
     joint = session.get(JointRecord, wire.joint_id)
     if joint is None or record.origin not in joint.signatories:
-        raise ValueError(f"decision on unknown joint record {wire.joint_id} or by a non-signatory")
+        raise RecordRefused(f"decision on unknown joint record {wire.joint_id} or by a non-signatory")
     session.add(
         JointDecision(
             joint_id=wire.joint_id,

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
-from sarhad.audit.services import record_event
-from sarhad.exchange import joint, protocol, services
+from sarhad.exchange import alerts, joint, peers, protocol
+from sarhad.exchange.identity import identity
 from sarhad.web.deps import NodeDep, client_ip, requires
 from sarhad.web.templating import add_nav_item, render
 
@@ -23,16 +23,16 @@ add_nav_item("/joint", "Joint records", Permission.JOINT_DECIDE.value)
 def exchange_page(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_READ)
 ) -> HTMLResponse:
-    me = services.identity(node)
+    me = identity(node)
     with node.sessions() as session:
-        links = services.peer_status(session, node)
-        alerts = services.list_alerts(session)
+        links = peers.peer_status(session, node, principal)
+        open_alerts = alerts.list_alerts(session, principal)
     return render(
         request,
         "exchange.html",
         {
             "links": links,
-            "alerts": alerts,
+            "alerts": open_alerts,
             "fingerprint": me.fingerprint,
             "public_key": me.public_key_b64,
             "short_fingerprint": protocol.short_fingerprint(me.fingerprint),
@@ -46,7 +46,7 @@ def acknowledge_alert(
     alert_id: int, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
 ) -> RedirectResponse:
     with node.transaction() as session:
-        services.acknowledge_alert(session, node, alert_id, principal.username)
+        alerts.acknowledge_alert(session, node, alert_id, actor=principal)
     return RedirectResponse("/exchange", status_code=303)
 
 
@@ -55,14 +55,7 @@ def quarantine_page(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
 ) -> HTMLResponse:
     with node.transaction() as session:
-        rows = services.list_quarantine(session)
-        record_event(
-            session,
-            node.clock,
-            actor=principal.username,
-            action="exchange.quarantine.read",
-            client_ip=client_ip(request),
-        )
+        rows = alerts.access_quarantine(session, node, principal, client_ip=client_ip(request))
     return render(request, "quarantine.html", {"rows": rows}, principal=principal)
 
 
@@ -71,7 +64,7 @@ def joint_list_page(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
 ) -> HTMLResponse:
     with node.sessions() as session:
-        records = [joint.joint_view(session, j.id) for j in joint.list_joint(session)]
+        records = joint.access_joint_records(session, principal)
     return render(request, "joint_list.html", {"records": records}, principal=principal)
 
 
@@ -80,7 +73,7 @@ def joint_page(
     joint_id: str, request: Request, node: NodeDep, principal: Principal = requires(Permission.JOINT_DECIDE)
 ) -> HTMLResponse:
     with node.sessions() as session:
-        view = joint.joint_view(session, joint_id)
+        view = joint.access_joint_record(session, principal, joint_id)
     return render(request, "joint.html", {"j": view}, principal=principal)
 
 
@@ -101,6 +94,6 @@ def joint_decide(
             content_hash=content_hash,
             decision=decision,
             reason=reason,
-            actor=principal.username,
+            actor=principal,
         )
     return RedirectResponse(f"/joint/{joint_id}", status_code=303)

@@ -28,7 +28,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sarhad.accounts.actors import Actor, require
+from sarhad.accounts.actors import Actor, SystemActor, require
 from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.core.errors import (
@@ -42,8 +42,9 @@ from sarhad.core.errors import (
 )
 from sarhad.core.formats import iso_utc
 from sarhad.core.node import Node
+from sarhad.exchange import peers
 from sarhad.exchange import record_rules as rules
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release as exchange_release
 from sarhad.exchange.domain import Handling
 from sarhad.exchange.models import Release
 from sarhad.exchange.registry import IncomingRecord
@@ -208,13 +209,13 @@ def release(
         label = rules.check_release_tlp(current_tlp, tlp or current_tlp, kind.noun)
         if own:
             handling_code = rules.check_handling(handling or current_handling)
-            targets = rules.check_release_targets(node.party, to, exchange.peer_parties(session), field="to")
+            targets = rules.check_release_targets(node.party, to, peers.peer_parties(session), field="to")
         else:  # the exchange checks the originator's handling code first, with its own message
             handling_code = rules.check_onward_handling(current_handling, handling, kind.noun)
             targets = sorted(set(to))
     except RuleError as exc:
         raise InvalidInput.from_rule(exc) from exc
-    releases = exchange.release_record(
+    releases = exchange_release.release_record(
         session,
         node,
         kind=kind.name,
@@ -224,7 +225,7 @@ def release(
         to=targets,
         handling=handling_code.value,
         tlp=label.value,
-        actor=actor.username,
+        actor=actor,
         client_ip=client_ip,
         origin=None if own else row.origin,
     )
@@ -268,7 +269,7 @@ def release_new(
     """
     if not to:
         return []
-    return exchange.release_record(
+    return exchange_release.release_record(
         session,
         node,
         kind=kind.name,
@@ -278,7 +279,7 @@ def release_new(
         to=to,
         handling=getattr(row, "handling"),  # noqa: B009 - a labelled kind's column, not on the protocol
         tlp=getattr(row, "tlp"),  # noqa: B009
-        actor=actor.username,
+        actor=actor,
         client_ip=client_ip,
     )
 
@@ -295,7 +296,7 @@ def add_version(
 ) -> str:
     """Hash the row's current version and keep its content in the history table, if the kind has one
     (``history``: the kind's own columns of the history row, e.g. the change that made the version)."""
-    row.content_hash = exchange.content_hash(content)
+    row.content_hash = exchange_release.content_hash(content)
     if kind.versions is not None:
         session.flush()  # a new row first: the history row refers to it
         values = {
@@ -339,14 +340,14 @@ def publish_version(
         client_ip=client_ip,
         details={"version": row.version, "content_hash": row.content_hash, **(details or {})},
     )
-    return exchange.publish_version(
+    return exchange_release.publish_version(
         session,
         node,
         kind=kind.name,
         record_id=row.id,
         version=row.version,
         content=content,
-        actor=actor.username,
+        actor=actor,
     )
 
 
@@ -371,13 +372,13 @@ def withdraw_own(
     except RuleError as exc:
         raise InvalidInput.from_rule(exc) from exc
     row = _own(session, node, kind, record_id, origin, "withdrawn")
-    tombstones = exchange.withdraw_record(
+    tombstones = exchange_release.withdraw_record(
         session,
         node,
         kind=kind.name,
         record_id=row.id,
         version=row.version,
-        actor=actor.username,
+        actor=actor,
         reason=reason,
     )
     row.withdrawn_at, row.withdraw_reason = node.clock.now(), reason
@@ -495,14 +496,14 @@ def store_received(
     )
     if newer and not is_new and record.handling == Handling.ONWARD_ALLOWED.value:
         # We may have released this record onward: its later versions follow that release, as our own do.
-        exchange.publish_version(
+        exchange_release.publish_version(
             session,
             node,
             kind=kind.name,
             record_id=record.record_id,
             version=record.version,
             content=record.content,
-            actor=by,
+            actor=SystemActor(by),
             origin=record.origin,
         )
     return Stored(row=row, is_new=is_new, newer=newer)
@@ -531,13 +532,13 @@ def apply_received_withdrawal(
         record_id=record.record_id,
         details={"origin": record.origin, "version": record.version, "reason": reason},
     )
-    exchange.withdraw_record(
+    exchange_release.withdraw_record(
         session,
         node,
         kind=kind.name,
         record_id=record.record_id,
         version=row.version,
-        actor=by,
+        actor=SystemActor(by),
         reason=reason,
         origin=record.origin,
     )

@@ -15,7 +15,7 @@ import aiohttp
 
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
-from sarhad.exchange.services import identity
+from sarhad.exchange.identity import identity
 
 API = "/exchange/v1"
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.accounts.models import Position
 from sarhad.accounts.services import current_holders
 from sarhad.audit.services import record_event
@@ -111,7 +112,7 @@ def escalate(session: Session, node: Node, origin: str, message_id: str, step_do
         notified=notified,
     ).model_dump(mode="json")
     release(
-        session, node, "system", ESCALATION_KIND, f"{message.id}.esc.{step.number}", content, message.origin
+        session, node, SystemActor("system"), ESCALATION_KIND, f"{message.id}.esc.{step.number}", content, message.origin
     )
     record_event(
         session,

@@ -19,7 +19,7 @@ from sarhad.core.errors import InvalidInput, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.core.i18n import pick_name
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange.peers import peer_parties
 from sarhad.hotline import access, configuration, domain, reading, reports, sending
 from sarhad.hotline.models import HotlineMessage
 from sarhad.hotline.schemas import MessageIn
@@ -407,7 +407,7 @@ def _admin_page(
         policies = {p.id: _policy_text(configuration.policy_of(session, p.id)[0]) for p in positions}
         repeats = {p.id: configuration.policy_of(session, p.id)[1] for p in positions}
         channels = list(configuration.list_channels(session))
-        peers = sorted(exchange.peer_parties(session))
+        peers = sorted(peer_parties(session))
     context = _common(request, principal, mark)
     context.update(
         {

@@ -18,7 +18,7 @@ from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, Perm
 from sarhad.core.formats import iso_utc
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release as exchange_release
 from sarhad.hotline import domain
 from sarhad.hotline.access import Actor, audience, held_positions, may_read
 from sarhad.hotline.domain import ACK_KIND, CLOSE_KIND, MESSAGE_KIND, SEEN_KIND, State
@@ -223,7 +223,7 @@ def send_message(
         thread_id=thread[1],
         sent_by=actor.username,
         sent_by_name=actor.display_name,
-        content_hash=exchange.content_hash(content),
+        content_hash=exchange_release.content_hash(content),
         state=State.QUEUED.value,
         created_at=now,
         escalation_step=0,
@@ -233,7 +233,7 @@ def send_message(
     session.add(message)
     session.flush()
     add_event(session, node, message, "queued", party=node.party, at=now, actor=actor.username)
-    release(session, node, actor.username, MESSAGE_KIND, message.id, content, route.to_party)
+    release(session, node, actor, MESSAGE_KIND, message.id, content, route.to_party)
     record_event(
         session,
         node.clock,
@@ -328,7 +328,7 @@ def _seen(
         by=actor.username,
         position=position,
     ).model_dump(mode="json")
-    release(session, node, actor.username, SEEN_KIND, f"{message.id}.seen", content, message.origin)
+    release(session, node, actor, SEEN_KIND, f"{message.id}.seen", content, message.origin)
     record_event(
         session,
         node.clock,
@@ -403,7 +403,7 @@ def acknowledge(
         position=by_position,
         reply=reply_text,
     ).model_dump(mode="json")
-    release(session, node, actor.username, ACK_KIND, message.ack_record_id, content, message.origin)
+    release(session, node, actor, ACK_KIND, message.ack_record_id, content, message.origin)
     record_event(
         session,
         node.clock,
@@ -412,7 +412,7 @@ def acknowledge(
         record_kind=MESSAGE_KIND,
         record_id=message.id,
         client_ip=client_ip,
-        details={"position": by_position, "content_hash": exchange.content_hash(content)},
+        details={"position": by_position, "content_hash": exchange_release.content_hash(content)},
     )
     publish(session, node, message, "acknowledged")
     return message
@@ -447,7 +447,7 @@ def close_message(
         closed_at=now,
         by=actor.username,
     ).model_dump(mode="json")
-    release(session, node, actor.username, CLOSE_KIND, f"{message.id}.close", content, message.to_party)
+    release(session, node, actor, CLOSE_KIND, f"{message.id}.close", content, message.to_party)
     record_event(
         session,
         node.clock,

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from sarhad.accounts.actors import Actor
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release as exchange_release
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.hotline.access import audience
 from sarhad.hotline.models import HotlineEvent, HotlineMessage
@@ -69,10 +70,10 @@ def publish(session: Session, node: Node, message: HotlineMessage, change: str, 
 
 
 def release(
-    session: Session, node: Node, actor: str, kind: str, record_id: str, content: dict[str, Any], to: str
+    session: Session, node: Node, actor: Actor, kind: str, record_id: str, content: dict[str, Any], to: str
 ) -> None:
     """Release one hotline record to the counterpart party, in the caller's transaction."""
-    item = exchange.ReleaseItem(
+    item = exchange_release.ReleaseItem(
         kind=kind, record_id=record_id, version=1, content=content, to=[to], handling=HANDLING, tlp=TLP
     )
-    exchange.release_records(session, node, [item], actor=actor)
+    exchange_release.release_records(session, node, [item], actor=actor)

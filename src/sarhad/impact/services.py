@@ -23,8 +23,8 @@ from sarhad.border.models import BorderLine, BorderSection
 from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, PermissionDenied, RuleError
 from sarhad.core.node import Node
 from sarhad.exchange import joint
-from sarhad.exchange import services as exchange
 from sarhad.exchange.models import JointDecision, JointProposal, JointRecord
+from sarhad.exchange.peers import peer_parties
 from sarhad.impact import domain
 from sarhad.impact.domain import SUBJECT, Level
 from sarhad.impact.schemas import ImpactContent
@@ -270,7 +270,7 @@ def _signatories(session: Session, node: Node, section_id: str) -> tuple[BorderS
             f"section {section_id} lies on the border of {', '.join(parties)}, not of {node.party}"
         )
     others = [p for p in parties if p != node.party]
-    peers = exchange.peer_parties(session)
+    peers = peer_parties(session)
     missing = [p for p in others if p not in peers]
     if missing:
         raise InvalidInput(
@@ -328,7 +328,7 @@ def propose_level(
         title=f"Impact level of border section {section.id}",
         signatories=others,
         content=content,
-        actor=actor.username,
+        actor=actor,
         joint_id=current["joint_id"],
     )
     record_event(
@@ -384,7 +384,7 @@ def decide_level(
         joint_id=pending["joint_id"],
         content_hash=content_hash,
         decision=decision,
-        actor=actor.username,
+        actor=actor,
         reason=reason.strip(),
     )
     record_event(

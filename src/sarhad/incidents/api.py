@@ -16,7 +16,7 @@ from sarhad.border.domain import parse_bbox
 from sarhad.core.errors import InvalidInput, PayloadTooLarge
 from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import Delivery
 from sarhad.incidents import attachments, domain, exports, reading, reports, sharing, versions, writing
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import (

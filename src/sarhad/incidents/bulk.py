@@ -49,8 +49,8 @@ from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import InvalidInput, RuleError
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
 from sarhad.exchange.record_rules import content_time
+from sarhad.exchange.release import content_hash
 from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND, IncidentFields, Status
 from sarhad.incidents.locate import BorderLocator
@@ -154,13 +154,13 @@ def _canonical_float(value: float) -> float | int | None:
 
 
 def _fast_hash(content: dict[str, Any]) -> str:
-    """``exchange.content_hash`` of an import row's content, faster.
+    """``content_hash`` of an import row's content, faster.
 
     RFC 8785 writes numbers in ECMAScript form; Python's ``repr`` of a float is the same shortest round-trip
     text whenever that form has a fraction and no exponent (1e-4 ≤ |x| < 1e16), and integral floats are
     written as integers by both once turned into ``int``. The only floats of an import row's content are the
     coordinates, the distance to the border and the seizure quantities; if any of them falls outside that
-    range, the row goes through ``exchange.content_hash``. A unit test checks both give the same hash.
+    range, the row goes through ``content_hash``. A unit test checks both give the same hash.
     """
     location = content["location"]
     floats = [location["lat"], location["lon"]]
@@ -169,7 +169,7 @@ def _fast_hash(content: dict[str, Any]) -> str:
     floats += [s["quantity"] for s in content["seizures"]]
     fixed = [_canonical_float(v) for v in floats]
     if any(v is None for v in fixed):
-        return exchange.content_hash(content)
+        return content_hash(content)
     copy = dict(content)
     copy["location"] = {"lat": fixed[0], "lon": fixed[1]}
     n = 2

@@ -21,8 +21,8 @@ from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export
 from sarhad.core.errors import ErrorCode, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
-from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling, Tlp
+from sarhad.exchange.peers import configured_peers
 from sarhad.incidents import attachments, domain, reading, reports, sharing, versions, writing
 from sarhad.incidents.api import parse_filter, read_upload
 from sarhad.incidents.models import Incident
@@ -164,7 +164,7 @@ def picture_page(
     with node.sessions() as session:
         rows = reading.list_incidents(session, node, principal, flt)
         overdue = reading.drafts_overdue(session, node, principal)
-        peers = [p.party for p in exchange.configured_peers(session)]
+        peers = [p.party for p in configured_peers(session)]
     now = node.clock.now()
     query = {k: v for k, v in filters.items() if v}
     api_query = "&".join(f"{k}={v}" for k, v in query.items())
@@ -355,7 +355,7 @@ def _form_page(
     far: bool = False,
 ) -> HTMLResponse:
     with node.sessions() as session:
-        peers = exchange.configured_peers(session)
+        peers = configured_peers(session)
     return _page(
         request,
         "incidents/form.html",
@@ -532,7 +532,7 @@ def detail_page(
         releases = sharing.releases_of(session, incident)
         follow_ups = reading.follow_ups_of(session, incident)
         deliveries = sharing.delivery_summary(session, [incident], node.party).get(incident.id, [])
-        peers = [p.party for p in exchange.configured_peers(session)]
+        peers = [p.party for p in configured_peers(session)]
     own = incident.origin == node.party
     released_to = {r.to_party for r in releases if r.withdrawn_at is None}
     actions = []

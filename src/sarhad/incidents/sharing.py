@@ -21,10 +21,10 @@ from sarhad.accounts.domain import Permission
 from sarhad.core.errors import InvalidInput, RecordRefused, RuleError
 from sarhad.core.node import Node
 from sarhad.exchange import records
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release as exchange_release
 from sarhad.exchange.models import Release
 from sarhad.exchange.registry import IncomingRecord
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import Delivery
 from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND, Status
 from sarhad.incidents.models import Incident
@@ -108,7 +108,7 @@ def delivery_summary(
     if not own:
         return {}
     result: dict[str, list[Delivery]] = {}
-    for rid, items in exchange.deliveries(session, KIND, own).items():
+    for rid, items in exchange_release.deliveries(session, KIND, own).items():
         latest: dict[str, Delivery] = {}
         for item in items:
             latest[item.party] = item

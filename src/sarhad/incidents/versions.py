@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sarhad.accounts.actors import Actor
 from sarhad.core.node import Node
 from sarhad.exchange import records
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release as exchange_release
 from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND
 from sarhad.incidents.models import Incident, IncidentVersion
@@ -78,7 +78,7 @@ def implicit_version(incident: Incident) -> IncidentVersion:
         version=incident.version,
         change="import",
         content=content,
-        content_hash=exchange.content_hash(content),
+        content_hash=exchange_release.content_hash(content),
         recorded_at=incident.created_at,
         recorded_by=incident.created_by,
     )

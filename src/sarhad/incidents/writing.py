@@ -19,9 +19,8 @@ from sarhad.audit.services import record_event
 from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, RuleError
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
+from sarhad.exchange import peers, records
 from sarhad.exchange import record_rules as rules
-from sarhad.exchange import records
-from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import Handling
 from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND, IncidentFields, Status
@@ -146,7 +145,7 @@ def create_incident(
     try:
         label, handling_code = rules.check_tlp(tlp), rules.check_handling(handling)
         targets = (
-            rules.check_release_targets(node.party, release_to, exchange.peer_parties(session))
+            rules.check_release_targets(node.party, release_to, peers.peer_parties(session))
             if release_to
             else []
         )

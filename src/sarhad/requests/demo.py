@@ -20,9 +20,11 @@ from sqlalchemy import select
 from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
-from sarhad.exchange import services as exchange
 from sarhad.exchange.domain import link_id
 from sarhad.exchange.models import LinkHead, Peer
+from sarhad.exchange.outbox import mark_sent, outbound_batch
+from sarhad.exchange.receipts import accept_receipt
+from sarhad.exchange.receive import receive_batch
 from sarhad.requests import services
 from sarhad.requests.schemas import AnswerIn, RequestCreateIn
 
@@ -53,13 +55,13 @@ def deliver_in_process(sender: Node, receiver: Node) -> None:
         head = session.get(LinkHead, link)
         if head is None:
             return
-        bodies = exchange.outbound_batch(session, sender, receiver.party, head.receipted_seq)
-        exchange.mark_sent(session, sender, receiver.party, head.seq)
+        bodies = outbound_batch(session, sender, receiver.party, head.receipted_seq)
+        mark_sent(session, sender, receiver.party, head.seq)
     if not bodies:
         return
-    result = exchange.receive_batch(receiver, link, [json.loads(body) for body in bodies])
+    result = receive_batch(receiver, link, [json.loads(body) for body in bodies])
     with sender.transaction() as session:
-        exchange.accept_receipt(session, sender, receiver.party, result.receipt)
+        accept_receipt(session, sender, receiver.party, result.receipt)
 
 
 def peer_demo_node(node: Node, peer: str) -> Node | None:

@@ -19,7 +19,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.core.errors import InvalidInput, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
-from sarhad.exchange import services as exchange
+from sarhad.exchange.peers import configured_peers
 from sarhad.requests import domain, services
 from sarhad.requests.models import PartyRequest
 from sarhad.requests.schemas import AnswerIn, RequestCreateIn, RequestUpdateIn
@@ -118,7 +118,7 @@ def _form(
     errors: list[str] | None = None,
 ) -> HTMLResponse:
     with node.sessions() as session:
-        peers = exchange.configured_peers(session)
+        peers = configured_peers(session)
     return render(
         request,
         "request_form.html",

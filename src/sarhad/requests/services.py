@@ -33,12 +33,16 @@ from sarhad.core.errors import (
 from sarhad.core.formats import csv_text, iso_utc
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
+from sarhad.exchange import peers, records
 from sarhad.exchange import record_rules as rules
-from sarhad.exchange import records
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release as exchange_release
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.registry import IncomingRecord
-from sarhad.exchange.services import Delivery
+from sarhad.exchange.release import (
+    Delivery,
+    deliveries,
+    release_record,
+)
 from sarhad.requests import domain
 from sarhad.requests.domain import (
     ANSWER_KIND,
@@ -132,7 +136,7 @@ def create_request(
     _require(actor, Permission.REQUESTS_WRITE, "sending requests to the other side")
     now = node.clock.now()
     try:
-        rules.check_release_targets(node.party, [data.to], exchange.peer_parties(session), field="to")
+        rules.check_release_targets(node.party, [data.to], peers.peer_parties(session), field="to")
         request_type, action = domain.check_type_and_action(data.kind, data.action)
         choice, deadline = domain.resolve_deadline(data.deadline, data.deadline_at, now)
         text = domain.check_text(data.text)
@@ -190,7 +194,7 @@ def create_request(
             "deadline": iso_utc(deadline),
         },
     )
-    exchange.release_record(
+    release_record(
         session,
         node,
         kind=REQUEST_KIND,
@@ -200,7 +204,7 @@ def create_request(
         to=[request.addressee],
         handling=Handling.NO_ONWARD.value,
         tlp=Tlp.AMBER.value,
-        actor=actor.username,
+        actor=actor,
         client_ip=client_ip,
     )
     return request
@@ -324,7 +328,7 @@ def answer_request(
         }
     ).model_dump(mode="json")
     content["answered_at"] = rules.content_time(now)  # one spelling of the instant on both sides
-    exchange.release_record(
+    exchange_release.release_record(
         session,
         node,
         kind=ANSWER_KIND,
@@ -334,7 +338,7 @@ def answer_request(
         to=[request.origin],
         handling=Handling.NO_ONWARD.value,
         tlp=Tlp.AMBER.value,
-        actor=actor.username,
+        actor=actor,
         client_ip=client_ip,
     )
     return request
@@ -565,9 +569,9 @@ def timeline(session: Session, request: PartyRequest) -> Sequence[RequestEvent]:
 
 def deliveries_of(session: Session, request: PartyRequest) -> list[tuple[str, Delivery]]:
     """Envelopes written on this node for the request (outgoing) or for its answer (incoming)."""
-    items = [("request", d) for d in exchange.deliveries(session, REQUEST_KIND, [request.id])[request.id]]
+    items = [("request", d) for d in deliveries(session, REQUEST_KIND, [request.id])[request.id]]
     answer_id = domain.answer_record_id(request.origin, request.id)
-    items += [("answer", d) for d in exchange.deliveries(session, ANSWER_KIND, [answer_id])[answer_id]]
+    items += [("answer", d) for d in deliveries(session, ANSWER_KIND, [answer_id])[answer_id]]
     return sorted(items, key=lambda item: item[1].created_at)
 
 

@@ -25,8 +25,12 @@ from sarhad.bulletins.services import SystemActor
 from sarhad.core.errors import Conflict, InvalidInput
 from sarhad.core.node import Node
 from sarhad.exchange import registry
-from sarhad.exchange import services as exchange
+from sarhad.exchange.identity import identity
 from sarhad.exchange.models import InboundEnvelope, ReceivedRecord
+from sarhad.exchange.outbox import enqueue_record
+from sarhad.exchange.peers import add_peer
+from sarhad.exchange.receive import receive_batch
+from sarhad.exchange.release import ReleaseItem, content_hash, release_records
 
 ACTOR = SystemActor("liaison")
 
@@ -75,21 +79,17 @@ def test_one_bad_bulletin_refuses_the_whole_batch_and_writes_nothing(pk: Node, i
 
 def test_a_record_named_twice_or_already_released_refuses_the_whole_release(pk: Node, ir: Node) -> None:
     (first,) = create_many(pk, 1, release_to=())
-    item = exchange.ReleaseItem(
-        kind="bulletin", record_id=first, version=1, content={"title": "t"}, to=["IR"]
-    )
+    item = ReleaseItem(kind="bulletin", record_id=first, version=1, content={"title": "t"}, to=["IR"])
     with pytest.raises(Conflict, match="named twice"), pk.transaction() as session:
-        exchange.release_records(session, pk, [item, item], actor="liaison")
+        release_records(session, pk, [item, item], actor=SystemActor("liaison"))
     assert outbox(pk) == [] and audit_actions(pk, "exchange.release") == []
 
     with pk.transaction() as session:
-        exchange.release_records(session, pk, [item], actor="liaison")
+        release_records(session, pk, [item], actor=SystemActor("liaison"))
     (second,) = create_many(pk, 1, release_to=())
-    other = exchange.ReleaseItem(
-        kind="bulletin", record_id=second, version=1, content={"title": "u"}, to=["IR"]
-    )
+    other = ReleaseItem(kind="bulletin", record_id=second, version=1, content={"title": "u"}, to=["IR"])
     with pytest.raises(Conflict, match="already released"), pk.transaction() as session:
-        exchange.release_records(session, pk, [other, item], actor="liaison")
+        release_records(session, pk, [other, item], actor=SystemActor("liaison"))
     assert [row.record_id for row in outbox(pk)] == [first]
 
 
@@ -118,7 +118,7 @@ def _forged_record(bulletin_id: str) -> dict[str, Any]:
         "handling": "no_onward",
         "tlp": "amber",
         "content": bad,
-        "content_hash": exchange.content_hash(bad),
+        "content_hash": content_hash(bad),
     }
 
 
@@ -132,7 +132,7 @@ def _mixed_history(pk: Node) -> tuple[str, str]:
     with pk.transaction() as session:
         services.withdraw_bulletin(session, pk, ACTOR, b, "sent in error")
     with pk.transaction() as session:
-        exchange.enqueue_record(session, pk, "IR", _forged_record("0193f000-0000-7000-8000-00000000bad1"))
+        enqueue_record(session, pk, "IR", _forged_record("0193f000-0000-7000-8000-00000000bad1"))
     create_many(pk, 2)
     return a, b
 
@@ -147,20 +147,20 @@ def test_a_mixed_batch_applies_exactly_as_the_records_one_by_one(
     # The same envelopes again, to a second IR node whose bulletin kind has no batch handler: one by one.
     one_by_one = make_node("IR", "Iran again")
     with one_by_one.transaction() as session:  # it only receives, so only it needs to know PK's key
-        exchange.add_peer(
+        add_peer(
             session,
             one_by_one,
             party="PK",
             url="http://127.0.0.1:1/pk",
-            public_key_b64=exchange.identity(pk).public_key_b64,
+            public_key_b64=identity(pk).public_key_b64,
             name="Pakistan",
-            actor="test",
+            actor=SystemActor("test"),
         )
     monkeypatch.setitem(registry._KINDS, "bulletin", dataclasses.replace(BULLETIN, apply_batch=None))
     link = "PK>IR"
     envelopes = [json.loads(row.body) for row in outbox(pk, link)]
     for env in envelopes:
-        exchange.receive_batch(one_by_one, link, [env])
+        receive_batch(one_by_one, link, [env])
 
     assert _bulletin_state(ir) == _bulletin_state(one_by_one)
     assert audit_actions(ir, "bulletin.") == audit_actions(one_by_one, "bulletin.")

@@ -20,8 +20,9 @@ from sarhad.bulletins.models import BulletinVersion
 from sarhad.bulletins.schemas import BulletinContentIn
 from sarhad.core.errors import PermissionDenied
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange import release
 from sarhad.exchange.models import InboundEnvelope
+from sarhad.exchange.outbox import enqueue_record
 from sarhad.exchange.registry import IncomingRecord
 
 BULLETIN: dict[str, Any] = {
@@ -267,10 +268,10 @@ def test_a_peer_cannot_overwrite_our_own_bulletin(
         "handling": "onward_allowed",
         "tlp": "clear",
         "content": forged_content,
-        "content_hash": exchange.content_hash(forged_content),
+        "content_hash": release.content_hash(forged_content),
     }
     with ir.transaction() as session:
-        exchange.enqueue_record(session, ir, "PK", record)
+        enqueue_record(session, ir, "PK", record)
     result = deliver(ir, pk)
     assert (result.applied, result.quarantined) == (0, 1)
     row = bulletin_row(pk, "PK", created["id"])
@@ -302,10 +303,10 @@ def test_a_peer_bulletin_reusing_our_id_cannot_touch_our_releases(
             "handling": "no_onward",
             "tlp": "amber",
             "content": body,
-            "content_hash": exchange.content_hash(body),
+            "content_hash": release.content_hash(body),
         }
         with ir.transaction() as session:
-            exchange.enqueue_record(session, ir, "PK", record)
+            enqueue_record(session, ir, "PK", record)
     result = deliver(ir, pk)
     assert (result.applied, result.quarantined) == (0, 2)
     assert bulletin_row(pk, "IR", created["id"]) is None

@@ -24,7 +24,7 @@ from sarhad.bulletins.models import Bulletin, BulletinVersion
 from sarhad.bulletins.schemas import BulletinContentIn
 from sarhad.core.errors import PermissionDenied
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange import outbox as exchange_outbox
 from sarhad.exchange.models import OutboundEnvelope
 
 BULLETIN: dict[str, Any] = {
@@ -84,7 +84,7 @@ def test_a_failed_release_leaves_nothing_behind(
     client: TestClient, liaison: dict[str, str], pk: Node, ir: Node, af: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The bulletin, its version, its audit entries and its envelopes commit together or not at all."""
-    real_enqueue = exchange.enqueue_records
+    real_enqueue = exchange_outbox.enqueue_records
     calls: list[str] = []
 
     def enqueue_then_fail(
@@ -95,7 +95,7 @@ def test_a_failed_release_leaves_nothing_behind(
             raise RuntimeError("disk full while writing the second envelope")
         return real_enqueue(session, node, to_party, records, *more)
 
-    monkeypatch.setattr(exchange, "enqueue_records", enqueue_then_fail)
+    monkeypatch.setattr(exchange_outbox, "enqueue_records", enqueue_then_fail)
     with pytest.raises(RuntimeError):
         client.post("/api/v1/bulletins", json={**BULLETIN, "release_to": ["IR", "AF"]}, headers=liaison)
     assert calls == ["AF", "IR"]

@@ -549,13 +549,14 @@ def running(*parties: Party) -> Iterator[None]:
 def bulk_release(party: Party, to: str, count: int, first: int = 1) -> None:
     """Release ``count`` joint-record proposals to ``to`` on a stopped node, in one transaction.
 
-    The real release path (``services.release_record`` → ``enqueue_record``: transactional outbox, one signed
+    The real release path (``release.release_record`` → ``enqueue_record``: transactional outbox, one signed
     envelope each), without 2000 HTTP round trips. The content is what ``joint.propose`` sends.
     """
+    from sarhad.accounts.actors import SystemActor
     from sarhad.core.ids import new_id
     from sarhad.core.node import build_node
     from sarhad.core.settings import load_settings
-    from sarhad.exchange import services
+    from sarhad.exchange import release
 
     assert not party.is_running(), "bulk_release writes the database directly; stop the node first"
     node = build_node(load_settings(party.data_dir, environ={}))
@@ -570,11 +571,11 @@ def bulk_release(party: Party, to: str, count: int, first: int = 1) -> None:
                     "title": f"bulk #{n}",
                     "signatories": sorted([party.code, to]),
                     "content": content,
-                    "content_hash": services.content_hash(content),
+                    "content_hash": release.content_hash(content),
                     "based_on_hash": None,
                     "proposed_by": "bulk",
                 }
-                services.release_record(
+                release.release_record(
                     session,
                     node,
                     kind="joint.proposal",
@@ -582,7 +583,7 @@ def bulk_release(party: Party, to: str, count: int, first: int = 1) -> None:
                     version=1,
                     content=wire,
                     to=[to],
-                    actor="bulk",
+                    actor=SystemActor("bulk"),
                 )
     finally:
         node.dispose()

@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
-from sarhad.exchange import registry, services
+from sarhad.exchange import registry
 from sarhad.exchange.delivery import DeliveryWorker
 from sarhad.exchange.domain import DeliveryWake
 from sarhad.exchange.models import OutboundEnvelope
+from sarhad.exchange.release import ReleaseItem, release_records
 from support.inprocess import pair, run_coroutine
 
 KIND = "test.note"
@@ -41,11 +43,10 @@ def nodes(node: Node, make_node_dir: Callable[..., Path]) -> Iterator[tuple[Node
 
 def release(pk: Node, numbers: range) -> None:
     items = [
-        services.ReleaseItem(kind=KIND, record_id=f"r{n}", version=1, content={"n": n}, to=["IR"])
-        for n in numbers
+        ReleaseItem(kind=KIND, record_id=f"r{n}", version=1, content={"n": n}, to=["IR"]) for n in numbers
     ]
     with pk.transaction() as session:
-        services.release_records(session, pk, items, actor="liaison")
+        release_records(session, pk, items, actor=SystemActor("liaison"))
 
 
 def stored_bodies(pk: Node) -> dict[int, str]:
@@ -83,11 +84,11 @@ def test_a_rolled_back_release_hands_nothing_over(nodes: tuple[Node, Node]) -> N
         pk.components.put(DeliveryWake(worker.wake))
         try:
             with pytest.raises(RuntimeError), pk.transaction() as session:
-                services.release_records(
+                release_records(
                     session,
                     pk,
-                    [services.ReleaseItem(kind=KIND, record_id="gone", version=1, content={}, to=["IR"])],
-                    actor="liaison",
+                    [ReleaseItem(kind=KIND, record_id="gone", version=1, content={}, to=["IR"])],
+                    actor=SystemActor("liaison"),
                 )
                 raise RuntimeError("the caller fails after releasing")
             await asyncio.sleep(0)

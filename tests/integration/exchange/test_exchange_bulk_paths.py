@@ -16,11 +16,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from sarhad.accounts.actors import SystemActor
+from sarhad.core.errors import Conflict
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
-from sarhad.exchange import protocol, registry, services
+from sarhad.exchange import protocol, registry
+from sarhad.exchange.identity import identity
 from sarhad.exchange.models import Alert, InboundEnvelope, LinkHead, OutboundEnvelope, Release
+from sarhad.exchange.receive import receive_batch
+from sarhad.exchange.refusals import ExchangeRefusal
 from sarhad.exchange.registry import ReceiptedRecord
+from sarhad.exchange.release import ReleaseItem, release_records, withdraw_record
+from sarhad.exchange.rotation import rotate_key
 from support.inprocess import deliver, pair
 
 CONTENT = {"title": "Patrol report", "body": "Movement seen near the crossing."}
@@ -46,11 +53,11 @@ def nodes(node: Node, make_node_dir: Callable[..., Path]) -> Iterator[tuple[Node
 
 def release(pk: Node, count: int, start: int = 0, to: tuple[str, ...] = ("IR",)) -> None:
     items = [
-        services.ReleaseItem(kind=KIND, record_id=f"r{n}", version=1, content={**CONTENT, "n": n}, to=to)
+        ReleaseItem(kind=KIND, record_id=f"r{n}", version=1, content={**CONTENT, "n": n}, to=to)
         for n in range(start, start + count)
     ]
     with pk.transaction() as session:
-        services.release_records(session, pk, items, actor="liaison")
+        release_records(session, pk, items, actor=SystemActor("liaison"))
 
 
 def outbox_bodies(pk: Node, link: str = "PK>IR") -> list[dict[str, Any]]:
@@ -65,13 +72,13 @@ def test_a_key_rotated_inside_a_large_batch_governs_the_envelopes_after_it(nodes
     """40 envelopes, then the rotation, then 40 more: verified on all CPUs, the keys switch at the rotation."""
     pk, ir = nodes
     release(pk, 40)
-    old = services.identity(pk)
+    old = identity(pk)
     with pk.transaction() as session:
-        services.rotate_key(session, pk)
+        rotate_key(session, pk, actor=SystemActor("cli"))
     release(pk, 40, start=40)
     envelopes = outbox_bodies(pk)
     assert len(envelopes) == 81 and envelopes[40]["record"]["kind"] == "key_rotation"
-    assert {e["key"] for e in envelopes[41:]} == {services.identity(pk).fingerprint}
+    assert {e["key"] for e in envelopes[41:]} == {identity(pk).fingerprint}
 
     # A forged tail: envelope 42 re-signed with the retired key must be refused, and nothing written.
     forged = protocol.make_envelope(
@@ -82,13 +89,13 @@ def test_a_key_rotated_inside_a_large_batch_governs_the_envelopes_after_it(nodes
         protocol.parse_time(envelopes[41]["sent_at"]),
         envelopes[41]["record"],
     )
-    with pytest.raises(services.ExchangeRefusal) as refused:
-        services.receive_batch(ir, "PK>IR", [*envelopes[:41], forged, *envelopes[42:]])
+    with pytest.raises(ExchangeRefusal) as refused:
+        receive_batch(ir, "PK>IR", [*envelopes[:41], forged, *envelopes[42:]])
     assert refused.value.code == "unknown_key" and "seq 42" in refused.value.message
     with ir.sessions() as session:
         assert session.scalars(select(InboundEnvelope)).all() == []
 
-    result = services.receive_batch(ir, "PK>IR", envelopes)
+    result = receive_batch(ir, "PK>IR", envelopes)
     assert (result.applied, result.quarantined) == (81, 0)
     assert result.receipt["seq"] == 81
 
@@ -133,13 +140,13 @@ def test_a_withdrawn_record_can_be_released_again_and_a_live_release_cannot(node
     pk, _ = nodes
     release(pk, 1)
     with pk.transaction() as session:
-        services.withdraw_record(session, pk, kind=KIND, record_id="r0", version=1, actor="liaison")
+        withdraw_record(session, pk, kind=KIND, record_id="r0", version=1, actor=SystemActor("liaison"))
     release(pk, 1)  # the withdrawn release is replaced
     with pk.sessions() as session:
         releases = session.scalars(select(Release).where(Release.record_id == "r0")).all()
     assert [(r.to_party, r.withdrawn_at) for r in releases] == [("IR", None)]
     assert [e["record"]["op"] for e in outbox_bodies(pk)] == ["upsert", "withdraw", "upsert"]
-    with pytest.raises(services.Conflict, match="already released"):
+    with pytest.raises(Conflict, match="already released"):
         release(pk, 1)
     assert len(outbox_bodies(pk)) == 3
 
@@ -152,11 +159,11 @@ def test_a_bulk_release_to_several_parties_keeps_each_link_in_order(
     try:
         pair(pk, af)
         items = [
-            services.ReleaseItem(kind=KIND, record_id=f"m{n}", version=1, content=CONTENT, to=to)
+            ReleaseItem(kind=KIND, record_id=f"m{n}", version=1, content=CONTENT, to=to)
             for n, to in enumerate([("IR",), ("AF", "IR"), ("AF",), ("IR", "AF")])
         ]
         with pk.transaction() as session:
-            assert services.release_records(session, pk, items, actor="liaison") == 6
+            assert release_records(session, pk, items, actor=SystemActor("liaison")) == 6
         assert [e["record"]["id"] for e in outbox_bodies(pk, "PK>IR")] == ["m0", "m1", "m3"]
         assert [e["record"]["id"] for e in outbox_bodies(pk, "PK>AF")] == ["m1", "m2", "m3"]
         for receiver in (ir, af):

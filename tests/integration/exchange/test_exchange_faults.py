@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from exchange_nodes import Party, add_peer, create_party, make_pair, running
 
 from sarhad.exchange import protocol
-from sarhad.exchange.services import content_hash
+from sarhad.exchange.release import content_hash
 
 LINK = "PK>IR"
 PUSH = "/exchange/v1/links/PK/IR/envelopes"

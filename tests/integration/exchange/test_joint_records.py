@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.errors import InvalidInput, NotFound
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
@@ -27,7 +28,7 @@ def nodes(make_node_dir: Callable[..., Path]) -> Iterator[tuple[Node, Node]]:
 
 def _view(node: Node, joint_id: str) -> dict:  # type: ignore[type-arg]
     with node.sessions() as session:
-        return joint.joint_view(session, joint_id)
+        return joint.access_joint_record(session, SystemActor(), joint_id)
 
 
 def test_a_proposal_is_agreed_on_both_sides_only_after_the_other_side_accepts(
@@ -42,7 +43,7 @@ def test_a_proposal_is_agreed_on_both_sides_only_after_the_other_side_accepts(
             title="S5 impact level",
             signatories=["IR"],
             content={"section": "S5", "level": "high"},
-            actor="pk.commander",
+            actor=SystemActor("pk.commander"),
         )
     joint_id, digest = proposal.joint_id, proposal.content_hash
     deliver(pk, ir)
@@ -50,7 +51,12 @@ def test_a_proposal_is_agreed_on_both_sides_only_after_the_other_side_accepts(
     assert _view(ir, joint_id)["pending"][digest] == {"IR": "pending", "PK": "accept"}
     with ir.transaction() as session:
         joint.decide(
-            session, ir, joint_id=joint_id, content_hash=digest, decision="accept", actor="ir.commander"
+            session,
+            ir,
+            joint_id=joint_id,
+            content_hash=digest,
+            decision="accept",
+            actor=SystemActor("ir.commander"),
         )
     assert _view(ir, joint_id)["agreed"]["content"] == {"section": "S5", "level": "high"}
     assert _view(pk, joint_id)["agreed"]["content_hash"] is None  # PK has not heard yet
@@ -70,7 +76,7 @@ def test_until_a_counter_proposal_is_accepted_the_last_agreed_content_stands(
             title="level",
             signatories=["IR"],
             content={"level": "medium"},
-            actor="pk",
+            actor=SystemActor("pk"),
         )
     deliver(pk, ir)
     with ir.transaction() as session:
@@ -80,7 +86,7 @@ def test_until_a_counter_proposal_is_accepted_the_last_agreed_content_stands(
             joint_id=first.joint_id,
             content_hash=first.content_hash,
             decision="accept",
-            actor="ir",
+            actor=SystemActor("ir"),
         )
     deliver(ir, pk)
     with pk.transaction() as session:
@@ -91,7 +97,7 @@ def test_until_a_counter_proposal_is_accepted_the_last_agreed_content_stands(
             title="level",
             signatories=["IR"],
             content={"level": "high"},
-            actor="pk",
+            actor=SystemActor("pk"),
             joint_id=first.joint_id,
         )
     deliver(pk, ir)
@@ -102,7 +108,7 @@ def test_until_a_counter_proposal_is_accepted_the_last_agreed_content_stands(
             joint_id=first.joint_id,
             content_hash=counter.content_hash,
             decision="reject",
-            actor="ir",
+            actor=SystemActor("ir"),
         )
     with ir.transaction() as session:
         joint.decide(
@@ -112,7 +118,7 @@ def test_until_a_counter_proposal_is_accepted_the_last_agreed_content_stands(
             content_hash=counter.content_hash,
             decision="reject",
             reason="no incidents in S5 this month",
-            actor="ir",
+            actor=SystemActor("ir"),
         )
     deliver(ir, pk)
     for node in (pk, ir):
@@ -125,12 +131,23 @@ def test_a_decision_on_content_never_proposed_is_refused_and_sends_nothing(nodes
     pk, ir = nodes
     with pk.transaction() as session:
         proposal = joint.propose(
-            session, pk, subject="test", title="x", signatories=["IR"], content={"n": 1}, actor="pk"
+            session,
+            pk,
+            subject="test",
+            title="x",
+            signatories=["IR"],
+            content={"n": 1},
+            actor=SystemActor("pk"),
         )
     deliver(pk, ir)
     with ir.transaction() as session, pytest.raises(NotFound):
         joint.decide(
-            session, ir, joint_id=proposal.joint_id, content_hash="f" * 64, decision="accept", actor="ir"
+            session,
+            ir,
+            joint_id=proposal.joint_id,
+            content_hash="f" * 64,
+            decision="accept",
+            actor=SystemActor("ir"),
         )
     assert deliver(ir, pk).applied == 0
 
@@ -138,14 +155,16 @@ def test_a_decision_on_content_never_proposed_is_refused_and_sends_nothing(nodes
 def test_a_proposal_with_an_unknown_subject_is_refused(nodes: tuple[Node, Node]) -> None:
     pk, _ = nodes
     with pk.transaction() as session, pytest.raises(InvalidInput, match="unknown joint-record subject"):
-        joint.propose(session, pk, subject="no.such", title="x", signatories=["IR"], content={}, actor="pk")
+        joint.propose(
+            session, pk, subject="no.such", title="x", signatories=["IR"], content={}, actor=SystemActor("pk")
+        )
 
 
 def test_a_forged_proposal_from_a_non_signatory_is_quarantined_not_applied(nodes: tuple[Node, Node]) -> None:
     pk, ir = nodes
     with pk.transaction() as session:
         # PK proposes a joint record whose signatories do not include IR, yet releases it to IR.
-        from sarhad.exchange import services as exchange
+        from sarhad.exchange import release
 
         content = joint.ProposalContent(
             joint_id="forged",
@@ -153,10 +172,10 @@ def test_a_forged_proposal_from_a_non_signatory_is_quarantined_not_applied(nodes
             title="x",
             signatories=["AF", "PK"],
             content={},
-            content_hash=exchange.content_hash({}),
+            content_hash=release.content_hash({}),
             proposed_by="pk",
         ).model_dump()
-        exchange.release_record(
+        release.release_record(
             session,
             pk,
             kind=joint.PROPOSAL_KIND,
@@ -164,7 +183,7 @@ def test_a_forged_proposal_from_a_non_signatory_is_quarantined_not_applied(nodes
             version=1,
             content=content,
             to=["IR"],
-            actor="pk",
+            actor=SystemActor("pk"),
         )
     result = deliver(pk, ir)
     assert result.quarantined == 1

@@ -13,8 +13,8 @@ from hotline_helpers import count, deliver, message, timeline_kinds, token
 from sarhad.accounts.actors import SystemActor
 from sarhad.core.clock import SystemClock
 from sarhad.core.node import Node, build_node
-from sarhad.exchange import services as exchange
 from sarhad.exchange.models import InboundEnvelope
+from sarhad.exchange.release import release_record
 from sarhad.hotline import configuration, demo, sending
 from sarhad.hotline.models import EscalationPolicy, HotlineChannel, HotlineMessage
 from sarhad.hotline.schemas import MessageIn
@@ -136,7 +136,7 @@ def test_an_ack_for_a_message_never_sent_is_quarantined_and_writes_nothing(pk: N
         "reply": None,
     }
     with ir.transaction() as session:
-        exchange.release_record(
+        release_record(
             session,
             ir,
             kind="hotline.ack",
@@ -144,7 +144,7 @@ def test_an_ack_for_a_message_never_sent_is_quarantined_and_writes_nothing(pk: N
             version=1,
             content=forged,
             to=["PK"],
-            actor="x",
+            actor=SystemActor("x"),
         )
     before = count(pk, HotlineMessage)
     deliver(ir, pk)

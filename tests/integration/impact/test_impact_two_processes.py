@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 from impact_helpers import PASSWORD, seed
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
-from sarhad.exchange import services as exchange
+from sarhad.exchange.identity import identity
+from sarhad.exchange.peers import add_peer
 from support.processes import NodeProcess, free_port, get_token
 
 WAIT_SECONDS = 20.0
@@ -32,14 +34,14 @@ def live_pair(make_node_dir: Callable[..., Path]) -> tuple[Path, Path]:
             for other_code, other in nodes.items():
                 if other_code != code:
                     with node.transaction() as session:
-                        exchange.add_peer(
+                        add_peer(
                             session,
                             node,
                             party=other_code,
                             url=other.settings.base_url,
-                            public_key_b64=exchange.identity(other).public_key_b64,
+                            public_key_b64=identity(other).public_key_b64,
                             name=other.settings.name,
-                            actor="test",
+                            actor=SystemActor("test"),
                         )
     finally:
         for node in nodes.values():

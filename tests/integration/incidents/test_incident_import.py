@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node
-from sarhad.exchange import services as exchange
+from sarhad.exchange.release import content_hash
 from sarhad.incidents import cli as incidents_cli
 from sarhad.incidents import domain, locate, versions, writing
 from sarhad.incidents.models import Incident, IncidentVersion
@@ -74,11 +74,7 @@ def test_import_all_good_rows_places_them_like_the_api(node: Node, node_dir: Pat
             # version 1 is the row itself until the first change; its hash is the exchange's content hash
             [first] = versions.history(session, incident)
             assert (first["version"], first["change"]) == (1, "import")
-            assert (
-                first["content_hash"]
-                == exchange.content_hash(domain.snapshot(incident))
-                == incident.content_hash
-            )
+            assert first["content_hash"] == content_hash(domain.snapshot(incident)) == incident.content_hash
     assert count(node, IncidentVersion) == 0
 
 

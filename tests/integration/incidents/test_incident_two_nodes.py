@@ -14,9 +14,11 @@ import httpx
 import pytest
 from incident_helpers import PASSWORD, TAFTAN_BBOX, add_user, seed_border
 
+from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
-from sarhad.exchange import services as exchange
+from sarhad.exchange.identity import identity
+from sarhad.exchange.peers import add_peer
 from support.processes import NodeProcess, free_port, get_token
 
 
@@ -36,14 +38,14 @@ def live_pair(make_node_dir: Callable[..., Path]) -> tuple[Path, Path]:
                 if other_code == code:
                     continue
                 with node.transaction() as session:
-                    exchange.add_peer(
+                    add_peer(
                         session,
                         node,
                         party=other_code,
                         url=other.settings.base_url,
-                        public_key_b64=exchange.identity(other).public_key_b64,
+                        public_key_b64=identity(other).public_key_b64,
                         name=other.settings.name,
-                        actor="test",
+                        actor=SystemActor("test"),
                     )
     finally:
         for node in nodes.values():

@@ -91,17 +91,17 @@ def test_a_note_is_released_received_versioned_and_withdrawn_on_the_other_node(p
 def test_a_received_note_breaking_the_kinds_rules_is_quarantined_and_nothing_is_stored(
     pk: Node, ir: Node
 ) -> None:
-    from sarhad.exchange import services as exchange
+    from sarhad.exchange import release as exchange_release
 
     with pk.transaction() as session:  # PK bypasses its own rules, as a faulty peer might
-        exchange.release_record(
+        exchange_release.release_record(
             session,
             pk,
             kind=notes.KIND,
             record_id="n-1",
             version=1,
             to=["IR"],
-            actor="rogue",
+            actor=SystemActor("rogue"),
             content={"text": "   ", "updated_at": "2026-12-07T10:00:00+00:00"},
         )
     result = deliver(pk, ir)

@@ -150,21 +150,22 @@ def test_an_edit_of_an_open_request_reaches_the_addressed_party_as_a_new_version
 def test_a_late_answer_without_a_reason_from_a_misbehaving_peer_is_quarantined_and_the_request_stays_overdue(
     pk: Node, ir: Node, clock: FixedClock, ir_client: TestClient, ir_liaison: dict[str, str]
 ) -> None:
-    from sarhad.exchange import services as exchange
+    from sarhad.accounts.actors import SystemActor
+    from sarhad.exchange.release import release_record
 
     rid = _ask_pk_to_interdict(pk, ir, ir_client, ir_liaison)["id"]
     clock.advance(timedelta(hours=9))
     # PK's node bypasses its own rules (as a faulty or hostile implementation might) and sends a late answer
     # with no reason; IR checks the same rule on receipt.
     with pk.transaction() as session:
-        exchange.release_record(
+        release_record(
             session,
             pk,
             kind="request.answer",
             record_id=f"IR:{rid}",
             version=1,
             to=["IR"],
-            actor="rogue",
+            actor=SystemActor("rogue"),
             content={
                 "request": {"origin": "IR", "id": rid},
                 "answer": "Done.",

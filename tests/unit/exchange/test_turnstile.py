@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from sarhad.exchange.services import _Ticket, _Turnstile
+from sarhad.exchange.receive import _Ticket, _Turnstile
 
 
 def test_a_later_batch_that_arrives_first_waits_for_the_earlier_one() -> None:
