@@ -162,20 +162,7 @@ def create_bulletin(
         client_ip=client_ip,
         details={"version": 1, "tlp": label, "content_hash": bulletin.content_hash},
     )
-    if targets:
-        exchange_release.release_record(
-            session,
-            node,
-            kind=KIND,
-            record_id=bulletin.id,
-            version=1,
-            content=content,
-            to=targets,
-            handling=handling_code,
-            tlp=label,
-            actor=actor,
-            client_ip=client_ip,
-        )
+    records.release_new(session, node, actor, BULLETINS, bulletin, targets, content=content, client_ip=client_ip)
     return bulletin
 
 
