@@ -26,7 +26,7 @@ from sarhad.bulletins import domain
 from sarhad.bulletins.domain import KIND, BulletinFields
 from sarhad.bulletins.models import Bulletin, BulletinVersion
 from sarhad.bulletins.schemas import BulletinContent, BulletinContentIn
-from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, RecordRefused, RuleError
+from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, RecordRefused, RuleError
 from sarhad.core.formats import csv_text, iso_utc, like_pattern
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
@@ -162,7 +162,9 @@ def create_bulletin(
         client_ip=client_ip,
         details={"version": 1, "tlp": label, "content_hash": bulletin.content_hash},
     )
-    records.release_new(session, node, actor, BULLETINS, bulletin, targets, content=content, client_ip=client_ip)
+    records.release_new(
+        session, node, actor, BULLETINS, bulletin, targets, content=content, client_ip=client_ip
+    )
     return bulletin
 
 
@@ -356,27 +358,17 @@ def get_bulletin(
     session: Session, node: Node, actor: Actor, origin: str, bulletin_id: str, *, client_ip: str = ""
 ) -> Bulletin:
     """One bulletin. Reading a received one is a sensitive read and is audited (in the caller's transaction)."""
-    _require(actor, Permission.BULLETINS_READ, "reading bulletins")
-    bulletin = session.get(Bulletin, (origin, bulletin_id))
-    if bulletin is None:
-        raise NotFound(f"no bulletin {bulletin_id} from {origin} is held here")
-    if origin != node.party:
-        if bulletin.withdrawn_at is not None:
-            raise NotFound(
-                f"bulletin {bulletin_id} from {origin} was withdrawn by its originator",
-                code=ErrorCode.WITHDRAWN,
-            )
-        record_event(
-            session,
-            node.clock,
-            actor=actor.username,
-            action="bulletin.read",
-            record_kind=KIND,
-            record_id=bulletin.id,
-            client_ip=client_ip,
-            details={"origin": origin, "version": bulletin.version},
-        )
-    return bulletin
+    return records.access_readable(
+        session,
+        node,
+        actor,
+        BULLETINS,
+        bulletin_id,
+        origin,
+        permission=Permission.BULLETINS_READ,
+        doing="reading bulletins",
+        client_ip=client_ip,
+    )
 
 
 def versions_of(session: Session, bulletin: Bulletin) -> Sequence[BulletinVersion]:

@@ -173,6 +173,49 @@ def access_held(
     return row
 
 
+def access_readable(
+    session: Session,
+    node: Node,
+    actor: Actor,
+    kind: SharedKind[R],
+    record_id: str,
+    origin: str,
+    *,
+    permission: Permission,
+    doing: str,
+    client_ip: str = "",
+    audit: bool = True,
+    hide_withdrawn: bool = True,
+) -> R:
+    """A record held here, to read it: ``actor`` needs ``permission``. A received record its originator
+    withdrew is gone for the reader (404 ``withdrawn``) unless ``hide_withdrawn`` is False (a kind that shows a
+    withdrawn record as a state of it, as requests do). Reading a received record is a sensitive read: it is
+    audited as ``<noun>.read`` in the caller's transaction, unless ``audit`` is False (a page that reads the
+    same record again for a form)."""
+    require(actor, permission, doing)
+    row = session.get(kind.model, (origin, record_id))
+    if row is None:
+        raise NotFound(f"no {kind.noun} {record_id} from {origin} is held here")
+    if origin == node.party:
+        return row
+    if hide_withdrawn and row.withdrawn_at is not None:
+        raise NotFound(
+            f"{kind.noun} {record_id} from {origin} was withdrawn by its originator", code=ErrorCode.WITHDRAWN
+        )
+    if audit:
+        record_event(
+            session,
+            node.clock,
+            actor=actor.username,
+            action=f"{kind.noun}.read",
+            record_kind=kind.name,
+            record_id=row.id,
+            client_ip=client_ip,
+            details={"origin": origin, "version": row.version},
+        )
+    return row
+
+
 def current_content(session: Session, kind: SharedKind[Any], row: SharedRow) -> dict[str, Any] | None:
     """The content of the current version exactly as stored in the history (None: no history row)."""
     if kind.versions is None:

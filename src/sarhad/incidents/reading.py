@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
-from sarhad.audit.services import record_event
-from sarhad.core.errors import ErrorCode, NotFound
 from sarhad.core.node import Node
+from sarhad.exchange import records
 from sarhad.incidents import domain
-from sarhad.incidents.domain import KIND, Status
+from sarhad.incidents.domain import Status
 from sarhad.incidents.models import Incident
+from sarhad.incidents.versions import INCIDENTS
 
 # --- for other packages (requests, impact): keep these signatures -------------------------------------------
 
@@ -130,28 +130,18 @@ def access_incident(
     audit: bool = True,
 ) -> Incident:
     """One incident. Reading a received one is a sensitive read and is audited."""
-    require(actor, Permission.INCIDENTS_READ, "reading incidents")
-    incident = session.get(Incident, (origin, incident_id))
-    if incident is None:
-        raise NotFound(f"no incident {incident_id} from {origin} is held here")
-    if origin != node.party:
-        if incident.withdrawn_at is not None:
-            raise NotFound(
-                f"incident {incident_id} from {origin} was withdrawn by its originator",
-                code=ErrorCode.WITHDRAWN,
-            )
-        if audit:
-            record_event(
-                session,
-                node.clock,
-                actor=actor.username,
-                action="incident.read",
-                record_kind=KIND,
-                record_id=incident.id,
-                client_ip=client_ip,
-                details={"origin": origin, "version": incident.version},
-            )
-    return incident
+    return records.access_readable(
+        session,
+        node,
+        actor,
+        INCIDENTS,
+        incident_id,
+        origin,
+        permission=Permission.INCIDENTS_READ,
+        doing="reading incidents",
+        client_ip=client_ip,
+        audit=audit,
+    )
 
 
 def follow_ups_of(session: Session, incident: Incident) -> Sequence[Incident]:

@@ -542,21 +542,20 @@ def list_requests(session: Session, node: Node, flt: RequestFilter) -> Sequence[
 def get_request(
     session: Session, node: Node, actor: Actor, origin: str, request_id: str, *, client_ip: str = ""
 ) -> PartyRequest:
-    """One request. Reading a received one is a sensitive read and is audited (in the caller's transaction)."""
-    _require(actor, Permission.REQUESTS_READ, "reading requests")
-    request = _find(session, origin, request_id)
-    if origin != node.party:
-        record_event(
-            session,
-            node.clock,
-            actor=actor.username,
-            action="request.read",
-            record_kind=REQUEST_KIND,
-            record_id=request.id,
-            client_ip=client_ip,
-            details={"origin": origin, "version": request.version},
-        )
-    return request
+    """One request. Reading a received one is a sensitive read and is audited (in the caller's transaction).
+    A withdrawn request stays readable: withdrawn is one of its states."""
+    return records.access_readable(
+        session,
+        node,
+        actor,
+        REQUESTS,
+        request_id,
+        origin,
+        permission=Permission.REQUESTS_READ,
+        doing="reading requests",
+        client_ip=client_ip,
+        hide_withdrawn=False,
+    )
 
 
 def timeline(session: Session, request: PartyRequest) -> Sequence[RequestEvent]:
