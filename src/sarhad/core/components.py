@@ -45,6 +45,3 @@ class Components:
         with self._lock:
             found = self._items.pop(kind, None)
         return found if found is None or isinstance(found, kind) else None
-
-    def __contains__(self, kind: type[Any]) -> bool:
-        return kind in self._items
