@@ -11,9 +11,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram, start_http_server
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
@@ -23,7 +23,7 @@ from sarhad.core.node import Node
 from sarhad.core.sqlite import SqliteWriters, write_ahead_log_checkpoints_in_background
 from sarhad.features import FEATURES, feature_module
 from sarhad.web.deps import public
-from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware
+from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware, NoStoreMiddleware
 from sarhad.web.templating import PACKAGE_ROOT, render
 
 log = logging.getLogger("sarhad.app")
@@ -66,6 +66,7 @@ def create_app(
                 module = feature_module(feature, "workers")
                 for task in getattr(module, "TASKS", ()):
                     tasks.append(asyncio.create_task(task(node), name=f"{feature}.{task.__name__}"))
+        metrics_server = _serve_metrics(node)
         if freeze_gc:
             gc.collect()
             gc.freeze()
@@ -74,6 +75,9 @@ def create_app(
         try:
             yield
         finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
             for t in tasks:
                 t.cancel()
             for t in tasks:
@@ -84,7 +88,7 @@ def create_app(
         title=f"sarhad node {node.party}",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served below from local files: the CDN FastAPI names is refused by our own CSP
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -92,6 +96,7 @@ def create_app(
     _install_metrics(app, node)
     _install_errors(app)
 
+    app.add_middleware(NoStoreMiddleware)
     # Added last, so outermost: an oversized body is refused before anything else runs.
     app.add_middleware(GuardMiddleware, max_body_bytes=MAX_BODY_BYTES, tile_url=node.settings.tile_url)
 
@@ -110,7 +115,14 @@ def create_app(
             if module is not None and hasattr(module, "router"):
                 app.include_router(module.router)
 
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(
+        _: None = public("the API's documentation page; the document itself is public too"),
+    ) -> Response:
+        return HTMLResponse(API_DOCS_PAGE)
+
     app.mount("/static/leaflet", StaticFiles(directory=_leaflet_dir()), name="leaflet")
+    app.mount("/static/swagger-ui", StaticFiles(directory=_swagger_ui_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=PACKAGE_ROOT / "web" / "static"), name="static")
     return app
 
@@ -128,6 +140,41 @@ async def _checkpoint_forever(writers: SqliteWriters) -> None:
             log.warning("write-ahead log checkpoint failed", exc_info=True)
 
 
+API_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>sarhad API</title>
+  <link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/static/swagger-ui/swagger-ui-bundle.js"></script>
+  <script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
+def _swagger_ui_dir() -> str:
+    from swagger_ui_bundle import swagger_ui_path  # Swagger UI from PyPI (swagger-ui-bundle-v2), not a CDN
+
+    return str(swagger_ui_path)
+
+
+def _serve_metrics(node: Node) -> Any:
+    """The Prometheus scrape on its own address (``metrics_address``), if one is configured; None otherwise.
+
+    Not on the node's own port: the counts and latencies per route tell who does what when, so they are for
+    the operator's monitoring on a loopback or management address, not for every client of the node."""
+    if not node.settings.metrics_address:
+        return None
+    host, _, port = node.settings.metrics_address.rpartition(":")
+    server, _thread = start_http_server(int(port), addr=host.strip("[]"), registry=node.metrics)
+    log.info("metrics on http://%s/metrics", node.settings.metrics_address)
+    return server
+
+
 def _leaflet_dir() -> str:
     import xstatic.pkg.leaflet as leaflet  # the front-end asset comes from PyPI, not a CDN
 
@@ -135,6 +182,7 @@ def _leaflet_dir() -> str:
 
 
 def _install_metrics(app: FastAPI, node: Node) -> None:
+    """Count and time every request into ``node.metrics``; :func:`_serve_metrics` serves them."""
     requests = Counter(
         "sarhad_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=node.metrics
     )
@@ -147,10 +195,6 @@ def _install_metrics(app: FastAPI, node: Node) -> None:
     )
 
     app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
-
-    @app.get("/metrics", tags=["node"], include_in_schema=False)
-    def metrics(_: None = public("Prometheus scrape: counts and latencies only, no record data")) -> Response:
-        return PlainTextResponse(generate_latest(node.metrics), media_type=CONTENT_TYPE_LATEST)
 
 
 def _install_errors(app: FastAPI) -> None:
