@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -25,6 +25,7 @@ from sarhad.features import FEATURES, feature_module
 from sarhad.web.deps import public
 from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware, NoStoreMiddleware
 from sarhad.web.templating import PACKAGE_ROOT, render
+from sarhad.web.text_guard import refuse_nul
 
 log = logging.getLogger("sarhad.app")
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -91,6 +92,7 @@ def create_app(
         docs_url=None,  # served below from local files: the CDN FastAPI names is refused by our own CSP
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        dependencies=[Depends(refuse_nul)],  # no NUL in any text a route takes (sarhad.core.text)
     )
     app.state.node = node
     _install_metrics(app, node)
