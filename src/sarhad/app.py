@@ -22,6 +22,7 @@ from sarhad.core.errors import NotAuthenticated, SarhadError
 from sarhad.core.node import Node
 from sarhad.core.sqlite import SqliteWriters, write_ahead_log_checkpoints_in_background
 from sarhad.features import FEATURES, feature_module
+from sarhad.web import openapi
 from sarhad.web.deps import public
 from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware, NoStoreMiddleware
 from sarhad.web.templating import PACKAGE_ROOT, render
@@ -123,6 +124,7 @@ def create_app(
     ) -> Response:
         return HTMLResponse(API_DOCS_PAGE)
 
+    openapi.install(app)  # every refusal the node answers, declared (sarhad.web.openapi)
     app.mount("/static/leaflet", StaticFiles(directory=_leaflet_dir()), name="leaflet")
     app.mount("/static/swagger-ui", StaticFiles(directory=_swagger_ui_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=PACKAGE_ROOT / "web" / "static"), name="static")
@@ -218,6 +220,8 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if openapi.shadowed(request.app.routes, request.scope):
+            return _method_not_allowed(request)
         problems = []
         for err in exc.errors():
             location = list(err.get("loc", ()))
@@ -231,7 +235,21 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if exc.status_code == 405:  # the methods of the path's own routes, not of the first route matched
+            return _method_not_allowed(request)
+        code = {404: "not_found"}.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
         return JSONResponse(
-            {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+            {"error": {"code": code, "message": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=headers,
         )
+
+
+def _method_not_allowed(request: Request) -> Response:
+    allowed = openapi.allowed_methods(request.app.routes, request.scope)
+    return JSONResponse(
+        {"error": {"code": "method_not_allowed", "message": f"{request.method} is not allowed here"}},
+        status_code=405,
+        headers={"Allow": ", ".join(allowed)},
+    )
