@@ -204,6 +204,10 @@ def _install_metrics(app: FastAPI, node: Node) -> None:
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(SarhadError)
     async def sarhad_error(request: Request, exc: SarhadError) -> Response:
+        if openapi.shadowed(
+            request.app.routes, request.scope
+        ):  # the path has no such method: 405 comes first
+            return _method_not_allowed(request)
         if _wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
             return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)

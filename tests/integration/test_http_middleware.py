@@ -125,3 +125,16 @@ def test_the_api_docs_load_only_the_nodes_own_files(app_client: TestClient) -> N
     for source in sources:
         assert app_client.get(source).status_code == 200, source
     assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_a_405_lists_the_methods_of_the_paths_own_routes(app_client: TestClient) -> None:
+    """Issue 15, hole 12: GET and POST of one path are two routes; the router's 405 named only the first one's,
+    and a path shadowed by a less specific template answered that route's 422."""
+    json = {"Accept": "application/json"}
+    answer = app_client.request("OPTIONS", "/api/v1/bulletins", headers=json)
+    assert answer.status_code == 405 and answer.headers["allow"] == "GET, POST"
+    answer = app_client.request("OPTIONS", "/api/v1/incidents/types", headers=json)
+    assert answer.status_code == 405 and answer.headers["allow"] == "GET"  # not PUT /incidents/{incident_id}
+    answer = app_client.put("/api/v1/incidents/reports/daily", json={}, headers=json)
+    assert answer.status_code == 405 and answer.headers["allow"] == "GET"
+    assert answer.json()["error"]["code"] == "method_not_allowed"

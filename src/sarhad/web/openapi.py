@@ -185,7 +185,9 @@ def shadowed(routes: Any, scope: Any) -> bool:
     if route is None or not hasattr(route, "path_format"):
         return False
     specific = most_specific(routes, scope)
-    return bool(specific) and route not in specific and _fixed(route) < _fixed(specific[0])
+    if not specific or route in specific or _fixed(route) >= _fixed(specific[0]):
+        return False
+    return not any(scope.get("method") in (other.methods or ()) for other in specific)
 
 
 def most_specific(routes: Any, scope: Any) -> list[Any]:
