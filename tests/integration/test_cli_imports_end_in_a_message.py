@@ -112,3 +112,23 @@ def test_deeply_nested_geojson_ends_in_a_message(
     assert "nested too deeply" in said(result) and "nothing was imported" in said(result)
     with seeded.sessions() as session:
         assert session.scalars(select(BorderLine.geometry)).all() == before
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"border": {"geometry": 5}, "sections": "none"}',
+        '["not", "a", "scenario"]',
+    ],
+    ids=["deep", "wrong-shape", "a-list"],
+)
+def test_a_broken_reference_scenario_ends_in_a_message(
+    node: Node, node_dir: Path, tmp_path: Path, document: str
+) -> None:
+    path = tmp_path / "reference.json"
+    path.write_text(document, encoding="utf-8")
+    result = run("border", "seed", "--reference", str(path), "--data-dir", str(node_dir))
+    ended_with_a_message(result)
+    with node.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(BorderLine)) == 0
