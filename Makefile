@@ -2,6 +2,7 @@
 #
 # Variables you may set:  PYTHON=python3.12   DATA_DIR=var/node   PARTY=PK  NAME=Pakistan
 #                         PYTEST_ARGS="-k exchange -x"   SARHAD_SKIP_SYSTEM_DEPS=1 (no apt check)
+#                         EXAMPLES=50 SEED=  (make schemathesis: cases per operation; empty seed: a random one)
 #                         SARHAD_TEST_POSTGRES_URL=... (use that server instead of starting a throw-away one)
 
 .DEFAULT_GOAL := help
@@ -19,6 +20,9 @@ PARTY ?= PK
 NAME ?= Pakistan
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+EXAMPLES ?= 50
+SEED ?=
+SCHEMATHESIS_PHASES := examples,coverage,fuzzing,stateful
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
@@ -88,6 +92,12 @@ test-integration: install ## integration tests on SQLite and a throw-away Postgr
 .PHONY: test-e2e
 test-e2e: system-deps install ## browser tests with headless Chromium (tests/e2e)
 	@$(call with_postgres,$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS))
+
+.PHONY: schemathesis
+schemathesis: system-deps install ## the long schemathesis run: the whole API against its OpenAPI document, both databases (EXAMPLES=50)
+	@$(call with_postgres,env SARHAD_SCHEMATHESIS_EXAMPLES="$(EXAMPLES)" SARHAD_SCHEMATHESIS_SEED="$(SEED)" \
+		SARHAD_SCHEMATHESIS_PHASES=$(SCHEMATHESIS_PHASES) \
+		$(BIN)/python -m pytest tests/integration/test_openapi_conformance.py -p no:cacheprovider -o timeout=3600 $(PYTEST_ARGS))
 
 .PHONY: bench
 bench: system-deps install ## run the benchmarks in bench/ on SQLite and a throw-away PostgreSQL (BENCH=name BENCH_ARGS=...)

@@ -12,11 +12,16 @@
 #
 # Every start gets its own directory and port, so two test runs in the same checkout do not collide.
 # PostgreSQL refuses to run as root: when run as root the server runs as the `postgres` OS user and the
-# directory is chowned to it. Set TEST_PG_KEEP=1 to keep the directory (logs) after stop.
+# directory is chowned to it. That user must reach the directory: when it cannot reach var/test-pg (a checkout
+# in root's home or in any mode-700 folder, such as `mktemp -d`), the server's directory is made under
+# TEST_PG_SERVER_BASE (default /tmp) instead, and var/test-pg/run.XXXXXX is a link to it, so `stop`, `status`
+# and `make clean` find it the same way. As any other user the server runs as that user, in var/test-pg.
+# Set TEST_PG_KEEP=1 to keep the directory (logs) after stop.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BASE="$ROOT/var/test-pg"
+SERVER_BASE="${TEST_PG_SERVER_BASE:-/tmp}"
 DB_NAME="sarhad_test"
 FIRST_PORT="${TEST_PG_PORT:-55432}"
 
@@ -42,17 +47,34 @@ find_bindir() {
     die "PostgreSQL server binaries (initdb, pg_ctl) not found; run scripts/install-system-deps.sh"
 }
 
-# Run a command as the OS user that owns the server: `postgres` when we are root, else ourselves.
+# Run a command as the OS user that owns the server: `postgres` when we are root, else ourselves. As postgres
+# it runs from / : the invoking folder may be one that user cannot enter (initdb refuses to start there).
 as_owner() {
     if [[ $(id -u) -eq 0 ]]; then
         if command -v runuser >/dev/null; then
-            runuser -u postgres -- "$@"
+            (cd / && runuser -u postgres -- "$@")
         else
-            su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+            (cd / && su postgres -s /bin/sh -c "$(printf '%q ' "$@")")
         fi
     else
         "$@"
     fi
+}
+
+# A new directory for one server: var/test-pg/run.XXXXXX, or, when root and the postgres OS user cannot reach
+# var/test-pg, $SERVER_BASE/sarhad-test-pg.XXXXXX with var/test-pg/run.XXXXXX linking to it.
+new_server_dir() {
+    local dir real
+    mkdir -p "$BASE"
+    dir="$(mktemp -d "$BASE/run.XXXXXX")"
+    if [[ $(id -u) -eq 0 ]] && ! as_owner test -x "$BASE"; then
+        real="$(mktemp -d "$SERVER_BASE/sarhad-test-pg.XXXXXX")"
+        rmdir "$dir"
+        ln -s "$real" "$dir"
+        log "the postgres OS user cannot reach $BASE; the server's directory is $real"
+        dir="$real"
+    fi
+    echo "$dir"
 }
 
 port_is_free() {
@@ -67,7 +89,7 @@ cmd_start() {
     bindir="$(find_bindir)"
     mkdir -p "$BASE"
     if [[ -z "$dir" ]]; then
-        dir="$(mktemp -d "$BASE/run.XXXXXX")"
+        dir="$(new_server_dir)"
     else
         mkdir -p "$dir"
         dir="$(cd "$dir" && pwd)"
@@ -123,6 +145,12 @@ cmd_stop() {
     if [[ "$(readlink -f "$BASE/current" 2>/dev/null)" == "$dir" ]]; then
         rm -f "$BASE/current"
     fi
+    local link
+    for link in "$BASE"/run.*; do  # the link to a server directory outside the checkout
+        if [[ -L "$link" && "$(readlink -f "$link")" == "$dir" ]]; then
+            rm -f "$link"
+        fi
+    done
     if [[ "${TEST_PG_KEEP:-}" == 1 ]]; then
         log "stopped; kept $dir"
     else
@@ -142,8 +170,7 @@ cmd_status() {
 cmd_run() {
     [[ $# -gt 0 ]] || die "usage: $0 run CMD [ARG ...]"
     local dir url status
-    mkdir -p "$BASE"
-    dir="$(mktemp -d "$BASE/run.XXXXXX")"
+    dir="$(new_server_dir)"
     # shellcheck disable=SC2064 # expand $dir now
     trap "set +e; cmd_stop '$dir'" EXIT
     trap 'exit 130' INT

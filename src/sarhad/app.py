@@ -9,11 +9,11 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram, start_http_server
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
@@ -22,9 +22,11 @@ from sarhad.core.errors import NotAuthenticated, SarhadError
 from sarhad.core.node import Node
 from sarhad.core.sqlite import SqliteWriters, write_ahead_log_checkpoints_in_background
 from sarhad.features import FEATURES, feature_module
+from sarhad.web import openapi
 from sarhad.web.deps import public
-from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware
+from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware, NoStoreMiddleware
 from sarhad.web.templating import PACKAGE_ROOT, render
+from sarhad.web.text_guard import refuse_nul
 
 log = logging.getLogger("sarhad.app")
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -66,6 +68,7 @@ def create_app(
                 module = feature_module(feature, "workers")
                 for task in getattr(module, "TASKS", ()):
                     tasks.append(asyncio.create_task(task(node), name=f"{feature}.{task.__name__}"))
+        metrics_server = _serve_metrics(node)
         if freeze_gc:
             gc.collect()
             gc.freeze()
@@ -74,6 +77,9 @@ def create_app(
         try:
             yield
         finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
             for t in tasks:
                 t.cancel()
             for t in tasks:
@@ -84,14 +90,16 @@ def create_app(
         title=f"sarhad node {node.party}",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served below from local files: the CDN FastAPI names is refused by our own CSP
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        dependencies=[Depends(refuse_nul)],  # no NUL in any text a route takes (sarhad.core.text)
     )
     app.state.node = node
     _install_metrics(app, node)
     _install_errors(app)
 
+    app.add_middleware(NoStoreMiddleware)
     # Added last, so outermost: an oversized body is refused before anything else runs.
     app.add_middleware(GuardMiddleware, max_body_bytes=MAX_BODY_BYTES, tile_url=node.settings.tile_url)
 
@@ -110,7 +118,15 @@ def create_app(
             if module is not None and hasattr(module, "router"):
                 app.include_router(module.router)
 
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(
+        _: None = public("the API's documentation page; the document itself is public too"),
+    ) -> Response:
+        return HTMLResponse(API_DOCS_PAGE)
+
+    openapi.install(app)  # every refusal the node answers, declared (sarhad.web.openapi)
     app.mount("/static/leaflet", StaticFiles(directory=_leaflet_dir()), name="leaflet")
+    app.mount("/static/swagger-ui", StaticFiles(directory=_swagger_ui_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=PACKAGE_ROOT / "web" / "static"), name="static")
     return app
 
@@ -128,6 +144,41 @@ async def _checkpoint_forever(writers: SqliteWriters) -> None:
             log.warning("write-ahead log checkpoint failed", exc_info=True)
 
 
+API_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>sarhad API</title>
+  <link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/static/swagger-ui/swagger-ui-bundle.js"></script>
+  <script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
+def _swagger_ui_dir() -> str:
+    from swagger_ui_bundle import swagger_ui_path  # Swagger UI from PyPI (swagger-ui-bundle-v2), not a CDN
+
+    return str(swagger_ui_path)
+
+
+def _serve_metrics(node: Node) -> Any:
+    """The Prometheus scrape on its own address (``metrics_address``), if one is configured; None otherwise.
+
+    Not on the node's own port: the counts and latencies per route tell who does what when, so they are for
+    the operator's monitoring on a loopback or management address, not for every client of the node."""
+    if not node.settings.metrics_address:
+        return None
+    host, _, port = node.settings.metrics_address.rpartition(":")
+    server, _thread = start_http_server(int(port), addr=host.strip("[]"), registry=node.metrics)
+    log.info("metrics on http://%s/metrics", node.settings.metrics_address)
+    return server
+
+
 def _leaflet_dir() -> str:
     import xstatic.pkg.leaflet as leaflet  # the front-end asset comes from PyPI, not a CDN
 
@@ -135,6 +186,7 @@ def _leaflet_dir() -> str:
 
 
 def _install_metrics(app: FastAPI, node: Node) -> None:
+    """Count and time every request into ``node.metrics``; :func:`_serve_metrics` serves them."""
     requests = Counter(
         "sarhad_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=node.metrics
     )
@@ -148,14 +200,14 @@ def _install_metrics(app: FastAPI, node: Node) -> None:
 
     app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
 
-    @app.get("/metrics", tags=["node"], include_in_schema=False)
-    def metrics(_: None = public("Prometheus scrape: counts and latencies only, no record data")) -> Response:
-        return PlainTextResponse(generate_latest(node.metrics), media_type=CONTENT_TYPE_LATEST)
-
 
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(SarhadError)
     async def sarhad_error(request: Request, exc: SarhadError) -> Response:
+        if openapi.shadowed(
+            request.app.routes, request.scope
+        ):  # the path has no such method: 405 comes first
+            return _method_not_allowed(request)
         if _wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
             return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
@@ -172,6 +224,8 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if openapi.shadowed(request.app.routes, request.scope):
+            return _method_not_allowed(request)
         problems = []
         for err in exc.errors():
             location = list(err.get("loc", ()))
@@ -185,7 +239,21 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if exc.status_code == 405:  # the methods of the path's own routes, not of the first route matched
+            return _method_not_allowed(request)
+        code = {404: "not_found"}.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
         return JSONResponse(
-            {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+            {"error": {"code": code, "message": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=headers,
         )
+
+
+def _method_not_allowed(request: Request) -> Response:
+    allowed = openapi.allowed_methods(request.app.routes, request.scope)
+    return JSONResponse(
+        {"error": {"code": "method_not_allowed", "message": f"{request.method} is not allowed here"}},
+        status_code=405,
+        headers={"Allow": ", ".join(allowed)},
+    )

@@ -6,7 +6,9 @@ here, in one table, lets a reviewer see at a glance who may do what.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 
 
@@ -156,12 +158,39 @@ def check_username(username: str) -> str:
     return username
 
 
-def check_password(password: str) -> str:
+class WeakPassword(ValueError):
+    """A password the policy refuses (``check_password``); the message says which rule it broke."""
+
+
+def check_password(password: str, names: Sequence[str] = ()) -> str:
+    """The password policy: 10 to 1,024 characters, no NUL, not a common password (the 30,000 most common of
+    zxcvbn's list, also with digits and symbols added at its end, in any case), and not built on the user's own
+    names (``names``: the username and display name; a part of 4 or more letters may not appear in it)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise WeakPassword(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > 1024:
-        raise ValueError("password must be at most 1024 characters")
+        raise WeakPassword("password must be at most 1024 characters")
+    if "\x00" in password:
+        raise WeakPassword("password may not contain NUL characters (U+0000)")
+    folded = password.casefold()
+    letters = re.sub(r"[^\w]|_", "", folded)
+    stem = re.sub(r"[\W\d_]+$", "", folded)
+    common = common_passwords()
+    if folded in common or letters in common or (len(stem) >= 6 and stem in common):
+        raise WeakPassword("password is one of the most common passwords; choose a longer phrase of your own")
+    for name in names:
+        for part in re.split(r"[\W_]+", name.casefold()):
+            if len(part) >= 4 and part in letters:
+                raise WeakPassword("password may not contain your username or your name")
     return password
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The most common passwords, as zxcvbn ships them (its ``passwords`` frequency list, maintained upstream)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(word.casefold() for word in FREQUENCY_LISTS["passwords"])
 
 
 def check_roles(roles: list[str]) -> list[str]:

@@ -15,7 +15,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor, require
-from sarhad.accounts.domain import Permission, check_password, check_roles, check_username, permissions_for
+from sarhad.accounts.domain import (
+    Permission,
+    WeakPassword,
+    check_password,
+    check_roles,
+    check_username,
+    permissions_for,
+)
 from sarhad.accounts.models import AuthSession, LoginAttempt, Position, PositionHolder, User
 from sarhad.audit.services import record_event
 from sarhad.core.clock import Clock
@@ -71,8 +78,10 @@ def create_user(
     require(actor, Permission.USERS_MANAGE, "managing users")
     try:
         check_username(username)
-        check_password(password)
+        check_password(password, (username, display_name))
         roles = check_roles(roles)
+    except WeakPassword as exc:
+        raise _weak(exc) from exc
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     if session.scalar(select(User.id).where(User.username == username)):
@@ -145,14 +154,18 @@ def set_disabled(session: Session, clock: Clock, actor: Actor, username: str, di
     return user
 
 
+def _weak(exc: WeakPassword) -> InvalidInput:
+    return InvalidInput(str(exc), code=ErrorCode.WEAK_PASSWORD, details={"field": "password"})
+
+
 def set_password(session: Session, clock: Clock, actor: Actor, username: str, password: str) -> User:
     """Set a user's password (ending their sessions); needs ``users.manage``."""
     require(actor, Permission.USERS_MANAGE, "managing users")
-    try:
-        check_password(password)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
     user = _user_named(session, username)
+    try:
+        check_password(password, (user.username, user.display_name))
+    except WeakPassword as exc:
+        raise _weak(exc) from exc
     user.password_hash = _hasher.hash(password)
     user.password_changed_at = clock.now()
     _revoke_all(session, clock, user.id)

@@ -12,6 +12,7 @@ from sarhad.accounts.services import Principal
 from sarhad.audit.services import AuditFilter, entries_as_csv, entry_as_dict, list_entries
 from sarhad.core.formats import csv_response
 from sarhad.web.deps import NodeDep, requires
+from sarhad.web.openapi import CSV, answers
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -39,7 +40,7 @@ def audit_filter(
     )
 
 
-@router.get("/audit")
+@router.get("/audit", responses=answers(CSV))
 def read_audit_log(
     node: NodeDep,
     flt: AuditFilter = Depends(audit_filter),

@@ -107,12 +107,18 @@ def register(app: typer.Typer) -> None:
             )
         except (OSError, ValueError) as exc:
             raise fail(f"cannot read {reference}: {exc}") from exc
+        except RecursionError as exc:
+            raise fail(f"cannot read {reference}: the JSON is nested too deeply") from exc
         node = open_node(data_dir)
         try:
             with node.transaction() as session:
                 report = seeding.seed_reference_scenario(session, node, CLI, data)
         except SarhadError as exc:
             raise fail(exc.message) from exc
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:  # a wrong shape
+            raise fail(
+                f"{reference}: not a usable reference scenario ({type(exc).__name__}: {exc}); nothing was imported"
+            ) from exc
         finally:
             node.dispose()
         table = Table("kind", "created", "updated", "unchanged")

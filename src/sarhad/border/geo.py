@@ -583,9 +583,11 @@ def parse_border_geojson(text: str) -> Line:
     """
     try:
         doc = json.loads(text, parse_constant=_reject_constant)
+        parts = _collect_lines(doc)
     except json.JSONDecodeError as exc:
         raise BorderGeometryError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
-    parts = _collect_lines(doc)
+    except RecursionError as exc:  # a document nested thousands deep: no border line looks like that
+        raise BorderGeometryError("the GeoJSON is nested too deeply to be a border line") from exc
     _check_no_crossings(parts)
     lines = [LineString(positions) for _, positions in parts]
     if len(lines) == 1:

@@ -30,6 +30,7 @@ from sarhad.core.node import Node
 from sarhad.exchange.domain import Tlp
 from sarhad.exchange.release import Delivery
 from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.openapi import CSV, GEOJSON, answers
 
 router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins"])
 
@@ -136,7 +137,7 @@ def create_bulletin(
         return detail_out(session, node, bulletin)
 
 
-@router.get("", response_model=list[BulletinOut])
+@router.get("", response_model=list[BulletinOut], responses=answers(CSV, GEOJSON))
 def list_bulletins(
     request: Request,
     node: NodeDep,

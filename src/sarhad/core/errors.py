@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     LOGIN_THROTTLED = "login_throttled"
     CSRF = "csrf"
     USER_EXISTS = "user_exists"
+    WEAK_PASSWORD = "weak_password"  # too short, a common password, or the user's own names
     # the exchange protocol (also in exchange.protocol.ERROR_CODES and the ledger verifier)
     MALFORMED = "malformed"
     BAD_HASH = "bad_hash"
@@ -62,6 +63,7 @@ class ErrorCode(StrEnum):
     ALREADY_RELEASED = "already_released"
     NO_ONWARD_RELEASE = "no_onward_release"
     NOT_ORIGINATOR = "not_originator"
+    RELEASE_REQUIRED = "release_required"  # a new version of a released record needs records.release
     NOT_EDITABLE = "not_editable"
     STALE_VERSION = "stale_version"
     WITHDRAWN = "withdrawn"

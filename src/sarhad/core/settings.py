@@ -58,6 +58,8 @@ class Settings(BaseModel):
     default_time_zone: str = "UTC"
     default_calendar: Literal["gregorian", "solar_hijri"] = "gregorian"
     tile_url: str = ""
+    # host:port of the Prometheus scrape (/metrics), apart from the node's own port; empty: not served
+    metrics_address: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
     session_ttl_minutes: int = Field(default=480, ge=1)
     token_ttl_minutes: int = Field(default=60, ge=1)
     login_max_failures: int = Field(default=5, ge=1)

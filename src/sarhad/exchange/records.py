@@ -371,7 +371,13 @@ def publish_version(
 ) -> int:
     """A new version of an own record (``row.version`` already counted up): hashed, kept in the history,
     audited as ``<noun>.<action>`` (with ``details``), and sent after every active release. Returns the
-    envelopes written."""
+    envelopes written.
+
+    A new version of a released record crosses the border with no one deciding again, so changing a record
+    that has a release in force needs ``records.release`` too (403 ``release_required``): whoever may
+    change a record but not release one edits it only while it is unreleased. Raised before anything is
+    written; the caller's transaction rolls back the change to the row."""
+    check_may_change_released(session, node, actor, kind, row)
     add_version(session, node, kind, row, content, actor.username, history=history)
     record_event(
         session,
@@ -392,6 +398,24 @@ def publish_version(
         content=content,
         actor=actor,
     )
+
+
+def check_may_change_released(
+    session: Session, node: Node, actor: Actor, kind: SharedKind[Any], row: SharedRow
+) -> None:
+    """Refuse a new version of a released own record to an actor without ``records.release`` (see
+    :func:`publish_version`)."""
+    if actor.can(Permission.RECORDS_RELEASE):
+        return
+    released = exchange_release.active_releases(session, kind.name, row.id, node.party)
+    if released:
+        parties = ", ".join(sorted({rel.to_party for rel in released}))
+        raise PermissionDenied(
+            f"{kind.noun} {row.id} is released to {parties}; a new version would go there too, and your role "
+            f"does not allow releasing records (needs {Permission.RECORDS_RELEASE.value}). Ask someone who "
+            "may release records to make this change.",
+            code=ErrorCode.RELEASE_REQUIRED,
+        )
 
 
 def withdraw_own(

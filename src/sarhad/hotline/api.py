@@ -34,6 +34,7 @@ from sarhad.hotline.schemas import (
     TimelineOut,
 )
 from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.openapi import CSV, GEOJSON, answers
 
 router = APIRouter(prefix="/api/v1/hotline", tags=["hotline"])
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$", description="The message id")]
@@ -127,7 +128,7 @@ def send_message(
     return _fresh_detail(node, message_id)  # after the commit, so the delivery worker is already on its way
 
 
-@router.get("/messages", response_model=list[MessageOut])
+@router.get("/messages", response_model=list[MessageOut], responses=answers(CSV, GEOJSON))
 def list_messages(
     request: Request,
     node: NodeDep,
@@ -361,7 +362,7 @@ def put_policy(
         return {"position": row.position_id, "steps": row.steps, "max_repeats": row.max_repeats}
 
 
-@router.get("/report", response_model=None)
+@router.get("/report", response_model=None, responses=answers(CSV))
 def report(
     request: Request,
     node: NodeDep,

@@ -13,6 +13,7 @@ from sarhad.core.formats import csv_response, csv_text, iso_utc
 from sarhad.impact import services
 from sarhad.impact.schemas import DecideIn, HistoryItem, HistoryOut, LevelsOut, ProposeIn, SectionLevelOut
 from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.openapi import CSV, answers
 
 router = APIRouter(prefix="/api/v1/impact", tags=["impact levels"])
 
@@ -37,7 +38,7 @@ def _out(view: dict[str, Any]) -> SectionLevelOut:
     return SectionLevelOut.model_validate(view)
 
 
-@router.get("/levels", response_model=LevelsOut)
+@router.get("/levels", response_model=LevelsOut, responses=answers(CSV))
 def list_levels(
     node: NodeDep,
     format: Literal["json", "csv"] = "json",

@@ -32,6 +32,7 @@ from sarhad.incidents.schemas import (
 )
 from sarhad.incidents.taxonomy import taxonomy, type_name
 from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.openapi import ATTACHMENT, CSV, GEOJSON, PDF, answers
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
@@ -206,7 +207,7 @@ def parse_filter(
     )
 
 
-@router.get("", response_model=list[IncidentOut])
+@router.get("", response_model=list[IncidentOut], responses=answers(CSV, GEOJSON))
 def list_incidents(
     request: Request,
     node: NodeDep,
@@ -281,7 +282,7 @@ def incident_types(
     ]
 
 
-@router.get("/reports/daily", response_model=None)
+@router.get("/reports/daily", response_model=None, responses=answers(PDF))
 def daily_report(
     node: NodeDep,
     request: Request,
@@ -487,7 +488,11 @@ async def upload_attachment(
         return detail_out(session, node, incident, language=principal.language)
 
 
-@router.get("/{origin}/{incident_id}/attachments/{attachment_id}", response_model=None)
+@router.get(
+    "/{origin}/{incident_id}/attachments/{attachment_id}",
+    response_model=None,
+    responses=answers(ATTACHMENT, json=False),
+)
 def download_attachment(
     origin: OriginPath,
     incident_id: IdPath,

@@ -49,6 +49,7 @@ from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import InvalidInput, RuleError
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
+from sarhad.core.text import check_no_nul
 from sarhad.exchange.record_rules import content_time
 from sarhad.exchange.release import content_hash
 from sarhad.incidents import domain
@@ -217,12 +218,12 @@ def parse_rows(
 
     Rows are checked one by one, then placed (side, section) in batches with one array operation."""
     reader = csv.reader(lines)
-    names = check_header(next(reader, None))
+    names = check_header(_next_row(reader))
     types = domain.load_taxonomy(node.settings.data_dir / domain.NODE_TAXONOMY_FILE)
     now = node.clock.now()
     width = len(names)
     batch: list[tuple[int, IncidentFields, str]] = []
-    for values in reader:
+    while (values := _next_row(reader)) is not None:
         line = reader.line_num
         if not values or (len(values) == 1 and not values[0].strip()):
             continue
@@ -231,7 +232,9 @@ def parse_rows(
             report.add_error(RowError(line, "row", f"{len(values)} values for {width} columns"))
             continue
         try:
-            fields, status = _check_row(dict(zip(names, values, strict=True)), now, types)
+            row = dict(zip(names, values, strict=True))
+            check_no_nul(row, "")
+            fields, status = _check_row(row, now, types)
         except RuleError as exc:
             report.add_error(RowError(line, exc.field, exc.message))
             continue
@@ -243,6 +246,24 @@ def parse_rows(
             batch = []
     if batch:
         yield from _placed(node, locator, batch, actor=actor, now=now, confirm_far=confirm_far, report=report)
+
+
+def _next_row(reader: Any) -> list[str] | None:
+    """The next row of the CSV reader, None at the end; a file the csv module cannot read (a value over its
+    field size limit, a quote never closed) stops the import with the line (``ImportFileError``)."""
+    try:
+        values: list[str] = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        problem = str(exc)
+        if "field limit" in problem:
+            problem = (
+                f"a value is longer than {csv.field_size_limit():,} characters, far beyond any field of an "
+                "incident (a quote left open swallows the lines after it too)"
+            )
+        raise ImportFileError(f"line {reader.line_num}: {problem}") from exc
+    return values
 
 
 def _check_row(row: dict[str, str], now: datetime, types: Any) -> tuple[IncidentFields, str]:

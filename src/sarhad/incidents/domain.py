@@ -172,9 +172,24 @@ def check_point(lat: float, lon: float) -> tuple[float, float]:
     return float(lat), float(lon)
 
 
+# Occurrence times before this year are refused: a typo (0026 for 2026) rather than a record, and dates
+# before 1900 are outside what the calendars, the exports and the reports handle.
+EARLIEST_YEAR = 1900
+
+
 def check_occurred_at(occurred_at: datetime, now: datetime) -> datetime:
     if occurred_at.tzinfo is None:
         raise RuleError("occurred_at", "occurred_at needs a time zone (e.g. 2026-11-23T08:00:00+05:00)")
+    if occurred_at.year < EARLIEST_YEAR:
+        # Also keeps year 1 with a positive offset away from astimezone, which cannot go below year 1.
+        raise RuleError(
+            "occurred_at",
+            f"{occurred_at.isoformat()} is before {EARLIEST_YEAR}; check the year of the incident",
+        )
+    if occurred_at.year > now.year + 1:  # far in the future; astimezone would overflow near year 9999
+        raise RuleError(
+            "occurred_at", f"the incident cannot have occurred in the future ({occurred_at.isoformat()})"
+        )
     value = occurred_at.astimezone(UTC)
     if value > now + CLOCK_SKEW:
         raise RuleError(

@@ -22,6 +22,7 @@ from sarhad.live import services
 from sarhad.live.domain import Event, parse_last_event_id, sse_comment, sse_frame, visible_to
 from sarhad.live.hub import ensure_hub
 from sarhad.web.deps import NodeDep, requires
+from sarhad.web.openapi import EVENT_STREAM, answers
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 HEARTBEAT_SECONDS = 15.0
@@ -89,7 +90,7 @@ async def stream(node: Node, principal: Principal, last_id: int | None) -> Async
         hub.unsubscribe(sub)
 
 
-@router.get("/events")
+@router.get("/events", responses=answers(EVENT_STREAM, json=False))
 async def events(
     request: Request,
     node: NodeDep,

@@ -32,6 +32,7 @@ from sarhad.requests.schemas import (
     WithdrawIn,
 )
 from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.openapi import CSV, answers
 
 router = APIRouter(prefix="/api/v1/requests", tags=["requests"])
 
@@ -120,7 +121,7 @@ def create_request(
         return detail_out(session, node, created)
 
 
-@router.get("", response_model=list[RequestOut])
+@router.get("", response_model=list[RequestOut], responses=answers(CSV))
 def list_requests(
     request: Request,
     node: NodeDep,

@@ -134,6 +134,8 @@ def create_request(
 ) -> PartyRequest:
     """Write a request to another party about an incident and release it to that party at once."""
     _require(actor, Permission.REQUESTS_WRITE, "sending requests to the other side")
+    # A request crosses the border as it is written (its release), and so does every new version of it.
+    _require(actor, Permission.RECORDS_RELEASE, "releasing records to other parties")
     now = node.clock.now()
     try:
         rules.check_release_targets(node.party, [data.to], peers.peer_parties(session), field="to")

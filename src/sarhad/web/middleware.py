@@ -101,3 +101,34 @@ def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
         if key.lower() == name:
             return value.decode("latin-1")
     return None
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response but static assets: no browser, proxy or disk cache keeps a
+    page, an API answer, an export or an event stream, any of which may carry record content.
+
+    A static asset is what is served under ``/static/`` or declares itself ``Cache-Control: public`` (the
+    packages' fixed lists of scripts and styles); any other Cache-Control a route sets (``no-cache`` on the
+    event stream) is replaced.
+    """
+
+    def __init__(self, app: ASGIApp, *, static_prefix: str = "/static/") -> None:
+        self.app = app
+        self.static_prefix = static_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.static_prefix):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                declared = _header(headers, b"cache-control")
+                if declared is None or not declared.lower().startswith("public"):
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)

@@ -166,3 +166,19 @@ def test_shared_content_keeps_writing_times_with_plus_zero_offset() -> None:
         "2026-11-23T10:15:00+00:00"
     )
     assert content_time(None) is None
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        datetime(1899, 12, 31, 23, 0, tzinfo=UTC),
+        datetime(26, 11, 23, 8, 0, tzinfo=UTC),  # 0026 for 2026
+        datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=5))),  # astimezone(UTC) would overflow
+        datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))),  # and here too
+    ],
+)
+def test_occurrence_times_before_1900_or_far_ahead_are_refused(occurred_at: datetime) -> None:
+    """Issue 15, hole 11: a year before 1900 is a typo, not an incident; and neither end may overflow."""
+    with pytest.raises(RuleError) as refused:
+        check(occurred_at=occurred_at)
+    assert refused.value.field == "occurred_at"
