@@ -56,6 +56,7 @@ class ErrorCode(StrEnum):
     LEDGER_DIGEST = "ledger_digest"
     UNKNOWN_PEER = "unknown_peer"
     PEER_EXISTS = "peer_exists"
+    KEY_IN_USE = "key_in_use"
     # shared records
     RECORD_REFUSED = "record_refused"
     RECORD_TOO_LARGE = "record_too_large"

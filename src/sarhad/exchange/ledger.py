@@ -505,6 +505,7 @@ class _Verifier:
         current_key = current.key if current is not None else None
         last_seq, last_hash = lk.start - 1, lk.start_prev
         announced: set[int] = set()
+        used: set[str] = {current_fp} if current_fp is not None else set()  # the keys of this chain so far
         signers: dict[int, dict[str, Ed25519PublicKey]] = {}  # seq -> the key valid there
         for i, raw in enumerate(lk.envelopes):
 
@@ -565,6 +566,22 @@ class _Verifier:
             if new_key is None or not verified:
                 continue
             new_fp = fingerprint(new_key)
+            owner = self.keys.get(new_fp)
+            foreign = owner is not None and owner.party != lk.sender
+            earlier = owner is not None and owner.valid_from.get(lk.link, seq + 1) <= seq
+            if foreign or earlier or new_fp in used:
+                # A key belongs to one party, ever (§6): a receiver refuses (quarantines) such a rotation
+                # and the sender's key stays what it was, so the verifier does the same.
+                whose = f"a key of {owner.party}" if foreign and owner else f"a key {lk.sender} used before"
+                problem(
+                    ProtocolError(
+                        "bad_rotation",
+                        f"envelope {seq} rotates to key {short_fingerprint(new_fp)}, {whose}",
+                        seq,
+                    )
+                )
+                continue
+            used.add(new_fp)
             declared = later.get(seq + 1)
             if declared is None or declared.fp != new_fp:
                 problem(
