@@ -62,6 +62,7 @@ class ErrorCode(StrEnum):
     RECORD_TOO_LARGE = "record_too_large"
     ALREADY_RELEASED = "already_released"
     NO_ONWARD_RELEASE = "no_onward_release"
+    ORIGIN_UNSIGNED = "origin_unsigned"
     NOT_ORIGINATOR = "not_originator"
     NOT_EDITABLE = "not_editable"
     STALE_VERSION = "stale_version"

@@ -18,12 +18,22 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sarhad.core.database import insert_rows, table_of
-from sarhad.core.errors import RecordRefused
+from sarhad.core.errors import RecordRefused, RuleError
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
 from sarhad.exchange.alerts import raise_alert
-from sarhad.exchange.domain import KEY_ROTATION_KIND, Op, RecordShapeError, check_record, chunked, split_link
+from sarhad.exchange.domain import (
+    KEY_ROTATION_KIND,
+    Handling,
+    Op,
+    RecordShapeError,
+    check_record,
+    chunked,
+    split_link,
+)
 from sarhad.exchange.models import ReceivedRecord
+from sarhad.exchange.peers import peer_keys
+from sarhad.exchange.record_rules import TLP_ORDER, check_handling, check_tlp
 from sarhad.exchange.registry import IncomingRecord, RecordKind, get_kind
 from sarhad.exchange.rotation import apply_key_rotation
 
@@ -61,6 +71,7 @@ def prepare_record(
                 raise RecordShapeError(f"record claims to originate from {node.party}, this node")
             if verified.content_hash != record["content_hash"]:  # computed while verifying the envelope
                 raise RecordShapeError("content_hash does not match the content")
+            origin_sig = check_origin(session, record, sender)
             kind = get_kind(record["kind"])
             if kind is None:
                 raise RecordShapeError(f"unknown record kind {record['kind']!r}")
@@ -82,6 +93,7 @@ def prepare_record(
                 sent_at=env["sent_at"],
                 content_json=verified.content_json,
                 validated=validated,
+                origin_sig=origin_sig,
             )
     except (RecordShapeError, ValidationError) as exc:
         status, reason, incoming = "quarantined", _quarantine_reason(exc), None
@@ -100,6 +112,45 @@ def prepare_record(
         "reason": reason,
     }
     return Pending(row=row, incoming=incoming, kind=kind)
+
+
+def check_origin(session: Session, record: dict[str, Any], sender: str) -> dict[str, Any] | None:
+    """Who may write this record here (docs/exchange-protocol.md §11.2); its verified ``origin_sig``, if any.
+
+    A record the sender writes itself (``origin`` is the link's sender) is the sender's by the envelope's
+    signature. A record of another party, relayed by the sender, must carry that party's own signature over
+    the version and its release terms, checked against that party's keys as this node knows them (pinned or
+    rotated in, current or retired); without one it is quarantined, so only the originator's own link or
+    signature can create, version or withdraw its records. Where an ``origin_sig`` is present it must verify
+    and agree with the record's terms, on any link: a relayer passes on what it stored.
+    """
+    origin = record["origin"]
+    relayed = origin != sender
+    if "origin_sig" not in record:
+        if relayed:
+            raise RecordShapeError(
+                f"relayed by {sender} without {origin}'s own signature (origin_sig): only {origin}'s own "
+                f"link or signature can write {origin}'s records"
+            )
+        return None
+    try:
+        sig = protocol.verify_origin_sig(record, peer_keys(session, origin))
+    except protocol.ProtocolError as exc:
+        raise RecordShapeError(f"origin signature of {origin}: {exc.code}: {exc.message}") from exc
+    try:
+        terms = check_tlp(sig["tlp"]), check_handling(sig["handling"])
+        label, handling = check_tlp(record["tlp"]), check_handling(record["handling"])
+    except RuleError as exc:
+        raise RecordShapeError(f"origin signature of {origin}: {exc.message}") from exc
+    if relayed and terms[1] != Handling.ONWARD_ALLOWED:
+        raise RecordShapeError(f"{origin} released this record with handling {terms[1].value}: not onward")
+    if handling != terms[1]:
+        raise RecordShapeError(f"handling {handling.value} is not {origin}'s ({terms[1].value})")
+    if TLP_ORDER.index(label) < TLP_ORDER.index(terms[0]) or (not relayed and label != terms[0]):
+        raise RecordShapeError(
+            f"TLP:{label.value.upper()} does not keep {origin}'s TLP:{terms[0].value.upper()}"
+        )
+    return sig
 
 
 def _apply_each(session: Session, node: Node, kind: RecordKind, records: list[IncomingRecord]) -> None:

@@ -548,6 +548,7 @@ def store_received(
             content=record.content,
             actor=SystemActor(by),
             origin=record.origin,
+            origin_sig=record.origin_sig,
         )
     return Stored(row=row, is_new=is_new, newer=newer)
 
@@ -580,9 +581,10 @@ def apply_received_withdrawal(
         node,
         kind=kind.name,
         record_id=record.record_id,
-        version=row.version,
+        version=record.version,  # the tombstone as its originator signed it (§11.2)
         actor=SystemActor(by),
         reason=reason,
         origin=record.origin,
+        origin_sig=record.origin_sig,
     )
     return row

@@ -123,7 +123,9 @@ def pk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pk]:
         yield Pk(ir=ir, pk=pk, key=key, af_key=af_key)
 
 
-def test_rotation_to_the_receivers_own_key_is_quarantined_and_that_key_never_signs_as_the_peer(pk: Pk) -> None:
+def test_rotation_to_the_receivers_own_key_is_quarantined_and_that_key_never_signs_as_the_peer(
+    pk: Pk,
+) -> None:
     ir_private = protocol.private_key_from_pem(pk.ir.key_file.read_bytes())
     pk.assert_quarantined_and_key_unchanged(pk.rotation(ir_private.public_key()), "a key of IR, this node")
     # an envelope signed with IR's own key is not PK's
