@@ -57,6 +57,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_PEER = "unknown_peer"
     PEER_EXISTS = "peer_exists"
     KEY_IN_USE = "key_in_use"
+    TLS_PARTY_MISMATCH = "tls_party_mismatch"
+    TLS_PARTY_MISSING = "tls_party_missing"
     # shared records
     RECORD_REFUSED = "record_refused"
     RECORD_TOO_LARGE = "record_too_large"
