@@ -28,7 +28,6 @@ from sarhad.exchange.outbox import outbound_batch
 from sarhad.exchange.receipts import accept_receipt, current_receipt
 from sarhad.exchange.receive import receive_batch
 from sarhad.exchange.refusals import ExchangeRefusal
-from sarhad.exchange.tls import require_tls_party
 from sarhad.exchange.schemas import (
     AcknowledgedOut,
     AlertOut,
@@ -39,6 +38,7 @@ from sarhad.exchange.schemas import (
     ProposalIn,
     QuarantinedOut,
 )
+from sarhad.exchange.tls import require_tls_party
 from sarhad.web.deps import NodeDep, client_ip, public, requires
 
 router = APIRouter(tags=["exchange"])
