@@ -8,10 +8,11 @@ and an alert; the link goes on either way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 from sqlalchemy import select, update
@@ -31,7 +32,7 @@ from sarhad.exchange.domain import (
     chunked,
     split_link,
 )
-from sarhad.exchange.models import ReceivedRecord
+from sarhad.exchange.models import InboundEnvelope, ReceivedRecord
 from sarhad.exchange.peers import peer_keys
 from sarhad.exchange.record_rules import TLP_ORDER, check_handling, check_tlp
 from sarhad.exchange.registry import IncomingRecord, RecordKind, get_kind
@@ -211,6 +212,7 @@ def apply_pending(session: Session, node: Node, batch: list[Pending]) -> None:
                 _apply_one(session, node, pending)
         except Exception as exc:  # a handler bug must not break the link; the envelope is kept for the admin
             pending.row.update(status="quarantined", reason=_quarantine_reason(exc))
+    _purge_withdrawn(session, batch)
     for pending in batch:
         row = pending.row
         if row["status"] == "quarantined":
@@ -223,6 +225,62 @@ def apply_pending(session: Session, node: Node, batch: list[Pending]) -> None:
                 seq=row["seq"],
                 message=f"record in {row['link']} seq {row['seq']} quarantined: {row['reason']}",
             )
+
+
+REDACTED: Final = "redacted"  # the member that marks a purged record in a stored envelope (§11.3, §12)
+
+
+def redact_body(body: str) -> str:
+    """A stored envelope with its record's content purged: the record keeps every member but ``content``
+    (``content_hash`` included) and gains ``"redacted": true``; ``hash`` and ``sig`` stay as they were, so the
+    chain and the receipts still verify (docs/exchange-protocol.md §11.3, §12). Other envelopes: unchanged."""
+    env = json.loads(body)
+    record = env.get("record")
+    if not isinstance(record, dict) or "content" not in record:
+        return body
+    env["record"] = {**{k: v for k, v in record.items() if k != "content"}, REDACTED: True}
+    return protocol.canonical_json(env).decode()
+
+
+def _purge_withdrawn(session: Session, batch: list[Pending]) -> None:
+    """Purge the content of every record a withdrawal of this batch withdrew, from the inbox: the envelopes
+    that carried its versions, in this batch and held before (the generic copy is purged as it is stored,
+    the kind's rows and history by ``records.apply_received_withdrawal``)."""
+    withdrawn = {
+        (p.incoming.origin, p.incoming.kind, p.incoming.record_id)
+        for p in batch
+        if p.incoming is not None and p.incoming.op == Op.WITHDRAW.value and p.row["status"] == "applied"
+    }
+    if not withdrawn:
+        return
+
+    def purged(row: Mapping[str, Any]) -> str | None:
+        if row["op"] != Op.UPSERT.value or (row["record_kind"], row["record_id"]) not in ids:
+            return None
+        record = json.loads(row["body"]).get("record", {})
+        if (record.get("origin"), row["record_kind"], row["record_id"]) not in withdrawn:
+            return None
+        return redact_body(row["body"])
+
+    ids = {(kind, rid) for _origin, kind, rid in withdrawn}
+    for pending in batch:
+        body = purged(pending.row)
+        if body is not None:
+            pending.row["body"] = body
+    columns = (InboundEnvelope.link, InboundEnvelope.seq, InboundEnvelope.op, InboundEnvelope.body)
+    held = session.execute(
+        select(*columns, InboundEnvelope.record_kind, InboundEnvelope.record_id).where(
+            InboundEnvelope.record_id.in_(sorted({rid for _kind, rid in ids})),
+            InboundEnvelope.op == Op.UPSERT.value,
+        )
+    ).all()
+    changes = []
+    for link, seq, op, body, kind, rid in held:
+        new = purged({"op": op, "body": body, "record_kind": kind, "record_id": rid})
+        if new is not None and new != body:
+            changes.append({"link": link, "seq": seq, "body": new})
+    if changes:
+        session.execute(update(InboundEnvelope), changes)
 
 
 def _quarantine_reason(exc: Exception) -> str:
@@ -302,8 +360,8 @@ def _store_received(session: Session, node: Node, records: Sequence[IncomingReco
                     "withdrawn_at": None,
                 }
             continue
-        if rec.op == Op.WITHDRAW.value:
-            current.update(withdrawn_at=now, link=rec.link, seq=rec.seq)
+        if rec.op == Op.WITHDRAW.value:  # the content is purged, its hash kept (§11.3)
+            current.update(withdrawn_at=now, link=rec.link, seq=rec.seq, content={} if key not in new else "{}")
         elif rec.version < current["version"]:
             continue
         else:
