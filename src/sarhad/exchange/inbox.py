@@ -246,11 +246,18 @@ def _purge_withdrawn(session: Session, batch: list[Pending]) -> None:
     """Purge the content of every record a withdrawal of this batch withdrew, from the inbox: the envelopes
     that carried its versions, in this batch and held before (the generic copy is purged as it is stored,
     the kind's rows and history by ``records.apply_received_withdrawal``)."""
-    withdrawn = {
-        (p.incoming.origin, p.incoming.kind, p.incoming.record_id)
-        for p in batch
-        if p.incoming is not None and p.incoming.op == Op.WITHDRAW.value and p.row["status"] == "applied"
-    }
+    applied = [p.incoming for p in batch if p.incoming is not None and p.row["status"] == "applied"]
+    withdrawn = {(r.origin, r.kind, r.record_id) for r in applied if r.op == Op.WITHDRAW.value}
+    late = {(r.origin, r.kind, r.record_id) for r in applied if r.op == Op.UPSERT.value} - withdrawn
+    for chunk in chunked(sorted({rid for _origin, _kind, rid in late})):
+        # an older version passed on after the withdrawal: the record stays withdrawn, so it is purged too
+        for key in session.execute(
+            select(ReceivedRecord.origin, ReceivedRecord.record_kind, ReceivedRecord.record_id).where(
+                ReceivedRecord.record_id.in_(chunk), ReceivedRecord.withdrawn_at.is_not(None)
+            )
+        ):
+            if tuple(key) in late:
+                withdrawn.add((key[0], key[1], key[2]))
     if not withdrawn:
         return
 

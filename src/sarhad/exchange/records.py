@@ -525,7 +525,8 @@ def store_received(
             "origin": record.origin,
             kind.version_id: record.record_id,
             "version": record.version,
-            "content": record.content,
+            # an older version arriving after the originator withdrew the record is kept purged (§11.3)
+            "content": {} if row.withdrawn_at is not None else record.content,
             "content_hash": record.content_hash,
             "recorded_at": now,
             "recorded_by": by,

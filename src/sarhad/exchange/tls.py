@@ -103,7 +103,9 @@ def http_protocol() -> type[asyncio.Protocol]:
     base: Any = AutoHTTPProtocol
 
     class ClientCertificateProtocol(base):  # type: ignore[misc]
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        app: ASGIApp
+
+        def connection_made(self, transport: asyncio.Transport) -> None:
             ssl_object = transport.get_extra_info("ssl_object")
             if isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
                 der = ssl_object.getpeercert(binary_form=True)
