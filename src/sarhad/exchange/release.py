@@ -132,9 +132,8 @@ class ReleaseItem:
     tlp: str = Tlp.AMBER.value
     origin: str | None = None  # default: this node; a relayed record names its originator
     content_json: bytes | None = None  # the content's canonical bytes, if the caller already made them
-    origin_sig: Mapping[str, Any] | None = (
-        None  # a relayed record: its originator's signature (default: held)
-    )
+    # a relayed record: its originator's signature (default: the one held with the received version)
+    origin_sig: Mapping[str, Any] | None = None
 
 
 def release_records(
