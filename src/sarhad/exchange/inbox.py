@@ -368,7 +368,9 @@ def _store_received(session: Session, node: Node, records: Sequence[IncomingReco
                 }
             continue
         if rec.op == Op.WITHDRAW.value:  # the content is purged, its hash kept (§11.3)
-            current.update(withdrawn_at=now, link=rec.link, seq=rec.seq, content={} if key not in new else "{}")
+            current.update(
+                withdrawn_at=now, link=rec.link, seq=rec.seq, content={} if key not in new else "{}"
+            )
         elif rec.version < current["version"]:
             continue
         else:

@@ -616,7 +616,9 @@ class _Verifier:
                 self.rotated_in_trusted.setdefault(lk.sender, set()).add(new_fp)
         summary.last_seq, summary.last_hash = last_seq, last_hash
         receipted = {
-            (r.get("seq"), r.get("hash")) for r in lk.receipts if isinstance(r, dict) and r.get("link") == lk.link
+            (r.get("seq"), r.get("hash"))
+            for r in lk.receipts
+            if isinstance(r, dict) and r.get("link") == lk.link
         }  # their signatures are checked with the receipts; a bad one is reported there
         for seq, stated in sorted(unconfirmed.items()):
             if (seq, stated) not in receipted:

@@ -33,7 +33,13 @@ INCIDENTS = records.SharedKind(
     hint=" Send {origin} a request instead.",
     # what a withdrawal by the originator purges from a received incident (the hash stays; the position,
     # type and times stay too: a row needs them, and the withdrawn incident is shown to nobody)
-    purge=(("description", ""), ("casualties", {}), ("seizures", []), ("attachments", []), ("status_reason", "")),
+    purge=(
+        ("description", ""),
+        ("casualties", {}),
+        ("seizures", []),
+        ("attachments", []),
+        ("status_reason", ""),
+    ),
 )
 
 
