@@ -124,11 +124,14 @@ def serve(
             import ssl as ssl_module
 
             # Mutual TLS: the peer must present a certificate signed by the configured CA.
+            from sarhad.exchange.tls import http_protocol
+
             ssl = {
                 "ssl_certfile": tls.cert_file,
                 "ssl_keyfile": tls.key_file,
                 "ssl_ca_certs": tls.ca_file,
                 "ssl_cert_reqs": ssl_module.CERT_REQUIRED,
+                "http": http_protocol(),  # hands each connection's client certificate to the app
             }
         uvicorn.run(
             application,

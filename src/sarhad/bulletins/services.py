@@ -38,7 +38,15 @@ from sarhad.exchange.models import Release
 from sarhad.exchange.registry import IncomingRecord
 from sarhad.exchange.release import Delivery
 
-BULLETINS = records.SharedKind(KIND, Bulletin, "bulletin", versions=BulletinVersion, version_id="bulletin_id")
+BULLETINS = records.SharedKind(
+    KIND,
+    Bulletin,
+    "bulletin",
+    versions=BulletinVersion,
+    version_id="bulletin_id",
+    # what a withdrawal by the originator purges from a received bulletin (the hash stays)
+    purge=(("title", ""), ("body", ""), ("place_name", None), ("lat", None), ("lon", None)),
+)
 
 
 def check_content(data: BulletinContentIn) -> BulletinFields:

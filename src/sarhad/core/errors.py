@@ -57,11 +57,15 @@ class ErrorCode(StrEnum):
     LEDGER_DIGEST = "ledger_digest"
     UNKNOWN_PEER = "unknown_peer"
     PEER_EXISTS = "peer_exists"
+    KEY_IN_USE = "key_in_use"
+    TLS_PARTY_MISMATCH = "tls_party_mismatch"
+    TLS_PARTY_MISSING = "tls_party_missing"
     # shared records
     RECORD_REFUSED = "record_refused"
     RECORD_TOO_LARGE = "record_too_large"
     ALREADY_RELEASED = "already_released"
     NO_ONWARD_RELEASE = "no_onward_release"
+    ORIGIN_UNSIGNED = "origin_unsigned"
     NOT_ORIGINATOR = "not_originator"
     RELEASE_REQUIRED = "release_required"  # a new version of a released record needs records.release
     NOT_EDITABLE = "not_editable"

@@ -38,6 +38,7 @@ from sarhad.exchange.schemas import (
     ProposalIn,
     QuarantinedOut,
 )
+from sarhad.exchange.tls import require_tls_party
 from sarhad.web.deps import NodeDep, client_ip, public, requires
 
 router = APIRouter(tags=["exchange"])
@@ -73,7 +74,7 @@ async def _verify_signed(request: Request, body: bytes) -> str:
 
     public_keys, owners = await asyncio.to_thread(keys)
     try:
-        return protocol.verify_request(
+        party = protocol.verify_request(
             dict(request.headers),
             request.method,
             target,
@@ -85,6 +86,8 @@ async def _verify_signed(request: Request, body: bytes) -> str:
         )
     except protocol.ProtocolError as exc:
         raise ExchangeRefusal(f"request signature: {exc.message}", code=ErrorCode(exc.code)) from exc
+    require_tls_party(request.scope, node, party)  # mutual TLS: the certificate must be that party's
+    return party
 
 
 @router.post("/exchange/v1/links/{sender}/{receiver}/envelopes")
@@ -94,6 +97,7 @@ async def receive_envelopes(
     """Push: a batch of envelopes for link sender>receiver. Answers with a signed cumulative receipt."""
     limit = node.settings.exchange_batch_max_bytes * 2 + 65536
     try:
+        require_tls_party(request.scope, node, sender)  # mutual TLS: only the sender's certificate pushes
         body = await _read_body(request, limit)
         try:
             # orjson: under half the standard parser's time per envelope, and stricter (it refuses

@@ -8,22 +8,33 @@ and an alert; the link goes on either way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sarhad.core.database import insert_rows, table_of
-from sarhad.core.errors import RecordRefused
+from sarhad.core.errors import RecordRefused, RuleError
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
 from sarhad.exchange.alerts import raise_alert
-from sarhad.exchange.domain import KEY_ROTATION_KIND, Op, RecordShapeError, check_record, chunked, split_link
-from sarhad.exchange.models import ReceivedRecord
+from sarhad.exchange.domain import (
+    KEY_ROTATION_KIND,
+    Handling,
+    Op,
+    RecordShapeError,
+    check_record,
+    chunked,
+    split_link,
+)
+from sarhad.exchange.models import InboundEnvelope, ReceivedRecord
+from sarhad.exchange.peers import peer_keys
+from sarhad.exchange.record_rules import TLP_ORDER, check_handling, check_tlp
 from sarhad.exchange.registry import IncomingRecord, RecordKind, get_kind
 from sarhad.exchange.rotation import apply_key_rotation
 
@@ -61,6 +72,7 @@ def prepare_record(
                 raise RecordShapeError(f"record claims to originate from {node.party}, this node")
             if verified.content_hash != record["content_hash"]:  # computed while verifying the envelope
                 raise RecordShapeError("content_hash does not match the content")
+            origin_sig = check_origin(session, record, sender)
             kind = get_kind(record["kind"])
             if kind is None:
                 raise RecordShapeError(f"unknown record kind {record['kind']!r}")
@@ -82,6 +94,7 @@ def prepare_record(
                 sent_at=env["sent_at"],
                 content_json=verified.content_json,
                 validated=validated,
+                origin_sig=origin_sig,
             )
     except (RecordShapeError, ValidationError) as exc:
         status, reason, incoming = "quarantined", _quarantine_reason(exc), None
@@ -100,6 +113,45 @@ def prepare_record(
         "reason": reason,
     }
     return Pending(row=row, incoming=incoming, kind=kind)
+
+
+def check_origin(session: Session, record: dict[str, Any], sender: str) -> dict[str, Any] | None:
+    """Who may write this record here (docs/exchange-protocol.md §11.2); its verified ``origin_sig``, if any.
+
+    A record the sender writes itself (``origin`` is the link's sender) is the sender's by the envelope's
+    signature. A record of another party, relayed by the sender, must carry that party's own signature over
+    the version and its release terms, checked against that party's keys as this node knows them (pinned or
+    rotated in, current or retired); without one it is quarantined, so only the originator's own link or
+    signature can create, version or withdraw its records. Where an ``origin_sig`` is present it must verify
+    and agree with the record's terms, on any link: a relayer passes on what it stored.
+    """
+    origin = record["origin"]
+    relayed = origin != sender
+    if "origin_sig" not in record:
+        if relayed:
+            raise RecordShapeError(
+                f"relayed by {sender} without {origin}'s own signature (origin_sig): only {origin}'s own "
+                f"link or signature can write {origin}'s records"
+            )
+        return None
+    try:
+        sig = protocol.verify_origin_sig(record, peer_keys(session, origin))
+    except protocol.ProtocolError as exc:
+        raise RecordShapeError(f"origin signature of {origin}: {exc.code}: {exc.message}") from exc
+    try:
+        terms = check_tlp(sig["tlp"]), check_handling(sig["handling"])
+        label, handling = check_tlp(record["tlp"]), check_handling(record["handling"])
+    except RuleError as exc:
+        raise RecordShapeError(f"origin signature of {origin}: {exc.message}") from exc
+    if relayed and terms[1] != Handling.ONWARD_ALLOWED:
+        raise RecordShapeError(f"{origin} released this record with handling {terms[1].value}: not onward")
+    if handling != terms[1]:
+        raise RecordShapeError(f"handling {handling.value} is not {origin}'s ({terms[1].value})")
+    if TLP_ORDER.index(label) < TLP_ORDER.index(terms[0]) or (not relayed and label != terms[0]):
+        raise RecordShapeError(
+            f"TLP:{label.value.upper()} does not keep {origin}'s TLP:{terms[0].value.upper()}"
+        )
+    return sig
 
 
 def _apply_each(session: Session, node: Node, kind: RecordKind, records: list[IncomingRecord]) -> None:
@@ -160,6 +212,7 @@ def apply_pending(session: Session, node: Node, batch: list[Pending]) -> None:
                 _apply_one(session, node, pending)
         except Exception as exc:  # a handler bug must not break the link; the envelope is kept for the admin
             pending.row.update(status="quarantined", reason=_quarantine_reason(exc))
+    _purge_withdrawn(session, batch)
     for pending in batch:
         row = pending.row
         if row["status"] == "quarantined":
@@ -172,6 +225,69 @@ def apply_pending(session: Session, node: Node, batch: list[Pending]) -> None:
                 seq=row["seq"],
                 message=f"record in {row['link']} seq {row['seq']} quarantined: {row['reason']}",
             )
+
+
+REDACTED: Final = "redacted"  # the member that marks a purged record in a stored envelope (§11.3, §12)
+
+
+def redact_body(body: str) -> str:
+    """A stored envelope with its record's content purged: the record keeps every member but ``content``
+    (``content_hash`` included) and gains ``"redacted": true``; ``hash`` and ``sig`` stay as they were, so the
+    chain and the receipts still verify (docs/exchange-protocol.md §11.3, §12). Other envelopes: unchanged."""
+    env = json.loads(body)
+    record = env.get("record")
+    if not isinstance(record, dict) or "content" not in record:
+        return body
+    env["record"] = {**{k: v for k, v in record.items() if k != "content"}, REDACTED: True}
+    return protocol.canonical_json(env).decode()
+
+
+def _purge_withdrawn(session: Session, batch: list[Pending]) -> None:
+    """Purge the content of every record a withdrawal of this batch withdrew, from the inbox: the envelopes
+    that carried its versions, in this batch and held before (the generic copy is purged as it is stored,
+    the kind's rows and history by ``records.apply_received_withdrawal``)."""
+    applied = [p.incoming for p in batch if p.incoming is not None and p.row["status"] == "applied"]
+    withdrawn = {(r.origin, r.kind, r.record_id) for r in applied if r.op == Op.WITHDRAW.value}
+    late = {(r.origin, r.kind, r.record_id) for r in applied if r.op == Op.UPSERT.value} - withdrawn
+    for chunk in chunked(sorted({rid for _origin, _kind, rid in late})):
+        # an older version passed on after the withdrawal: the record stays withdrawn, so it is purged too
+        for key in session.execute(
+            select(ReceivedRecord.origin, ReceivedRecord.record_kind, ReceivedRecord.record_id).where(
+                ReceivedRecord.record_id.in_(chunk), ReceivedRecord.withdrawn_at.is_not(None)
+            )
+        ):
+            if tuple(key) in late:
+                withdrawn.add((key[0], key[1], key[2]))
+    if not withdrawn:
+        return
+
+    def purged(row: Mapping[str, Any]) -> str | None:
+        if row["op"] != Op.UPSERT.value or (row["record_kind"], row["record_id"]) not in ids:
+            return None
+        record = json.loads(row["body"]).get("record", {})
+        if (record.get("origin"), row["record_kind"], row["record_id"]) not in withdrawn:
+            return None
+        return redact_body(row["body"])
+
+    ids = {(kind, rid) for _origin, kind, rid in withdrawn}
+    for pending in batch:
+        body = purged(pending.row)
+        if body is not None:
+            pending.row["body"] = body
+    columns = (InboundEnvelope.link, InboundEnvelope.seq, InboundEnvelope.op, InboundEnvelope.body)
+    held = session.execute(
+        select(*columns, InboundEnvelope.record_kind, InboundEnvelope.record_id).where(
+            InboundEnvelope.record_id.in_(sorted({rid for _kind, rid in ids})),
+            InboundEnvelope.op == Op.UPSERT.value,
+        )
+    ).all()
+    changes = []
+    for link, seq, op, body, kind, rid in held:
+        new = purged({"op": op, "body": body, "record_kind": kind, "record_id": rid})
+        if new is not None and new != body:
+            changes.append({"link": link, "seq": seq, "body": new})
+    if changes:
+        session.execute(update(InboundEnvelope), changes)
 
 
 def _quarantine_reason(exc: Exception) -> str:
@@ -251,8 +367,10 @@ def _store_received(session: Session, node: Node, records: Sequence[IncomingReco
                     "withdrawn_at": None,
                 }
             continue
-        if rec.op == Op.WITHDRAW.value:
-            current.update(withdrawn_at=now, link=rec.link, seq=rec.seq)
+        if rec.op == Op.WITHDRAW.value:  # the content is purged, its hash kept (§11.3)
+            current.update(
+                withdrawn_at=now, link=rec.link, seq=rec.seq, content={} if key not in new else "{}"
+            )
         elif rec.version < current["version"]:
             continue
         else:

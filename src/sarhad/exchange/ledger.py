@@ -116,6 +116,7 @@ class LinkSummary:
     last_hash: str = GENESIS_HASH
     receipts: int = 0
     last_receipted_seq: int | None = None
+    redacted: int = 0  # envelopes whose record content the receiver purged (§11.3)
 
 
 @dataclass
@@ -143,6 +144,12 @@ class LedgerReport:
 # ----------------------------------------------------------------------------------------------------
 # Building, writing and reading files
 # ----------------------------------------------------------------------------------------------------
+
+
+def is_redacted(record: object) -> bool:
+    """A stored record whose content the receiver purged after a withdrawal (§11.3): no ``content``, and
+    ``"redacted": true``."""
+    return isinstance(record, dict) and record.get("redacted") is True and "content" not in record
 
 
 def ledger_digest(doc: Mapping[str, Any]) -> str:
@@ -505,6 +512,8 @@ class _Verifier:
         current_key = current.key if current is not None else None
         last_seq, last_hash = lk.start - 1, lk.start_prev
         announced: set[int] = set()
+        unconfirmed: dict[int, str] = {}  # redacted envelopes not yet confirmed: seq -> stated hash
+        used: set[str] = {current_fp} if current_fp is not None else set()  # the keys of this chain so far
         signers: dict[int, dict[str, Ed25519PublicKey]] = {}  # seq -> the key valid there
         for i, raw in enumerate(lk.envelopes):
 
@@ -538,17 +547,25 @@ class _Verifier:
                 continue
             signers[seq] = {current_fp: current_key} if current_fp and current_key else {}
             verified = False
-            try:
-                verify_envelope(env, signers[seq])
-                verified = True
-            except ProtocolError as exc:
-                if exc.code == "unknown_key":
-                    if current_fp is not None:  # otherwise the header problem already says why
-                        problem(self.explain_key(env["key"], lk.sender, current_fp, seq))
-                else:
-                    problem(exc)
+            if is_redacted(env["record"]):
+                # Its content was purged after a withdrawal: the hash cannot be recomputed, so it stands as
+                # stated and must be confirmed by the chain (the next envelope's signed prev) or a receipt.
+                summary.redacted += 1
+                unconfirmed[seq] = env["hash"]
+            else:
+                try:
+                    verify_envelope(env, signers[seq])
+                    verified = True
+                except ProtocolError as exc:
+                    if exc.code == "unknown_key":
+                        if current_fp is not None:  # otherwise the header problem already says why
+                            problem(self.explain_key(env["key"], lk.sender, current_fp, seq))
+                    else:
+                        problem(exc)
             try:
                 verify_chain_step(env, lk.link, last_seq, last_hash)
+                if verified and unconfirmed.get(last_seq) == env["prev"]:
+                    del unconfirmed[last_seq]
             except ProtocolError as exc:
                 problem(exc)
             # Resynchronise on the stated (seq, hash) so that one bad envelope is reported once, not as a
@@ -565,6 +582,22 @@ class _Verifier:
             if new_key is None or not verified:
                 continue
             new_fp = fingerprint(new_key)
+            owner = self.keys.get(new_fp)
+            foreign = owner is not None and owner.party != lk.sender
+            earlier = owner is not None and owner.valid_from.get(lk.link, seq + 1) <= seq
+            if foreign or earlier or new_fp in used:
+                # A key belongs to one party, ever (§6): a receiver refuses (quarantines) such a rotation
+                # and the sender's key stays what it was, so the verifier does the same.
+                whose = f"a key of {owner.party}" if foreign and owner else f"a key {lk.sender} used before"
+                problem(
+                    ProtocolError(
+                        "bad_rotation",
+                        f"envelope {seq} rotates to key {short_fingerprint(new_fp)}, {whose}",
+                        seq,
+                    )
+                )
+                continue
+            used.add(new_fp)
             declared = later.get(seq + 1)
             if declared is None or declared.fp != new_fp:
                 problem(
@@ -582,6 +615,22 @@ class _Verifier:
             if chain_trusted:
                 self.rotated_in_trusted.setdefault(lk.sender, set()).add(new_fp)
         summary.last_seq, summary.last_hash = last_seq, last_hash
+        receipted = {
+            (r.get("seq"), r.get("hash"))
+            for r in lk.receipts
+            if isinstance(r, dict) and r.get("link") == lk.link
+        }  # their signatures are checked with the receipts; a bad one is reported there
+        for seq, stated in sorted(unconfirmed.items()):
+            if (seq, stated) not in receipted:
+                self.problem(
+                    "envelope",
+                    "unconfirmed_redaction",
+                    f"envelope {seq} is redacted, and neither a verified next envelope nor a receipt confirms "
+                    "its hash",
+                    link=lk.link,
+                    index=None,
+                    seq=seq,
+                )
         for seq, declared in sorted(later.items()):
             if seq not in announced:
                 declared.rejected = True

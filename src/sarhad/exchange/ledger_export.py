@@ -67,6 +67,8 @@ def export_link(
         ).all()
         return [json.loads(body) for body in rows]
 
+    parties: dict[str, Any] = {node.party: {"keys": own_entries}, peer: {"keys": peer_entries}}
+    parties.update(_refused_rotation_keys(session, in_link, {node.party, peer}))
     links = [
         {
             "link": out_link,
@@ -81,7 +83,35 @@ def export_link(
     ]
     return ledger.build_ledger(
         node.party,
-        {node.party: {"keys": own_entries}, peer: {"keys": peer_entries}},
+        parties,
         links,
         exported_at=node.clock.now(),
     )
+
+
+def _refused_rotation_keys(session: Session, in_link: str, listed: set[str]) -> dict[str, Any]:
+    """The keys of third parties that a refused rotation on ``in_link`` tried to take over (docs §6, §12).
+
+    A receiver quarantines a rotation to a key it knows for another party; the verifier can tell such a
+    rotation apart only if the file lists that key with its owner, so those keys (and only those: the file
+    does not otherwise disclose this node's other peers) are listed, with no link they sign on.
+    """
+    found: dict[str, list[dict[str, Any]]] = {}
+    rows = session.execute(
+        select(InboundEnvelope.body).where(
+            InboundEnvelope.link == in_link,
+            InboundEnvelope.record_kind == protocol.KIND_KEY_ROTATION,
+            InboundEnvelope.status == "quarantined",
+        )
+    ).all()
+    for (body,) in rows:
+        record = json.loads(body).get("record", {})
+        fp = record.get("new_fingerprint") if isinstance(record, dict) else None
+        key = session.get(PeerKey, fp) if isinstance(fp, str) else None
+        if key is None or key.party in listed:
+            continue
+        entries = found.setdefault(key.party, [])
+        entry = ledger.key_entry(protocol.public_key_from_b64(key.public_key), {})
+        if entry not in entries:
+            entries.append(entry)
+    return {party: {"keys": entries} for party, entries in sorted(found.items())}

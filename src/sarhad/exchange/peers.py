@@ -18,8 +18,8 @@ from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
 from sarhad.exchange.domain import link_id
-from sarhad.exchange.identity import ensure_own_key_recorded
-from sarhad.exchange.models import LinkHead, OutboundEnvelope, Peer, PeerKey
+from sarhad.exchange.identity import ensure_own_key_recorded, identity
+from sarhad.exchange.models import LinkHead, OutboundEnvelope, OwnKey, Peer, PeerKey
 
 
 def add_peer(
@@ -56,6 +56,7 @@ def add_peer(
         raise Conflict(
             f"peer {party} is already configured; remove it first to re-pair", code=ErrorCode.PEER_EXISTS
         )
+    _refuse_key_of_another_party(session, node, party, actual)
     now = node.clock.now()
     session.add(
         Peer(
@@ -108,6 +109,20 @@ def add_peer(
         details={"url": url, "fingerprint": actual},
     )
     return session.get(Peer, party) or Peer()
+
+
+def _refuse_key_of_another_party(session: Session, node: Node, party: str, fp: str) -> None:
+    """A key belongs to one party, ever (docs/exchange-protocol.md §6): refuse pinning a key for ``party``
+    that this node holds as its own or as another party's (a removed peer's keys are kept, so they count)."""
+    owner = node.party if session.get(OwnKey, fp) is not None or fp == identity(node).fingerprint else None
+    if owner is None:
+        known = session.get(PeerKey, fp)
+        owner = known.party if known is not None and known.party != party else None
+    if owner is not None:
+        raise Conflict(
+            f"the key {protocol.short_fingerprint(fp)} is a key of {owner}; a key belongs to one party only",
+            code=ErrorCode.KEY_IN_USE,
+        )
 
 
 def remove_peer(session: Session, node: Node, party: str, *, actor: Actor) -> None:

@@ -20,12 +20,13 @@ optional history table holds every version's content exactly as released or rece
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor, SystemActor, require
@@ -75,6 +76,8 @@ class SharedKind(Generic[R]):
     ``hint`` ends the refusal of a change to a received record (``{origin}`` is filled in).
     ``check_changeable(row, verb)`` refuses a change to an own record in a state that forbids it; without
     it, a withdrawn record is final (409 ``withdrawn``).
+    ``purge``: the row's content columns and the blank each is set to when the originator withdraws a
+    received record (:func:`apply_received_withdrawal`; the history's content is purged too).
     """
 
     name: str  # the record kind on the exchange
@@ -85,6 +88,7 @@ class SharedKind(Generic[R]):
     labelled: bool = True
     hint: str = ""
     check_changeable: Callable[[R, str], None] | None = None
+    purge: tuple[tuple[str, Any], ...] = ()
 
     @property
     def plural(self) -> str:
@@ -545,7 +549,8 @@ def store_received(
             "origin": record.origin,
             kind.version_id: record.record_id,
             "version": record.version,
-            "content": record.content,
+            # an older version arriving after the originator withdrew the record is kept purged (§11.3)
+            "content": {} if row.withdrawn_at is not None else record.content,
             "content_hash": record.content_hash,
             "recorded_at": now,
             "recorded_by": by,
@@ -572,8 +577,23 @@ def store_received(
             content=record.content,
             actor=SystemActor(by),
             origin=record.origin,
+            origin_sig=record.origin_sig,
         )
     return Stored(row=row, is_new=is_new, newer=newer)
+
+
+def purge_content(session: Session, kind: SharedKind[R], row: R) -> None:
+    """Purge a withdrawn received record's content from the kind's row and history; the hashes stay, so what
+    was received can still be proved (docs/exchange-protocol.md §11.3). The exchange purges its own copies."""
+    for column, blank in kind.purge:
+        setattr(row, column, copy.deepcopy(blank))
+    if kind.versions is not None:
+        versions: Any = kind.versions  # a mapped class: its attributes are columns here
+        session.execute(
+            update(versions)
+            .where(versions.origin == row.origin, getattr(versions, kind.version_id) == row.id)
+            .values(content={})
+        )
 
 
 def apply_received_withdrawal(
@@ -589,6 +609,7 @@ def apply_received_withdrawal(
     reason = rules.received_reason(record.content)
     if row.withdrawn_at is None:
         row.withdrawn_at, row.withdraw_reason = node.clock.now(), reason
+    purge_content(session, kind, row)
     by = peer_actor(record)
     record_event(
         session,
@@ -604,9 +625,10 @@ def apply_received_withdrawal(
         node,
         kind=kind.name,
         record_id=record.record_id,
-        version=row.version,
+        version=record.version,  # the tombstone as its originator signed it (§11.2)
         actor=SystemActor(by),
         reason=reason,
         origin=record.origin,
+        origin_sig=record.origin_sig,
     )
     return row

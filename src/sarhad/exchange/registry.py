@@ -34,6 +34,9 @@ class IncomingRecord:
     sent_at: str
     content_json: str = ""  # the content as canonical JSON text, as verified ("" if not at hand)
     validated: BaseModel | None = None  # the content checked against the kind's schema, if it has one
+    origin_sig: dict[str, Any] | None = (
+        None  # the originator's verified signature (docs §11.2), if it came with one
+    )
 
     def content_text(self) -> str:
         """The content as canonical JSON text: what a JSON column can be given as it is (``insert_rows``)."""

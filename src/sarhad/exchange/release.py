@@ -8,11 +8,13 @@ the audit names. :func:`deliveries` tells a domain page how far each envelope of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,8 @@ from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound, Perm
 from sarhad.core.node import Node
 from sarhad.exchange import outbox, protocol
 from sarhad.exchange.domain import Handling, Op, Tlp, chunked, delivery_state, split_link
-from sarhad.exchange.models import OutboundEnvelope, ReceivedRecord, Release
+from sarhad.exchange.identity import signing_identity
+from sarhad.exchange.models import InboundEnvelope, OutboundEnvelope, ReceivedRecord, Release
 from sarhad.exchange.peers import peer_parties
 from sarhad.exchange.registry import get_kind
 
@@ -52,9 +55,11 @@ def make_record(
     content: dict[str, Any],
     origin: str | None = None,
     digest: str | None = None,
+    origin_sig: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The record an envelope carries; ``digest`` is the content's hash if the caller has already made it."""
-    return {
+    """The record an envelope carries; ``digest`` is the content's hash if the caller has already made it;
+    ``origin_sig`` the originator's signature a relayed record carries on (docs/exchange-protocol.md §11.2)."""
+    record = {
         "kind": kind,
         "origin": origin or node.party,
         "id": record_id,
@@ -65,6 +70,53 @@ def make_record(
         "content": content,
         "content_hash": digest or content_hash(content),
     }
+    if origin_sig is not None:
+        record["origin_sig"] = dict(origin_sig)
+    return record
+
+
+class OriginSigner:
+    """Adds this node's origin signature to its own records released with onward release allowed (§11.2).
+
+    Only such a record may be relayed to a third party, which needs the originator's own signature to accept
+    it; a ``no_onward`` record never leaves its receiver, so it is not signed twice. The key is the one the
+    envelopes are signed with, read once, and one signature serves every release of the same version and
+    terms.
+    """
+
+    def __init__(self, session: Session, node: Node) -> None:
+        self.session, self.node = session, node
+        self._key: Ed25519PrivateKey | None = None
+        self._made: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def sign(self, record: dict[str, Any]) -> dict[str, Any]:
+        if record["origin"] != self.node.party or record["handling"] != Handling.ONWARD_ALLOWED.value:
+            return record
+        terms = tuple(
+            str(record[n]) for n in ("kind", "id", "version", "op", "content_hash", "handling", "tlp")
+        )
+        sig = self._made.get(terms)
+        if sig is None:
+            if self._key is None:
+                self._key = signing_identity(self.session, self.node).private_key
+            sig = self._made[terms] = protocol.sign_origin(self._key, record)
+        record["origin_sig"] = sig
+        return record
+
+
+def held_origin_sig(
+    session: Session, origin: str, kind: str, record_id: str, version: int
+) -> dict[str, Any] | None:
+    """The originator's signature held for a received record's ``version`` (None if it came without one):
+    from the envelope that brought that version, which the receiver verified (``inbox``)."""
+    received = session.get(ReceivedRecord, (origin, kind, record_id))
+    if received is None or received.version != version:
+        return None
+    held = session.get(InboundEnvelope, (received.link, received.seq))
+    if held is None:
+        return None
+    sig = json.loads(held.body).get("record", {}).get("origin_sig")
+    return sig if isinstance(sig, dict) else None
 
 
 @dataclass(frozen=True)
@@ -80,6 +132,8 @@ class ReleaseItem:
     tlp: str = Tlp.AMBER.value
     origin: str | None = None  # default: this node; a relayed record names its originator
     content_json: bytes | None = None  # the content's canonical bytes, if the caller already made them
+    # a relayed record: its originator's signature (default: the one held with the received version)
+    origin_sig: Mapping[str, Any] | None = None
 
 
 def release_records(
@@ -102,7 +156,7 @@ def release_records(
     handlings = {h.value for h in Handling}
     labels = {t.value for t in Tlp}
     peers = peer_parties(session)
-    planned: list[tuple[ReleaseItem, str, list[str]]] = []
+    planned: list[tuple[ReleaseItem, str, list[str], Mapping[str, Any] | None]] = []
     keys: set[tuple[str, str, str, str]] = set()
     for item in items:
         if get_kind(item.kind) is None:
@@ -115,8 +169,18 @@ def release_records(
         if not targets:
             raise InvalidInput("name at least one party to release to")
         origin = item.origin or node.party
+        origin_sig = item.origin_sig
         if origin != node.party:
             _check_onward(session, origin, item.kind, item.record_id, targets)
+            if origin_sig is None:
+                origin_sig = held_origin_sig(session, origin, item.kind, item.record_id, item.version)
+            if origin_sig is None:
+                raise Conflict(
+                    f"{item.kind} {item.record_id} version {item.version} came without {origin}'s own "
+                    f"signature, so a third party would not accept it from {node.party}. Ask {origin}, its "
+                    f"originator, to release it to {', '.join(targets)}.",
+                    code=ErrorCode.ORIGIN_UNSIGNED,
+                )
         for party in targets:
             if party == node.party:
                 raise InvalidInput("a record is not released to its own party")
@@ -129,7 +193,7 @@ def release_records(
                     code=ErrorCode.ALREADY_RELEASED,
                 )
             keys.add(key)
-        planned.append((item, origin, targets))
+        planned.append((item, origin, targets, origin_sig))
     ended: list[int] = []
     record_ids = sorted({key[2] for key in keys})
     for chunk in chunked(record_ids):
@@ -156,7 +220,8 @@ def release_records(
     release_rows: list[dict[str, Any]] = []
     per_party: dict[str, list[dict[str, Any]]] = {}
     per_party_json: dict[str, list[bytes | None]] = {}
-    for item, origin, targets in planned:
+    signer = OriginSigner(session, node)
+    for item, origin, targets, origin_sig in planned:
         canonical = item.content_json or protocol.canonical_json(item.content)
         digest = protocol.sha256_hex(canonical)
         for party in targets:
@@ -175,17 +240,20 @@ def release_records(
                 }
             )
             per_party.setdefault(party, []).append(
-                make_record(
-                    node,
-                    kind=item.kind,
-                    record_id=item.record_id,
-                    version=item.version,
-                    op=Op.UPSERT,
-                    handling=item.handling,
-                    tlp=item.tlp,
-                    content=item.content,
-                    origin=origin,
-                    digest=digest,
+                signer.sign(
+                    make_record(
+                        node,
+                        kind=item.kind,
+                        record_id=item.record_id,
+                        version=item.version,
+                        op=Op.UPSERT,
+                        handling=item.handling,
+                        tlp=item.tlp,
+                        content=item.content,
+                        origin=origin,
+                        digest=digest,
+                        origin_sig=origin_sig,
+                    )
                 )
             )
             per_party_json.setdefault(party, []).append(canonical)
@@ -297,21 +365,27 @@ def _follow_releases(
     op: Op,
     content: dict[str, Any],
     origin: str | None,
+    origin_sig: Mapping[str, Any] | None = None,
 ) -> list[tuple[Release, dict[str, Any]]]:
     """Enqueue this version (or tombstone) of a record to every party it is released to, each with the
-    handling and TLP of its release; returns each release with the record sent under it."""
+    handling and TLP of its release; returns each release with the record sent under it. An own record
+    released onward-allowed is origin-signed; a relayed one carries ``origin_sig``, its originator's."""
     sent: list[tuple[Release, dict[str, Any]]] = []
+    signer = OriginSigner(session, node)
     for rel in active_releases(session, kind, record_id, origin or node.party):
-        record = make_record(
-            node,
-            kind=kind,
-            record_id=record_id,
-            version=version,
-            op=op,
-            handling=rel.handling,
-            tlp=rel.tlp,
-            content=content,
-            origin=rel.origin,
+        record = signer.sign(
+            make_record(
+                node,
+                kind=kind,
+                record_id=record_id,
+                version=version,
+                op=op,
+                handling=rel.handling,
+                tlp=rel.tlp,
+                content=content,
+                origin=rel.origin,
+                origin_sig=None if rel.origin == node.party else origin_sig,
+            )
         )
         outbox.enqueue_record(session, node, rel.to_party, record)
         sent.append((rel, record))
@@ -328,6 +402,7 @@ def publish_version(
     content: dict[str, Any],
     actor: Actor,
     origin: str | None = None,
+    origin_sig: Mapping[str, Any] | None = None,
 ) -> int:
     """A new version of a record: it follows every active release automatically. Returns envelopes written.
 
@@ -343,6 +418,7 @@ def publish_version(
         op=Op.UPSERT,
         content=content,
         origin=origin,
+        origin_sig=origin_sig,
     )
     for rel, record in sent:
         record_event(
@@ -367,6 +443,7 @@ def withdraw_record(
     actor: Actor,
     reason: str = "",
     origin: str | None = None,
+    origin_sig: Mapping[str, Any] | None = None,
 ) -> int:
     """Send a signed tombstone to every party the record was released to; the releases end.
 
@@ -382,6 +459,7 @@ def withdraw_record(
         op=Op.WITHDRAW,
         content={"reason": reason},
         origin=origin,
+        origin_sig=origin_sig,
     )
     for rel, _record in sent:
         rel.withdrawn_at = now

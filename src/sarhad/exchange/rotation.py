@@ -18,7 +18,12 @@ from sarhad.audit.services import record_event
 from sarhad.core.node import Node, after_commit
 from sarhad.exchange import outbox, protocol
 from sarhad.exchange.domain import KEY_ROTATION_KIND, Handling, Op, RecordShapeError, Tlp
-from sarhad.exchange.identity import complete_rotation, ensure_own_key_recorded, pending_key_path
+from sarhad.exchange.identity import (
+    complete_rotation,
+    ensure_own_key_recorded,
+    identity,
+    pending_key_path,
+)
 from sarhad.exchange.keys import IdentityStore, write_key_file
 from sarhad.exchange.models import OwnKey, Peer, PeerKey
 from sarhad.exchange.release import make_record
@@ -97,22 +102,24 @@ def apply_key_rotation(session: Session, node: Node, sender: str, env: dict[str,
     if new_key is None:
         raise RecordShapeError("key rotation record without a new key")
     fp = protocol.fingerprint(new_key)
+    refusal = _known_key_refusal(session, node, sender, fp)
+    if refusal is not None:
+        raise RecordShapeError(f"key rotation refused: {refusal}")
     seq = env["seq"]
     old = session.get(PeerKey, env["key"])
     if old is not None:
         old.valid_until_seq = seq
-    if session.get(PeerKey, fp) is None:
-        session.add(
-            PeerKey(
-                fingerprint=fp,
-                party=sender,
-                public_key=protocol.public_key_b64(new_key),
-                valid_from_seq=seq + 1,
-                valid_until_seq=None,
-                source="rotation",
-                added_at=node.clock.now(),
-            )
+    session.add(
+        PeerKey(
+            fingerprint=fp,
+            party=sender,
+            public_key=protocol.public_key_b64(new_key),
+            valid_from_seq=seq + 1,
+            valid_until_seq=None,
+            source="rotation",
+            added_at=node.clock.now(),
         )
+    )
     record_event(
         session,
         node.clock,
@@ -122,3 +129,21 @@ def apply_key_rotation(session: Session, node: Node, sender: str, env: dict[str,
         record_id=sender,
         details={"new_fingerprint": fp, "from_seq": seq + 1},
     )
+
+
+def _known_key_refusal(session: Session, node: Node, sender: str, fp: str) -> str | None:
+    """Why a rotation of ``sender`` to the key ``fp`` is refused, or None: a key belongs to one party, ever.
+
+    Refused: this node's own key (current or retired), a key pinned or rotated in for another party (a
+    removed peer's too: its keys are kept), and a key ``sender`` itself used before (the current one
+    included). Checked before anything changes, so a refused rotation leaves the sender's current key valid.
+    """
+    short = protocol.short_fingerprint(fp)
+    if fp == identity(node).fingerprint or session.get(OwnKey, fp) is not None:
+        return f"the new key {short} is a key of {node.party}, this node"
+    known = session.get(PeerKey, fp)
+    if known is None:
+        return None
+    if known.party != sender:
+        return f"the new key {short} is already a key of {known.party}; a key belongs to one party only"
+    return f"the new key {short} is one {sender} has used before; a rotation must bring a new key"

@@ -31,6 +31,15 @@ INCIDENTS = records.SharedKind(
     versions=IncidentVersion,
     version_id="incident_id",
     hint=" Send {origin} a request instead.",
+    # what a withdrawal by the originator purges from a received incident (the hash stays; the position,
+    # type and times stay too: a row needs them, and the withdrawn incident is shown to nobody)
+    purge=(
+        ("description", ""),
+        ("casualties", {}),
+        ("seizures", []),
+        ("attachments", []),
+        ("status_reason", ""),
+    ),
 )
 
 

@@ -76,6 +76,7 @@ REQUESTS = records.SharedKind(
     labelled=False,
     hint=" You can answer it.",
     check_changeable=_check_open,
+    purge=(("text", ""),),  # a withdrawal by the requester purges its text here (the hash stays)
 )
 
 

@@ -179,8 +179,15 @@ class TestCa:
         self.cert_file = folder / "ca.pem"
         self.cert_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, common_name: str) -> CertPair:
-        """A certificate for ``common_name`` valid for 127.0.0.1 and localhost, as server and as client."""
+    def issue(self, common_name: str, party: str | None = None) -> CertPair:
+        """A certificate for ``common_name`` valid for 127.0.0.1 and localhost, as server and as client;
+        with ``party``, it names that party (``urn:sarhad:party:XX``), as a node's certificate must."""
+        names: list[x509.GeneralName] = [
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.DNSName("localhost"),
+        ]
+        if party is not None:
+            names.append(x509.UniformResourceIdentifier(f"urn:sarhad:party:{party}"))
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
         cert = (
@@ -191,12 +198,7 @@ class TestCa:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=2))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-                ),
-                critical=False,
-            )
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
                 critical=False,
@@ -479,9 +481,9 @@ def create_party(
     )
     party = Party(code=code, name=name, data_dir=data_dir, port=port, env=dict(env or {}))
     if ca is not None:
-        server = ca.issue(f"node-{code.lower()}")
+        server = ca.issue(f"node-{code.lower()}", party=code)
         party.ca = ca.cert_file
-        party.client_cert = ca.issue(f"client-of-{code.lower()}")
+        party.client_cert = ca.issue(f"client-of-{code.lower()}", party=code)
         party.env.update(
             SARHAD_TLS_CERT_FILE=str(server.cert),
             SARHAD_TLS_KEY_FILE=str(server.key),

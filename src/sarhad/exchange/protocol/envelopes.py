@@ -408,3 +408,82 @@ def parse_key_rotation(record: Mapping[str, Any]) -> Ed25519PublicKey | None:
 
 
 # ----------------------------------------------------------------------------------------------------
+
+
+# ----------------------------------------------------------------------------------------------------
+# Origin signatures: the originator's own signature over a record version and its release terms (§11.2)
+# ----------------------------------------------------------------------------------------------------
+
+ORIGIN_SIGNING_PREFIX: Final = "sarhad-origin-v1:"
+ORIGIN_SIG_VERSION: Final = 1
+ORIGIN_SIG_FIELDS: Final = ("key", "handling", "tlp", "sig")
+# The record's own members the statement takes, then the signature's terms and key.
+ORIGIN_RECORD_FIELDS: Final = ("origin", "kind", "id", "version", "op", "content_hash")
+
+
+def origin_statement(record: Mapping[str, Any], key: str, handling: str, tlp: str) -> JSONObject:
+    """What an origin signature signs: the record version (by its content hash) and the originator's terms.
+
+    ``{v, origin, kind, id, version, op, content_hash, handling, tlp, key}``: the record's own members, and
+    the originator's handling and TLP for it and the fingerprint of the signing key.
+    """
+    statement: JSONObject = {"v": ORIGIN_SIG_VERSION}
+    for name in ORIGIN_RECORD_FIELDS:
+        if name not in record:
+            raise malformed(f"record field {name!r} is missing")
+        statement[name] = record[name]
+    statement.update(handling=handling, tlp=tlp, key=key)
+    return statement
+
+
+def origin_digest(record: Mapping[str, Any], key: str, handling: str, tlp: str) -> str:
+    """``sha256hex(JCS(origin statement))``."""
+    return sha256_hex(canonical_json(origin_statement(record, key, handling, tlp)))
+
+
+def _origin_signing_input(digest: str) -> bytes:
+    return (ORIGIN_SIGNING_PREFIX + digest).encode("ascii")
+
+
+def sign_origin(private_key: Ed25519PrivateKey, record: Mapping[str, Any]) -> JSONObject:
+    """The ``origin_sig`` member the originator adds to ``record``, over its own ``handling`` and ``tlp``."""
+    key = fingerprint(private_key.public_key())
+    handling, tlp = record["handling"], record["tlp"]
+    digest = origin_digest(record, key, handling, tlp)
+    signed = _sodium_signer(private_key).sign(_origin_signing_input(digest)).signature
+    return {"key": key, "handling": handling, "tlp": tlp, "sig": base64.b64encode(signed).decode("ascii")}
+
+
+def check_origin_sig_shape(obj: object) -> JSONObject:
+    """Exactly ``key`` (hex64), ``handling`` and ``tlp`` (strings) and ``sig`` (b64 of 64 bytes)."""
+    if not isinstance(obj, dict):
+        raise malformed("record field 'origin_sig' must be a JSON object")
+    check_fields(obj, ORIGIN_SIG_FIELDS, "origin_sig", None)
+    if not is_hex64(obj["key"]):
+        raise malformed("origin_sig field 'key' must be 64 lowercase hex digits")
+    for name in ("handling", "tlp"):
+        if not isinstance(obj[name], str):
+            raise malformed(f"origin_sig field {name!r} must be a string")
+    try:
+        b64decode_strict(obj["sig"], SIGNATURE_BYTES, "signature")
+    except ProtocolError as exc:
+        raise malformed(f"origin_sig field 'sig': {exc.message}") from None
+    return obj
+
+
+def verify_origin_sig(record: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]) -> JSONObject:
+    """Verify ``record["origin_sig"]`` against ``keys`` (fingerprint → key: the origin party's keys only).
+
+    Returns the checked ``origin_sig``. Raises ``ProtocolError``: ``malformed``, ``unknown_key`` (the key is
+    not one of ``keys``) or ``bad_signature``. The caller compares its terms with the record's (§11.2).
+    """
+    sig = check_origin_sig_shape(record.get("origin_sig"))
+    key = keys.get(sig["key"])
+    if key is None:
+        raise ProtocolError(
+            "unknown_key", f"origin signature by key {sig['key'][:16]}, not a key of {record.get('origin')}"
+        )
+    digest = origin_digest(record, sig["key"], sig["handling"], sig["tlp"])
+    if not _signature_verifies(key, base64.b64decode(sig["sig"]), _origin_signing_input(digest)):
+        raise ProtocolError("bad_signature", "origin signature does not verify")
+    return sig
