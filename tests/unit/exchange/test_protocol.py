@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from hypothesis import given, settings
@@ -230,10 +231,11 @@ def test_envelope_roundtrip_verifies_after_json_transport(
 def test_record_number_that_receivers_would_read_as_an_unsafe_integer_is_refused_when_sending() -> None:
     """The float 2^53 is written "9007199254740992"; a receiver parses that as an integer outside the range
     JSON numbers hold exactly and could not verify the hash, so the sender refuses it up front."""
-    with pytest.raises(ProtocolError) as exc:
-        p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2.0**53})
-    assert code_of(exc) == "malformed"
-    env = p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2.0**53 - 1, "big": 1e300})
+    for unsafe in (2.0**53, 1e300, -(2**53), 2**64):
+        with pytest.raises(ProtocolError) as exc:
+            p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": unsafe})
+        assert code_of(exc) == "unsafe_number"
+    env = p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2.0**53 - 1, "lat": 33.75, "t": 1e-300})
     p.verify_envelope(json.loads(p.canonical_json(env)), keyring(PK_KEY))
 
 
@@ -677,13 +679,52 @@ def test_published_test_vectors_match_the_implementation() -> None:
     p.verify_receipt(json.loads(doc_block("receipt")), keyring(IR_KEY))
 
 
-def test_deeply_nested_record_is_refused_as_malformed_rather_than_crashing() -> None:
+def test_deeply_nested_record_is_refused_as_too_deep_rather_than_crashing() -> None:
     nested: list[object] = []
     for _ in range(50_000):
         nested = [nested]
     with pytest.raises(ProtocolError) as exc:
         p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"content": nested})
-    assert code_of(exc) == "malformed"
+    assert code_of(exc) == "too_deep"
+
+
+def test_canonical_json_of_any_depth_is_written_without_recursion_and_matches_rfc8785() -> None:
+    nested: list[object] = [1.5, {"b": None, "a": "x"}]
+    for _ in range(50_000):
+        nested = [nested]
+    text = p.canonical_json(nested)
+    assert text == b"[" * 50_000 + b'[1.5,{"a":"x","b":null}]' + b"]" * 50_000
+    shallow = {"z": [1, 2.5, "é"], "a": {"\U0001f600": 1, "\uffff": 2}}
+    assert p.canonical_json(shallow) == rfc8785.dumps(shallow)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (b'{"a":1,"a":2}', "duplicate_member"),
+        (b'{"x":{"a":1,"b":{"a":2,"a":3}}}', "duplicate_member"),
+        (b"[9007199254740992]", "unsafe_number"),
+        (b"[9007199254740992.0]", "unsafe_number"),
+        (b"[-1e300]", "unsafe_number"),
+        (b"[1e400]", "unsafe_number"),
+        (b"[" + b"1" * 5000 + b"]", "unsafe_number"),
+        (b"[" * 35 + b"]" * 35, "too_deep"),
+        (b"[" * 100_000 + b"]" * 100_000, "too_deep"),
+        (b"[NaN]", "malformed"),
+        (b"\xff", "malformed"),
+    ],
+)
+def test_strict_parse_refuses_duplicates_unsafe_numbers_and_deep_nesting_with_their_codes(
+    text: bytes, code: str
+) -> None:
+    with pytest.raises(ProtocolError) as exc:
+        p.parse_json_strict(text)
+    assert code_of(exc) == code
+
+
+def test_strict_parse_accepts_the_domain_edges() -> None:
+    edge = b'{"a":[9007199254740991,-9007199254740991,0.5,1e-300],"b":' + b"[" * 33 + b"]" * 33 + b"}"
+    assert p.parse_json_strict(edge)["a"][0] == 2**53 - 1
 
 
 # --- the fast canonical-JSON path must be byte-identical to RFC 8785 ------------------------------------
