@@ -421,7 +421,7 @@ def test_push_on_a_link_from_a_party_that_is_not_a_peer_is_refused(link: Link) -
         # and a push for a link this node does not receive
         response = client.post(f"{link.ir.url}/exchange/v1/links/PK/AF/envelopes", json={"envelopes": []})
         assert response.status_code == 404, response.text
-        assert response.json()["error"]["code"] == "bad_link"
+        assert response.json()["error"]["code"] == "unknown_link"
     assert link.state() == before
 
 
