@@ -35,7 +35,9 @@ PASSWORD = "Conformance-Passw0rd"
 
 def sarhad(*args: str, env: dict[str, str] | None = None) -> str:
     """``sarhad ARGS`` as a separate process, as an operator runs it; fails the test on a non-zero exit."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SARHAD_") or k.startswith("SARHAD_TEST_")}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("SARHAD_") or k.startswith("SARHAD_TEST_")
+    }
     result = subprocess.run(
         [sys.executable, "-m", "sarhad", *args],
         capture_output=True,
@@ -74,7 +76,11 @@ class Node:
         signed: bool = True,
     ) -> httpx.Response:
         """One HTTP request to the node, signed (§8) as ``party`` with ``key`` unless told otherwise."""
-        sent = request_headers(key, party, method, target, body) if signed else {"content-type": "application/json"}
+        sent = (
+            request_headers(key, party, method, target, body)
+            if signed
+            else {"content-type": "application/json"}
+        )
         sent.update(headers or {})
         with httpx.Client(base_url=self.url, timeout=60.0) as client:
             return client.request(method, target, content=body, headers=sent)

@@ -49,7 +49,17 @@ def test_a_valid_push_is_answered_with_the_receivers_signed_receipt(node: Node) 
 
 @pytest.mark.parametrize(
     "breakage",
-    ["missing", "unknown", "v_true", "seq_zero", "seq_string", "upper_hex", "time_offset", "record_list", "bad_b64"],
+    [
+        "missing",
+        "unknown",
+        "v_true",
+        "seq_zero",
+        "seq_string",
+        "upper_hex",
+        "time_offset",
+        "record_list",
+        "bad_b64",
+    ],
 )
 def test_envelope_of_the_wrong_shape_is_refused_as_malformed(node: Node, breakage: str) -> None:
     env = next_envelope(node)
@@ -123,7 +133,7 @@ def test_sender_that_is_not_a_peer_is_unknown_peer(node: Node) -> None:
 
 
 def test_envelope_beyond_the_next_seq_is_seq_gap_with_the_receipt_to_resume_from(node: Node) -> None:
-    seq, last = node.head()
+    seq, _ = node.head()
     env = envelope(IR_KEY, "IR>PK", seq + 5, "1" * 64, bulletin(seq + 5))
     error = refused(node, push_body(env), 409, "seq_gap")
     assert error["details"]["last_seq"] == seq and error["details"]["receipt"]["seq"] == seq
@@ -191,7 +201,9 @@ def signed_with_number(node: Node, number: bytes) -> bytes:
               "key": IR_KEY.fingerprint, "record": rec}  # fmt: skip
     text = jcs(hashed).replace(b'"@N@"', number)
     digest = sha256hex(text)
-    whole = text[:-1] + b',"hash":"' + digest.encode() + b'","sig":"' + sign_hash(IR_KEY, digest).encode() + b'"}'
+    whole = (
+        text[:-1] + b',"hash":"' + digest.encode() + b'","sig":"' + sign_hash(IR_KEY, digest).encode() + b'"}'
+    )
     return b'{"envelopes":[' + whole + b"]}"
 
 
@@ -257,7 +269,14 @@ def _with_duplicate(env: dict[str, Any], where: str) -> tuple[bytes, str]:
     )  # fmt: skip
     # The hash a last-value-wins parser computes (canonical JSON of what it kept):
     digest = sha256hex(jcs({k: env[k] for k in ("v", "link", "seq", "prev", "sent_at", "key", "record")}))
-    whole = hashed_text[:-1] + b',"hash":"' + digest.encode() + b'","sig":"' + sign_hash(IR_KEY, digest).encode() + b'"}'
+    whole = (
+        hashed_text[:-1]
+        + b',"hash":"'
+        + digest.encode()
+        + b'","sig":"'
+        + sign_hash(IR_KEY, digest).encode()
+        + b'"}'
+    )
     return b'{"envelopes":[' + whole + b"]}", digest
 
 

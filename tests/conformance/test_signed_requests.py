@@ -37,7 +37,9 @@ def released(node: Node) -> list[dict[str, Any]]:
     return envelopes
 
 
-def test_pull_answers_envelopes_after_the_cursor_exactly_as_signed(node: Node, released: list[dict[str, Any]]) -> None:
+def test_pull_answers_envelopes_after_the_cursor_exactly_as_signed(
+    node: Node, released: list[dict[str, Any]]
+) -> None:
     answer = node.call("GET", PULL + "?after=1&limit=5")
     assert answer.status_code == 200
     assert answer.json() == {"envelopes": [released[1]], "last_seq": 2}

@@ -96,7 +96,9 @@ def record(
 HASHED = ("v", "link", "seq", "prev", "sent_at", "key", "record")
 
 
-def envelope(key: Key, link: str, seq: int, prev: str, rec: Any, *, sent_at: str | None = None) -> dict[str, Any]:
+def envelope(
+    key: Key, link: str, seq: int, prev: str, rec: Any, *, sent_at: str | None = None
+) -> dict[str, Any]:
     """A valid envelope (§4.1 hash, §4.2 signature)."""
     env: dict[str, Any] = {
         "v": 1,
@@ -129,7 +131,9 @@ def push_body(*envelopes: dict[str, Any]) -> bytes:
 # --- §7 receipts ---------------------------------------------------------------------------------------------
 
 
-def receipt(key: Key, link: str, seq: int, hash_: str, by: str, *, received_at: str | None = None) -> dict[str, Any]:
+def receipt(
+    key: Key, link: str, seq: int, hash_: str, by: str, *, received_at: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "v": 1,
         "link": link,

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sarhad.core.database import insert_rows, table_of
-from sarhad.core.errors import ErrorCode, NotFound, PayloadTooLarge
+from sarhad.core.errors import ErrorCode, InvalidInput, NotFound, PayloadTooLarge
 from sarhad.core.node import Node, after_commit
 from sarhad.exchange import protocol
 from sarhad.exchange.domain import DeliveryWake, link_id
@@ -64,9 +64,14 @@ def enqueue_records(
     written: list[Enqueued] = []
     contents = content_json or [None] * len(records)
     for record, content in zip(records, contents, strict=True):
-        digest, raw = protocol.seal_envelope(
-            me.private_key, me.fingerprint, link, seq + 1, prev, now, record, content
-        )
+        try:
+            digest, raw = protocol.seal_envelope(
+                me.private_key, me.fingerprint, link, seq + 1, prev, now, record, content
+            )
+        except protocol.ProtocolError as exc:  # outside the JSON domain receivers accept (too_deep, …)
+            raise InvalidInput(
+                f"this record cannot be sent: {exc.message}", code=ErrorCode(exc.code)
+            ) from exc
         body = raw.decode()
         if len(body) > limit:
             raise PayloadTooLarge(

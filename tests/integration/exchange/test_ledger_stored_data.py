@@ -54,7 +54,12 @@ def test_envelopes_stored_before_the_json_domain_still_export_and_verify_with_a_
     deep: Any = "bottom"
     for _ in range(500):
         deep = {"d": deep}
-    contents = [{"title": "fine", "body": "b"}, {"title": "deep", "body": deep}, {"n": 2**53}, {"title": "after"}]
+    contents = [
+        {"title": "fine", "body": "b"},
+        {"title": "deep", "body": deep},
+        {"n": 2**53},
+        {"title": "after"},
+    ]
     prev = protocol.GENESIS_HASH
     now = datetime.now(UTC)
     with node.transaction() as session:

@@ -621,20 +621,25 @@ def doc_block(name: str) -> str:
 
 def vectors() -> dict[str, Any]:
     """Recompute every published vector from the fixed seeds."""
+    content = {"title": "Movement near pillar 112", "body": "Movement near pillar 112 — ستون ۱۱۲"}
     rec = {
-        "kind": "hotline_message",
+        "kind": "bulletin",
         "origin": "PK",
         "id": "01JHX0V4Q2M3N4P5R6S7T8V9W0",
         "version": 1,
         "op": "upsert",
-        "content": {"precedence": "immediate", "text": "Movement near pillar 112 — ستون ۱۱۲"},
+        "handling": "no_onward",
+        "tlp": "amber",
+        "content": content,
+        "content_hash": p.sha256_hex(p.canonical_json(content)),
     }
     env = p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, rec)
     rcpt = p.make_receipt(
         IR_KEY, "PK>IR", 1, env["hash"], T0 + timedelta(seconds=2, microseconds=250000), "IR"
     )
-    body = p.canonical_json(rcpt)
-    path = "/exchange/v1/links/PK%3EIR/receipts"
+    # §9: PK pushed envelope 1; IR, pulling, posts its receipt to PK as {"receipt": R}.
+    body = p.canonical_json({"receipt": rcpt})
+    path = "/exchange/v1/links/PK/IR/receipts"
     at = T0 + timedelta(seconds=3)
     headers = p.sign_request(IR_KEY, "IR", "POST", path, body, at)
     return {

@@ -176,6 +176,7 @@ def seal_envelope(
     parse_link(link)
     if not is_hex64(key_fingerprint):
         raise malformed("seal_envelope needs the key's 64-hex fingerprint", seq)
+    check_json_domain(record, MAX_DEPTH - 1, "record", seq)  # what a receiver would refuse (§2.1)
     record_json, _ = canonical_record(record, content_json)
     sent = format_time(sent_at)
     digest = sha256_hex(_envelope_json(link, seq, prev, sent, key_fingerprint, record_json))
