@@ -36,6 +36,7 @@ from sarhad.exchange.protocol import (
     ProtocolError,
     canonical_json_lenient,
     check_envelope_shape,
+    deep_json_allowed,
     check_receipt_shape,
     fingerprint,
     format_time,
@@ -187,7 +188,8 @@ def build_ledger(
 
 def dump_ledger(doc: Mapping[str, Any]) -> bytes:
     """The file bytes for a ledger document: UTF-8 JSON, indented for people, newline-terminated."""
-    return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8") + b"\n"
+    with deep_json_allowed():  # envelopes stored before the nesting limit (§2.1) must still export
+        return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8") + b"\n"
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -210,7 +212,8 @@ def parse_ledger(data: bytes) -> JSONObject:
     except UnicodeDecodeError as exc:
         raise LedgerError(f"ledger file is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        doc = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        with deep_json_allowed():
+            doc = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
     except RecursionError as exc:
         raise LedgerError("ledger file nests too deeply") from exc
     except ValueError as exc:  # json.JSONDecodeError is a ValueError

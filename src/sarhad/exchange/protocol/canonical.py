@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -169,6 +171,28 @@ def json_copy(value: Any) -> Any:
             copy = source
         parent[key] = copy
     return root[0]
+
+
+LEGACY_DEPTH: Final = 1100
+"""Deeper than anything a node stored before it enforced :data:`MAX_DEPTH` (its parser stopped at 1024)."""
+
+
+@contextlib.contextmanager
+def deep_json_allowed(levels: int = LEGACY_DEPTH) -> Iterator[None]:
+    """Let the standard library's JSON reader and indenting writer (recursive) handle ``levels`` of nesting.
+
+    For the ledger file only, whose envelopes may have been stored before the nesting limit was enforced;
+    everything else the exchange receives is held to :data:`MAX_DEPTH` and never needs it.
+    """
+    before = sys.getrecursionlimit()
+    needed = 3 * levels + 200
+    if needed > before:
+        sys.setrecursionlimit(needed)
+    try:
+        yield
+    finally:
+        if needed > before:
+            sys.setrecursionlimit(before)
 
 
 MAX_DEPTH: Final = 32
