@@ -2,6 +2,7 @@
 #
 # Variables you may set:  PYTHON=python3.12   DATA_DIR=var/node   PARTY=PK  NAME=Pakistan
 #                         PYTEST_ARGS="-k exchange -x"   SARHAD_SKIP_SYSTEM_DEPS=1 (no apt check)
+#                         FUZZ_EXAMPLES=20000 (inputs per property for `make fuzz`)
 #                         SARHAD_TEST_POSTGRES_URL=... (use that server instead of starting a throw-away one)
 
 .DEFAULT_GOAL := help
@@ -19,6 +20,7 @@ PARTY ?= PK
 NAME ?= Pakistan
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FUZZ_EXAMPLES ?= 5000
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
@@ -88,6 +90,10 @@ test-integration: install ## integration tests on SQLite and a throw-away Postgr
 .PHONY: test-e2e
 test-e2e: system-deps install ## browser tests with headless Chromium (tests/e2e)
 	@$(call with_postgres,$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS))
+
+.PHONY: fuzz
+fuzz: install ## fuzz the exchange's push, pull and receipt endpoints and the ledger verifier at length (FUZZ_EXAMPLES=5000)
+	@$(call with_postgres,env FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS))
 
 .PHONY: bench
 bench: system-deps install ## run the benchmarks in bench/ on SQLite and a throw-away PostgreSQL (BENCH=name BENCH_ARGS=...)
