@@ -104,7 +104,7 @@ def push_bodies(draw: st.DrawFn, node: Node) -> bytes:
         return dumps(draw(json_values))
     if how in ("field", "record", "resealed"):
         target = env if how == "field" else env["record"]
-        name = draw(st.sampled_from(sorted(target) + ["extra"]))
+        name = draw(st.sampled_from([*sorted(target), "extra"]))
         if draw(st.booleans()):
             target[name] = draw(json_values)
         else:
@@ -173,7 +173,7 @@ def receipt_bodies(draw: st.DrawFn) -> bytes:
         return dumps(draw(json_values))
     if how == "field":
         mutated = copy.deepcopy(valid)
-        mutated[draw(st.sampled_from(sorted(valid) + ["extra"]))] = draw(json_values)
+        mutated[draw(st.sampled_from([*sorted(valid), "extra"]))] = draw(json_values)
         return dumps({"receipt": mutated})
     if how == "duplicate":
         return b'{"receipt":' + dumps(draw(json_values)) + b',"receipt":' + dumps(valid) + b"}"
