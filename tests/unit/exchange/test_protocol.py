@@ -356,13 +356,13 @@ def test_envelope_shape_check_refuses_non_objects() -> None:
         assert code_of(exc) == "malformed"
 
 
-def test_make_envelope_refuses_bad_arguments_as_malformed() -> None:
+def test_make_envelope_refuses_bad_arguments_with_their_codes() -> None:
     with pytest.raises(ProtocolError) as exc:
         p.make_envelope(PK_KEY, "PK>IR", 0, GENESIS_HASH, T0, record())
     assert code_of(exc) == "malformed"
     with pytest.raises(ProtocolError) as exc:
         p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2**60})
-    assert code_of(exc) == "malformed"
+    assert code_of(exc) == "unsafe_number"
 
 
 # ---------------------------------------------------------------------------------------------------------

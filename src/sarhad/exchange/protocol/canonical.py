@@ -211,35 +211,48 @@ def check_json_domain(
     range), whether written as an integer or with a fraction or exponent: ``ProtocolError("unsafe_number")``.
     Only JSON types (dict with string keys, list, str, int, float, bool, None) are allowed (``malformed``).
     """
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        kind = type(item)
-        if kind is dict or kind is list:
-            if depth > max_depth:
-                raise ProtocolError(
-                    "too_deep", f"{what} nests objects and arrays more than {max_depth} levels deep", seq
-                )
-            children: Any = item.values() if kind is dict else item  # type: ignore[attr-defined]
-            for child in children:
-                ckind = type(child)
-                if ckind is str or ckind is bool or child is None:
-                    continue
-                stack.append((child, depth + 1))
-            if kind is dict and not all(type(key) is str for key in item):  # type: ignore[attr-defined]
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        _check_scalar(value, what, seq)
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:  # one pass; strings, booleans and nulls (nearly every value) cost one type test each
+        item, depth = pop()
+        if depth > max_depth:
+            raise ProtocolError(
+                "too_deep", f"{what} nests objects and arrays more than {max_depth} levels deep", seq
+            )
+        if type(item) is dict:
+            if not all(type(key) is str for key in item):
                 raise malformed(f"{what} has an object member name that is not a string", seq)
-        elif kind is int:
-            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:  # type: ignore[operator]
-                raise ProtocolError(
-                    "unsafe_number", f"{what} holds the integer {_short(item)}, outside ±(2^53 − 1)", seq
-                )
-        elif kind is float:
-            if not math.isfinite(item) or not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:  # type: ignore[arg-type,operator]
-                raise ProtocolError(
-                    "unsafe_number", f"{what} holds the number {_short(item)}, outside ±(2^53 − 1)", seq
-                )
-        elif not (kind is str or kind is bool or item is None):
-            raise malformed(f"{what} holds a value of type {kind.__name__}, which is not JSON", seq)
+            children = item.values()
+        else:
+            children = item
+        for child in children:
+            ckind = type(child)
+            if ckind is str or child is None or ckind is bool:
+                continue
+            if ckind is dict or ckind is list:
+                push((child, depth + 1))
+            else:
+                _check_scalar(child, what, seq)
+
+
+def _check_scalar(item: object, what: str, seq: int | None) -> None:
+    kind = type(item)
+    if kind is int:
+        if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:  # type: ignore[operator]
+            raise ProtocolError(
+                "unsafe_number", f"{what} holds the integer {_short(item)}, outside ±(2^53 − 1)", seq
+            )
+    elif kind is float:
+        if not math.isfinite(item) or not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:  # type: ignore[arg-type,operator]
+            raise ProtocolError(
+                "unsafe_number", f"{what} holds the number {_short(item)}, outside ±(2^53 − 1)", seq
+            )
+    elif not (kind is str or kind is bool or item is None):
+        raise malformed(f"{what} holds a value of type {kind.__name__}, which is not JSON", seq)
 
 
 def _short(number: object) -> str:
