@@ -305,3 +305,17 @@ def test_after_every_attack_the_ledger_of_the_link_exports_and_verifies(node: No
     assert "wrote" in out
     verified = sarhad("ledger", "verify", str(tmp_path / "ledger.json"))
     assert "ledger verified" in verified
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="§13.1 says a bad rotation is refused (400 bad_rotation); this branch still quarantines it. The "
+    "refusal is x-trust's part of issue 14: remove this mark when that branch is merged.",
+)
+def test_rotation_whose_fingerprint_is_not_its_keys_is_bad_rotation(node: Node) -> None:
+    rotation = {
+        "kind": "key_rotation", "origin": "IR", "id": "rotation-bad", "version": 1, "op": "upsert",
+        "handling": "no_onward", "tlp": "amber", "content": {}, "content_hash": sha256hex(jcs({})),
+        "new_key": AF_KEY.public_b64, "new_fingerprint": "0" * 64,
+    }  # fmt: skip
+    refused(node, push_body(next_envelope(node, rotation)), 400, "bad_rotation")

@@ -150,7 +150,18 @@ def signed(method: str, target: str, body: bytes = b"") -> dict[str, str]:
 param_values = st.one_of(
     st.integers().map(str),
     st.text(alphabet="0123456789-+.eE", max_size=30),
-    st.sampled_from(["", "9" * 5000, "18446744073709551616", "9007199254740992", "-0", "00"]),
+    st.sampled_from(
+        [
+            "",
+            "9" * 5000,
+            "18446744073709551616",
+            "9007199254740992",
+            "9007199254740991",
+            "2147483648",
+            "-0",
+            "00",
+        ]
+    ),
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -110,11 +110,17 @@ def enqueue_record(session: Session, node: Node, to_party: str, record: dict[str
     return enqueue_records(session, node, to_party, [record])[0]
 
 
+SEQ_COLUMN_MAX: Final = 2**31 - 1  # the largest value the seq columns hold on every database
+
+
 def outbound_batch(
     session: Session, node: Node, peer_party: str, after: int, max_count: int | None = None
 ) -> list[str]:
     """Bodies of the envelopes after ``after`` on our link to the peer, capped by count and bytes."""
     link = link_id(node.party, peer_party)
+    # The seq columns are 32-bit on PostgreSQL (INTEGER), where a larger bound overflows the comparison; no
+    # stored seq can exceed it, so a cursor beyond it means "nothing after" (the API allows up to 2^53 - 1).
+    after = min(after, SEQ_COLUMN_MAX)
     max_count = min(
         max_count or node.settings.exchange_batch_max_envelopes, node.settings.exchange_batch_max_envelopes
     )

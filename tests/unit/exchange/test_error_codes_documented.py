@@ -63,3 +63,25 @@ def test_every_wire_error_is_in_section_13_with_its_status() -> None:
 
 def test_section_13_lists_no_code_the_node_does_not_send() -> None:
     assert set(documented()) - {c.value for c in WIRE_ERRORS} == set()
+
+
+def test_a_retired_key_is_refused_for_requests_as_wrong_key() -> None:
+    """§8: only a party's current key signs requests; a key it rotated away from is ``wrong_key``."""
+    from datetime import UTC, datetime, timedelta
+
+    from sarhad.exchange import protocol
+
+    old, new = protocol.generate_private_key(), protocol.generate_private_key()
+    now = datetime.now(UTC)
+    headers = protocol.sign_request(old, "IR", "GET", "/exchange/v1/links/PK/IR/envelopes", b"", now)
+    current = {protocol.fingerprint(new.public_key()): new.public_key()}
+    owners = {protocol.fingerprint(k.public_key()): "IR" for k in (old, new)}
+    try:
+        protocol.verify_request(
+            headers, "GET", "/exchange/v1/links/PK/IR/envelopes", b"", current, now, timedelta(minutes=5),
+            key_owners=owners,
+        )  # fmt: skip
+    except protocol.ProtocolError as exc:
+        assert exc.code == "wrong_key"
+    else:
+        raise AssertionError("a retired key was accepted")
