@@ -3,6 +3,7 @@
 # Variables you may set:  PYTHON=python3.12   DATA_DIR=var/node   PARTY=PK  NAME=Pakistan
 #                         PYTEST_ARGS="-k exchange -x"   SARHAD_SKIP_SYSTEM_DEPS=1 (no apt check)
 #                         EXAMPLES=50 SEED=  (make schemathesis: cases per operation; empty seed: a random one)
+#                         FUZZ_EXAMPLES=20000 (inputs per property for `make fuzz`)
 #                         SARHAD_TEST_POSTGRES_URL=... (use that server instead of starting a throw-away one)
 
 .DEFAULT_GOAL := help
@@ -23,6 +24,7 @@ BENCH_ARGS ?=
 EXAMPLES ?= 50
 SEED ?=
 SCHEMATHESIS_PHASES := examples,coverage,fuzzing,stateful
+FUZZ_EXAMPLES ?= 5000
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
@@ -98,6 +100,9 @@ schemathesis: system-deps install ## the long schemathesis run: the whole API ag
 	@$(call with_postgres,env SARHAD_SCHEMATHESIS_EXAMPLES="$(EXAMPLES)" SARHAD_SCHEMATHESIS_SEED="$(SEED)" \
 		SARHAD_SCHEMATHESIS_PHASES=$(SCHEMATHESIS_PHASES) \
 		$(BIN)/python -m pytest tests/integration/test_openapi_conformance.py -p no:cacheprovider -o timeout=3600 $(PYTEST_ARGS))
+.PHONY: fuzz
+fuzz: install ## fuzz the exchange's push, pull and receipt endpoints and the ledger verifier at length (FUZZ_EXAMPLES=5000)
+	@$(call with_postgres,env FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS))
 
 .PHONY: bench
 bench: system-deps install ## run the benchmarks in bench/ on SQLite and a throw-away PostgreSQL (BENCH=name BENCH_ARGS=...)

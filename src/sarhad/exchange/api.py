@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
@@ -27,7 +28,7 @@ from sarhad.exchange.models import LinkHead, PeerKey
 from sarhad.exchange.outbox import outbound_batch
 from sarhad.exchange.receipts import accept_receipt, current_receipt
 from sarhad.exchange.receive import receive_batch
-from sarhad.exchange.refusals import ExchangeRefusal
+from sarhad.exchange.refusals import ExchangeNotFound, ExchangeRefusal
 from sarhad.exchange.schemas import (
     AcknowledgedOut,
     AlertOut,
@@ -58,6 +59,46 @@ def _refusal(exc: ExchangeRefusal) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.status_code)
 
 
+def _strict_body(body: bytes, member: str, what: str) -> Any:
+    """The one member of a small request body ``{member: ...}``, parsed exactly (duplicate member names,
+    unsafe numbers and deep nesting refused with their codes)."""
+    try:
+        payload = protocol.parse_json_strict(body, protocol.MAX_DEPTH + 2, what)
+    except protocol.ProtocolError as exc:
+        raise ExchangeRefusal(exc.message, code=ErrorCode(exc.code)) from exc
+    if not isinstance(payload, dict) or set(payload) != {member}:
+        raise ExchangeRefusal(f'{what} must be a JSON object {{"{member}": ...}}', code=ErrorCode.MALFORMED)
+    return payload[member]
+
+
+_DECIMAL_RE: Final = re.compile(r"(0|-?[1-9][0-9]*)")
+
+
+def _count_param(request: Request, name: str, default: int | None, minimum: int) -> int | None:
+    """An integer query parameter: decimal digits (``malformed`` otherwise), within ``minimum`` and
+    2^53 − 1 (``out_of_range`` otherwise), given at most once. Checked before anything reaches the database."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return default
+    if len(values) > 1:
+        raise ExchangeRefusal(f"query parameter {name!r} is given more than once", code=ErrorCode.MALFORMED)
+    text = values[0]
+    if _DECIMAL_RE.fullmatch(text) is None:
+        raise ExchangeRefusal(
+            f"query parameter {name!r} must be a decimal integer, not {text[:24]!r}", code=ErrorCode.MALFORMED
+        )
+    if len(text.lstrip("-")) > 16 or not minimum <= int(text) <= protocol.MAX_SAFE_INTEGER:
+        raise ExchangeRefusal(
+            f"query parameter {name!r} is {text[:24]}, outside {minimum}..{protocol.MAX_SAFE_INTEGER}",
+            code=ErrorCode.OUT_OF_RANGE,
+        )
+    return int(text)
+
+
+def _not_our_link(message: str) -> ExchangeNotFound:
+    return ExchangeNotFound(message, code=ErrorCode.UNKNOWN_LINK)
+
+
 async def _verify_signed(request: Request, body: bytes) -> str:
     node = request.app.state.node
     target = request.scope.get("raw_path", request.url.path.encode()).decode("ascii", "replace")
@@ -65,10 +106,16 @@ async def _verify_signed(request: Request, body: bytes) -> str:
         target += "?" + request.url.query
 
     def keys() -> tuple[dict[str, Any], dict[str, str]]:
+        # Requests are signed with a party's current key only: a key rotated away (``valid_until_seq`` set)
+        # is refused (``wrong_key``), so a retired or stolen old key cannot pull the link.
         with node.sessions() as session:
             rows = session.scalars(select(PeerKey)).all()
             return (
-                {r.fingerprint: protocol.public_key_from_b64(r.public_key) for r in rows},
+                {
+                    r.fingerprint: protocol.public_key_from_b64(r.public_key)
+                    for r in rows
+                    if r.valid_until_seq is None
+                },
                 {r.fingerprint: r.party for r in rows},
             )
 
@@ -101,13 +148,28 @@ async def receive_envelopes(
         body = await _read_body(request, limit)
         try:
             # orjson: under half the standard parser's time per envelope, and stricter (it refuses
-            # NaN, Infinity and lone surrogates, which no envelope may hold).
+            # NaN, Infinity and lone surrogates, which no envelope may hold). It keeps the last of two
+            # members of one name: receive_batch proves the body free of them before applying anything.
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
+            try:  # why: a number or depth out of the domain has its own code
+                protocol.parse_json_strict(body, protocol.MAX_DEPTH + 2, "push body")
+            except protocol.ProtocolError as strict:
+                raise ExchangeRefusal(strict.message, code=ErrorCode(strict.code)) from exc
             raise ExchangeRefusal(f"body is not valid JSON: {exc}", code=ErrorCode.MALFORMED) from exc
-        if not isinstance(payload, dict) or not isinstance(payload.get("envelopes"), list):
+        if (
+            not isinstance(payload, dict)
+            or set(payload) != {"envelopes"}
+            or not isinstance(payload["envelopes"], list)
+        ):
+            try:
+                protocol.parse_json_strict(body, protocol.MAX_DEPTH + 2, "push body")
+            except protocol.ProtocolError as strict:
+                raise ExchangeRefusal(strict.message, code=ErrorCode(strict.code)) from None
             raise ExchangeRefusal('body must be a JSON object {"envelopes": [...]}', code=ErrorCode.MALFORMED)
-        result = await asyncio.to_thread(receive_batch, node, f"{sender}>{receiver}", payload["envelopes"])
+        result = await asyncio.to_thread(
+            receive_batch, node, f"{sender}>{receiver}", payload["envelopes"], body
+        )
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse(
@@ -126,17 +188,19 @@ async def serve_envelopes(
     sender: str,
     receiver: str,
     node: NodeDep,
-    after: int = Query(0, ge=0),
-    limit: int | None = Query(None, ge=1),
     _: None = public(SIGNED),
 ) -> Response:
-    """Pull: the receiving peer fetches what we hold for it after seq ``after`` (a capped batch)."""
+    """Pull: the receiving peer fetches what we hold for it after seq ``after`` (a capped batch).
+
+    Query: ``after`` (0 to 2^53 − 1, default 0) and ``limit`` (1 to 2^53 − 1, capped by this node's batch
+    limits; default that cap)."""
     try:
         caller = await _verify_signed(request, b"")
         if sender != node.party or caller != receiver:
-            raise ExchangeRefusal(
-                f"{caller} may only pull link {node.party}>{caller}", code=ErrorCode.BAD_LINK
-            )
+            raise _not_our_link(f"{caller} may only pull link {node.party}>{caller}")
+        after = _count_param(request, "after", 0, 0)
+        limit = _count_param(request, "limit", None, 1)
+        assert after is not None
 
         def batch() -> tuple[list[str], int]:
             with node.sessions() as session:
@@ -159,18 +223,14 @@ async def take_receipt(
         body = await _read_body(request, 65536)
         caller = await _verify_signed(request, body)
         if sender != node.party or caller != receiver:
-            raise ExchangeRefusal(
-                f"{caller} may only receipt link {node.party}>{caller}", code=ErrorCode.BAD_LINK
-            )
-        payload = json.loads(body)
+            raise _not_our_link(f"{caller} may only receipt link {node.party}>{caller}")
+        receipt = _strict_body(body, "receipt", "receipt body")
 
         def accept() -> int:
             with node.transaction() as session:
-                return accept_receipt(session, node, caller, payload.get("receipt"))
+                return accept_receipt(session, node, caller, receipt)
 
         seq = await asyncio.to_thread(accept)
-    except (json.JSONDecodeError, AttributeError):
-        return _refusal(ExchangeRefusal('body must be {"receipt": {...}}', code=ErrorCode.MALFORMED))
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse({"receipted_seq": seq})
@@ -184,9 +244,7 @@ async def latest_receipt(
     try:
         caller = await _verify_signed(request, b"")
         if receiver != node.party or caller != sender:
-            raise ExchangeRefusal(
-                f"{caller} may only ask for the receipt of {caller}>{node.party}", code=ErrorCode.BAD_LINK
-            )
+            raise _not_our_link(f"{caller} may only ask for the receipt of {caller}>{node.party}")
         receipt = await asyncio.to_thread(current_receipt, node, f"{sender}>{receiver}")
     except ExchangeRefusal as exc:
         return _refusal(exc)
@@ -195,10 +253,18 @@ async def latest_receipt(
 
 @router.post("/exchange/v1/hello")
 async def hello(request: Request, node: NodeDep, _: None = public(SIGNED)) -> Response:
-    """A peer announces it is up: end our back-off towards it and push at once."""
+    """A peer announces it is up: end our back-off towards it and push at once.
+
+    Body ``{"party": caller}`` (the caller's own code, as in ``X-Sarhad-Party``); answer ``{"party": ours}``."""
     try:
         body = await _read_body(request, 4096)
         caller = await _verify_signed(request, body)
+        named = _strict_body(body, "party", "hello body")
+        if named != caller:
+            raise ExchangeRefusal(
+                f"hello body names {str(named)[:8]!r}, but the request is signed by {caller}",
+                code=ErrorCode.MALFORMED,
+            )
     except ExchangeRefusal as exc:
         return _refusal(exc)
 
@@ -275,7 +341,9 @@ def list_alerts(
 
 @router.post("/api/v1/exchange/alerts/{alert_id}/ack", response_model=AcknowledgedOut)
 def acknowledge_alert(
-    alert_id: int, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
+    node: NodeDep,
+    alert_id: int = Path(ge=1, le=2**31 - 1),  # an INTEGER column on PostgreSQL: larger is 422, not 500
+    principal: Principal = requires(Permission.EXCHANGE_ADMIN),
 ) -> AcknowledgedOut:
     """Mark an alert as dealt with."""
     with node.transaction() as session:

@@ -429,7 +429,11 @@ class DeliveryWorker:
             answer = _json(response)
             if response.status_code != 200:
                 raise PeerUnavailable(f"pull refused: HTTP {response.status_code} {answer.get('error', '')}")
-            envelopes = answer.get("envelopes", [])
+            try:  # exactly: duplicate member names, unsafe numbers and deep nesting refused (§2.1)
+                exact = protocol.parse_json_strict(response.content, protocol.MAX_DEPTH + 2, "pull answer")
+            except protocol.ProtocolError as exc:
+                raise PeerUnavailable(f"pulled batch refused: {exc.code}: {exc.message}") from exc
+            envelopes = exact.get("envelopes", []) if isinstance(exact, dict) else []
             if not isinstance(envelopes, list) or not envelopes:
                 return talked
             try:

@@ -14,12 +14,12 @@ File format (``sarhad-ledger-v1``, UTF-8 JSON; see ``docs/exchange-protocol.md``
 
 Ledger-level problem codes, in addition to the protocol's (``bad_hash``, ``bad_signature`` …):
 ``bad_digest``, ``duplicate_seq``, ``equivocation``, ``untrusted_key``, ``key_not_announced``,
-``undeclared_key``, ``receipt_mismatch``, ``receipt_beyond_chain``, ``receipt_before_export``.
+``undeclared_key``, ``receipt_mismatch``, ``receipt_beyond_chain``, ``receipt_before_export``,
+``receipt_in_gap``.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -34,13 +34,15 @@ from sarhad.exchange.protocol import (
     GENESIS_HASH,
     JSONObject,
     ProtocolError,
-    canonical_json,
+    canonical_json_lenient,
     check_envelope_shape,
     check_receipt_shape,
+    deep_json_allowed,
     fingerprint,
     format_time,
     is_fingerprint,
     is_hex64,
+    json_copy,
     parse_key_rotation,
     parse_link,
     parse_time,
@@ -154,7 +156,9 @@ def is_redacted(record: object) -> bool:
 
 def ledger_digest(doc: Mapping[str, Any]) -> str:
     """SHA-256 hex of the canonical JSON of the document without its ``digest`` field."""
-    return sha256_hex(canonical_json({k: v for k, v in doc.items() if k != "digest"}))
+    # Lenient about unsafe integers only: a file must be sealable over whatever a node stored before it
+    # enforced the number domain; the verifier reports such an envelope itself (``unsafe_number``).
+    return sha256_hex(canonical_json_lenient({k: v for k, v in doc.items() if k != "digest"}))
 
 
 def key_entry(public_key: Ed25519PublicKey, valid_from_seq: Mapping[str, int]) -> JSONObject:
@@ -182,8 +186,8 @@ def build_ledger(
         "format": LEDGER_FORMAT,
         "exported_at": format_time(exported_at if exported_at is not None else datetime.now(UTC)),
         "exported_by": exported_by,
-        "parties": copy.deepcopy({str(p): dict(v) for p, v in parties.items()}),
-        "links": copy.deepcopy([dict(entry) for entry in links]),
+        "parties": json_copy({str(p): dict(v) for p, v in parties.items()}),
+        "links": json_copy([dict(entry) for entry in links]),
     }
     doc["digest"] = ledger_digest(doc)
     return doc
@@ -191,7 +195,8 @@ def build_ledger(
 
 def dump_ledger(doc: Mapping[str, Any]) -> bytes:
     """The file bytes for a ledger document: UTF-8 JSON, indented for people, newline-terminated."""
-    return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8") + b"\n"
+    with deep_json_allowed():  # envelopes stored before the nesting limit (§2.1) must still export
+        return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8") + b"\n"
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -214,7 +219,8 @@ def parse_ledger(data: bytes) -> JSONObject:
     except UnicodeDecodeError as exc:
         raise LedgerError(f"ledger file is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        doc = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        with deep_json_allowed():
+            doc = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
     except RecursionError as exc:
         raise LedgerError("ledger file nests too deeply") from exc
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
@@ -526,6 +532,10 @@ class _Verifier:
                 env = check_envelope_shape(raw)
             except ProtocolError as exc:
                 problem(exc)
+                if exc.code in ("too_deep", "unsafe_number") and exc.seq is not None:
+                    # Otherwise well formed (the JSON domain is checked last): keep the chain going from it.
+                    last_seq, last_hash = exc.seq, raw["hash"]
+                    lk.chain[exc.seq] = raw["hash"]
                 continue
             seq: int = env["seq"]
             if seq in lk.chain:
@@ -730,6 +740,14 @@ class _Verifier:
                 problem(
                     "receipt_beyond_chain",
                     f"receipt for seq {seq}, but the log in the file ends at seq {summary.last_seq}",
+                    seq,
+                )
+                continue
+            elif seq not in lk.chain:
+                problem(
+                    "receipt_in_gap",
+                    f"receipt for seq {seq}, whose envelope the file does not hold (a gap in the export); "
+                    "it can be neither confirmed nor refuted",
                     seq,
                 )
                 continue

@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sarhad.core.database import insert_rows, table_of
-from sarhad.core.errors import ErrorCode, NotFound, PayloadTooLarge
+from sarhad.core.errors import ErrorCode, InvalidInput, NotFound, PayloadTooLarge
 from sarhad.core.node import Node, after_commit
 from sarhad.exchange import protocol
 from sarhad.exchange.domain import DeliveryWake, link_id
@@ -64,9 +64,14 @@ def enqueue_records(
     written: list[Enqueued] = []
     contents = content_json or [None] * len(records)
     for record, content in zip(records, contents, strict=True):
-        digest, raw = protocol.seal_envelope(
-            me.private_key, me.fingerprint, link, seq + 1, prev, now, record, content
-        )
+        try:
+            digest, raw = protocol.seal_envelope(
+                me.private_key, me.fingerprint, link, seq + 1, prev, now, record, content
+            )
+        except protocol.ProtocolError as exc:  # outside the JSON domain receivers accept (too_deep, …)
+            raise InvalidInput(
+                f"this record cannot be sent: {exc.message}", code=ErrorCode(exc.code)
+            ) from exc
         body = raw.decode()
         if len(body) > limit:
             raise PayloadTooLarge(
@@ -105,11 +110,17 @@ def enqueue_record(session: Session, node: Node, to_party: str, record: dict[str
     return enqueue_records(session, node, to_party, [record])[0]
 
 
+SEQ_COLUMN_MAX: Final = 2**31 - 1  # the largest value the seq columns hold on every database
+
+
 def outbound_batch(
     session: Session, node: Node, peer_party: str, after: int, max_count: int | None = None
 ) -> list[str]:
     """Bodies of the envelopes after ``after`` on our link to the peer, capped by count and bytes."""
     link = link_id(node.party, peer_party)
+    # The seq columns are 32-bit on PostgreSQL (INTEGER), where a larger bound overflows the comparison; no
+    # stored seq can exceed it, so a cursor beyond it means "nothing after" (the API allows up to 2^53 - 1).
+    after = min(after, SEQ_COLUMN_MAX)
     max_count = min(
         max_count or node.settings.exchange_batch_max_envelopes, node.settings.exchange_batch_max_envelopes
     )

@@ -91,19 +91,31 @@ class _EarlyVerdicts:
     verdicts: list[verifiers.Verdict]
 
 
-def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
+def receive_batch(node: Node, link: str, envelopes: list[Any], raw: bytes | None = None) -> BatchResult:
     """Verify and apply a batch from a peer in one transaction; answer with a signed cumulative receipt.
 
     Raises :class:`ExchangeRefusal` (nothing written) for anything malformed, forged or out of order. On a gap
     (the batch starts after our last seq + 1) the refusal carries our receipt so the sender resumes.
     Equivocation is recorded as evidence and an alert in its own transaction, then refused.
+
+    ``raw`` is the push body the envelopes were parsed from (by orjson, which keeps the last of two members
+    of one name). The batch is applied only if ``raw`` is proven free of duplicate member names: either it
+    is byte for byte ``{"envelopes":[E1,E2,...]}`` with each ``Ei`` the canonical JSON of the envelope
+    parsed (which a sender of canonical envelopes always sends, and which cannot hold a duplicate, since
+    canonical JSON is written from the parsed objects), or the exact, slower parse of
+    :func:`~sarhad.exchange.protocol.canonical.parse_json_strict` finds none. Pulled batches are parsed
+    exactly by the puller and pass no ``raw``.
     """
     sender = _sender(node, link)
-    checked = _check_shape(node, link, envelopes)
+    try:
+        checked = _check_shape(node, link, envelopes)
+    except ExchangeRefusal:
+        _check_strictly(raw)  # a duplicate member may be why the shape is wrong: say so precisely
+        raise
     with _turn(node, link, checked[0]["seq"] if checked else 0) as ticket:
         early = _verify_early(node, sender, checked)
         ticket.wait()  # batches of this link that came in together are applied in the order of their seqs
-        outcome = _accept(node, link, sender, checked, early)
+        outcome = _accept(node, link, sender, checked, early, raw)
     if isinstance(outcome, Equivocation):
         _record_equivocation(node, link, outcome)
         raise ExchangeConflict.at(
@@ -123,10 +135,10 @@ def _sender(node: Node, link: str) -> str:
     try:
         sender, receiver = split_link(link)
     except ValueError as exc:
-        raise ExchangeRefusal.at(ErrorCode.BAD_LINK, str(exc)) from exc
+        raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, str(exc)) from exc
     if receiver != node.party:
         raise ExchangeNotFound.at(
-            ErrorCode.BAD_LINK, f"this node is {node.party}; link {link} is not addressed to it"
+            ErrorCode.UNKNOWN_LINK, f"this node is {node.party}; link {link} is not addressed to it"
         )
     return sender
 
@@ -142,9 +154,9 @@ def _check_shape(node: Node, link: str, envelopes: list[Any]) -> list[dict[str, 
     for index, raw in enumerate(envelopes):
         try:
             checked.append(protocol.check_envelope_shape(raw))
-        except protocol.ProtocolError as exc:
+        except protocol.ProtocolError as exc:  # malformed, too_deep or unsafe_number
             raise ExchangeRefusal.at(
-                ErrorCode.MALFORMED, f"envelope {index} in the batch: {exc.message}"
+                ErrorCode(exc.code), f"envelope {index} in the batch: {exc.message}", exc.seq
             ) from exc
     for index, env in enumerate(checked):
         if env["link"] != link:
@@ -158,6 +170,27 @@ def _check_shape(node: Node, link: str, envelopes: list[Any]) -> list[dict[str, 
                 env["seq"],
             )
     return checked
+
+
+def _check_strictly(raw: bytes | None) -> None:
+    """Parse a push body exactly; refuse it with ``duplicate_member`` (or the domain's codes) if it must be."""
+    if raw is None:
+        return
+    try:
+        protocol.parse_json_strict(raw, protocol.MAX_DEPTH + 2, "push body")
+    except protocol.ProtocolError as exc:
+        raise ExchangeRefusal.at(ErrorCode(exc.code), exc.message) from exc
+
+
+def _check_unique(raw: bytes | None, verdicts: list[verifiers.Verdict]) -> None:
+    """Prove the push body free of duplicate member names: cheaply if it is the canonical form of what was
+    parsed (the verdicts carry each envelope's canonical JSON), else by parsing it exactly."""
+    if raw is None:
+        return
+    texts = [v.text for v in verdicts if not isinstance(v, protocol.ProtocolError)]
+    if len(texts) == len(verdicts) and raw == b'{"envelopes":[' + ",".join(texts).encode() + b"]}":
+        return
+    _check_strictly(raw)
 
 
 # --- 2. verify ------------------------------------------------------------------------------------------------
@@ -186,7 +219,12 @@ def _verdicts(
 
 
 def _accept(
-    node: Node, link: str, sender: str, checked: list[dict[str, Any]], early: _EarlyVerdicts | None
+    node: Node,
+    link: str,
+    sender: str,
+    checked: list[dict[str, Any]],
+    early: _EarlyVerdicts | None,
+    raw: bytes | None = None,
 ) -> BatchResult | Equivocation:
     """Accept the batch in one transaction: the envelopes in order, their records, our receipt."""
     with node.transaction() as session:
@@ -199,7 +237,9 @@ def _accept(
             raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"no link {link}")
         now = node.clock.now()  # the batch's time of receipt
         ring = PeerKeyRing(session, sender)
-        accepted = _accept_in_order(session, node, head, checked, _verdicts(checked, ring, early), ring, now)
+        verdicts = _verdicts(checked, ring, early)
+        _check_unique(raw, verdicts)
+        accepted = _accept_in_order(session, node, head, checked, verdicts, ring, now)
         if isinstance(accepted, Equivocation):
             return accepted  # met before any envelope was accepted: this transaction has written nothing
         batch = accepted.pending

@@ -116,3 +116,9 @@ def load_handlers() -> None:
 
     for feature in FEATURES:
         feature_module(feature, "handlers")
+
+
+def registered_kinds() -> dict[str, RecordKind]:
+    """Every registered kind by name (the features' handlers loaded first)."""
+    load_handlers()
+    return dict(_KINDS)

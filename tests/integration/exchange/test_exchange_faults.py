@@ -421,7 +421,7 @@ def test_push_on_a_link_from_a_party_that_is_not_a_peer_is_refused(link: Link) -
         # and a push for a link this node does not receive
         response = client.post(f"{link.ir.url}/exchange/v1/links/PK/AF/envelopes", json={"envelopes": []})
         assert response.status_code == 404, response.text
-        assert response.json()["error"]["code"] == "bad_link"
+        assert response.json()["error"]["code"] == "unknown_link"
     assert link.state() == before
 
 
@@ -449,7 +449,7 @@ def test_signed_requests_are_checked_for_time_key_owner_and_signature(link: Link
     assert (response.status_code, response.json()["error"]["code"]) == (400, "unknown_key"), response.text
     # PK signing a pull of IR's link to AF: a peer may only pull its own link
     response = _signed_get(link, "/exchange/v1/links/IR/AF/envelopes?after=0", link.key, "PK", now)
-    assert (response.status_code, response.json()["error"]["code"]) == (400, "bad_link"), response.text
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "unknown_link"), response.text
     # a signature over another target does not carry over
     headers = protocol.sign_request(
         link.key, "PK", "GET", "/exchange/v1/links/IR/PK/envelopes?after=0", b"", now

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from hypothesis import given, settings
@@ -230,10 +231,11 @@ def test_envelope_roundtrip_verifies_after_json_transport(
 def test_record_number_that_receivers_would_read_as_an_unsafe_integer_is_refused_when_sending() -> None:
     """The float 2^53 is written "9007199254740992"; a receiver parses that as an integer outside the range
     JSON numbers hold exactly and could not verify the hash, so the sender refuses it up front."""
-    with pytest.raises(ProtocolError) as exc:
-        p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2.0**53})
-    assert code_of(exc) == "malformed"
-    env = p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2.0**53 - 1, "big": 1e300})
+    for unsafe in (2.0**53, 1e300, -(2**53), 2**64):
+        with pytest.raises(ProtocolError) as exc:
+            p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": unsafe})
+        assert code_of(exc) == "unsafe_number"
+    env = p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2.0**53 - 1, "lat": 33.75, "t": 1e-300})
     p.verify_envelope(json.loads(p.canonical_json(env)), keyring(PK_KEY))
 
 
@@ -354,13 +356,13 @@ def test_envelope_shape_check_refuses_non_objects() -> None:
         assert code_of(exc) == "malformed"
 
 
-def test_make_envelope_refuses_bad_arguments_as_malformed() -> None:
+def test_make_envelope_refuses_bad_arguments_with_their_codes() -> None:
     with pytest.raises(ProtocolError) as exc:
         p.make_envelope(PK_KEY, "PK>IR", 0, GENESIS_HASH, T0, record())
     assert code_of(exc) == "malformed"
     with pytest.raises(ProtocolError) as exc:
         p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"n": 2**60})
-    assert code_of(exc) == "malformed"
+    assert code_of(exc) == "unsafe_number"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -619,20 +621,25 @@ def doc_block(name: str) -> str:
 
 def vectors() -> dict[str, Any]:
     """Recompute every published vector from the fixed seeds."""
+    content = {"title": "Movement near pillar 112", "body": "Movement near pillar 112 — ستون ۱۱۲"}
     rec = {
-        "kind": "hotline_message",
+        "kind": "bulletin",
         "origin": "PK",
         "id": "01JHX0V4Q2M3N4P5R6S7T8V9W0",
         "version": 1,
         "op": "upsert",
-        "content": {"precedence": "immediate", "text": "Movement near pillar 112 — ستون ۱۱۲"},
+        "handling": "no_onward",
+        "tlp": "amber",
+        "content": content,
+        "content_hash": p.sha256_hex(p.canonical_json(content)),
     }
     env = p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, rec)
     rcpt = p.make_receipt(
         IR_KEY, "PK>IR", 1, env["hash"], T0 + timedelta(seconds=2, microseconds=250000), "IR"
     )
-    body = p.canonical_json(rcpt)
-    path = "/exchange/v1/links/PK%3EIR/receipts"
+    # §9: PK pushed envelope 1; IR, pulling, posts its receipt to PK as {"receipt": R}.
+    body = p.canonical_json({"receipt": rcpt})
+    path = "/exchange/v1/links/PK/IR/receipts"
     at = T0 + timedelta(seconds=3)
     headers = p.sign_request(IR_KEY, "IR", "POST", path, body, at)
     return {
@@ -677,13 +684,52 @@ def test_published_test_vectors_match_the_implementation() -> None:
     p.verify_receipt(json.loads(doc_block("receipt")), keyring(IR_KEY))
 
 
-def test_deeply_nested_record_is_refused_as_malformed_rather_than_crashing() -> None:
+def test_deeply_nested_record_is_refused_as_too_deep_rather_than_crashing() -> None:
     nested: list[object] = []
     for _ in range(50_000):
         nested = [nested]
     with pytest.raises(ProtocolError) as exc:
         p.make_envelope(PK_KEY, "PK>IR", 1, GENESIS_HASH, T0, {"content": nested})
-    assert code_of(exc) == "malformed"
+    assert code_of(exc) == "too_deep"
+
+
+def test_canonical_json_of_any_depth_is_written_without_recursion_and_matches_rfc8785() -> None:
+    nested: list[object] = [1.5, {"b": None, "a": "x"}]
+    for _ in range(50_000):
+        nested = [nested]
+    text = p.canonical_json(nested)
+    assert text == b"[" * 50_000 + b'[1.5,{"a":"x","b":null}]' + b"]" * 50_000
+    shallow = {"z": [1, 2.5, "é"], "a": {"\U0001f600": 1, "\uffff": 2}}
+    assert p.canonical_json(shallow) == rfc8785.dumps(shallow)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (b'{"a":1,"a":2}', "duplicate_member"),
+        (b'{"x":{"a":1,"b":{"a":2,"a":3}}}', "duplicate_member"),
+        (b"[9007199254740992]", "unsafe_number"),
+        (b"[9007199254740992.0]", "unsafe_number"),
+        (b"[-1e300]", "unsafe_number"),
+        (b"[1e400]", "unsafe_number"),
+        (b"[" + b"1" * 5000 + b"]", "unsafe_number"),
+        (b"[" * 35 + b"]" * 35, "too_deep"),
+        (b"[" * 100_000 + b"]" * 100_000, "too_deep"),
+        (b"[NaN]", "malformed"),
+        (b"\xff", "malformed"),
+    ],
+)
+def test_strict_parse_refuses_duplicates_unsafe_numbers_and_deep_nesting_with_their_codes(
+    text: bytes, code: str
+) -> None:
+    with pytest.raises(ProtocolError) as exc:
+        p.parse_json_strict(text)
+    assert code_of(exc) == code
+
+
+def test_strict_parse_accepts_the_domain_edges() -> None:
+    edge = b'{"a":[9007199254740991,-9007199254740991,0.5,1e-300],"b":' + b"[" * 33 + b"]" * 33 + b"}"
+    assert p.parse_json_strict(edge)["a"][0] == 2**53 - 1
 
 
 # --- the fast canonical-JSON path must be byte-identical to RFC 8785 ------------------------------------

@@ -16,10 +16,12 @@ from nacl.signing import SigningKey, VerifyKey
 
 from sarhad.exchange.protocol.canonical import (
     GENESIS_HASH,
+    MAX_DEPTH,
     MAX_SAFE_INTEGER,
     JSONObject,
     canonical_json,
     check_fields,
+    check_json_domain,
     format_time,
     is_hex64,
     is_int,
@@ -68,6 +70,8 @@ def make_envelope(
     ``prev`` is the hash of envelope ``seq - 1`` (:data:`GENESIS_HASH` for seq 1). The result passes
     :func:`check_envelope_shape` and :func:`verify_envelope`; a bad argument raises ``ProtocolError``.
     """
+    if isinstance(record, Mapping):  # what receivers refuse is refused here first (too_deep, unsafe_number)
+        check_json_domain(dict(record), MAX_DEPTH - 1, "record", seq if is_int(seq) else None)
     env: JSONObject = {
         "v": ENVELOPE_VERSION,
         "link": link,
@@ -172,6 +176,7 @@ def seal_envelope(
     parse_link(link)
     if not is_hex64(key_fingerprint):
         raise malformed("seal_envelope needs the key's 64-hex fingerprint", seq)
+    check_json_domain(record, MAX_DEPTH - 1, "record", seq)  # what a receiver would refuse (§2.1)
     record_json, _ = canonical_record(record, content_json)
     sent = format_time(sent_at)
     digest = sha256_hex(_envelope_json(link, seq, prev, sent, key_fingerprint, record_json))
@@ -186,7 +191,9 @@ def check_envelope_shape(obj: object) -> JSONObject:
     Exactly the fields ``v, link, seq, prev, sent_at, key, record, hash, sig``; ``v == 1``; ``link`` is
     ``XX>YY``; ``seq`` an integer >= 1 (not a boolean); ``prev``, ``key`` and ``hash`` 64 lowercase hex
     digits; ``sent_at`` RFC 3339 UTC; ``record`` an object; ``sig`` canonical base64 of 64 bytes.
-    Raises ``ProtocolError("malformed")`` naming the first offending field.
+    Raises ``ProtocolError("malformed")`` naming the first offending field; last, the JSON domain
+    (:func:`~sarhad.exchange.protocol.canonical.check_json_domain`): ``too_deep`` or ``unsafe_number``
+    (also for a ``seq`` beyond 2^53 − 1), so an envelope refused for those is otherwise well formed.
     """
     if not isinstance(obj, dict):
         raise malformed("envelope must be a JSON object")
@@ -214,6 +221,7 @@ def check_envelope_shape(obj: object) -> JSONObject:
         b64decode_strict(obj["sig"], SIGNATURE_BYTES, "signature")
     except ProtocolError as exc:
         raise malformed(f"envelope field 'sig': {exc.message}", seq) from None
+    check_json_domain(obj, MAX_DEPTH, "envelope", seq if seq <= MAX_SAFE_INTEGER else None)
     return obj
 
 

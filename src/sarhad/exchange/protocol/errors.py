@@ -17,6 +17,9 @@ ERROR_CODES: Final = frozenset(
         "equivocation",  # two different envelopes for the same (link, seq)
         "stale_request",  # a signed request's time is outside the allowed skew
         "bad_rotation",  # a key_rotation record is inconsistent
+        "too_deep",  # objects and arrays nested deeper than the limit (canonical.MAX_DEPTH)
+        "unsafe_number",  # a number outside ±(2^53 − 1), or not finite
+        "duplicate_member",  # an object names one member twice
     }
 )
 """Codes raised by this module. The ledger verifier adds a few of its own (see ``sarhad.exchange.ledger``)."""

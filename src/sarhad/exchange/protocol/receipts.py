@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from sarhad.exchange.protocol.canonical import (
     GENESIS_HASH,
+    MAX_SAFE_INTEGER,
     JSONObject,
     canonical_json,
     check_fields,
@@ -89,6 +90,8 @@ def check_receipt_shape(obj: object) -> JSONObject:
     seq = obj["seq"]
     if not is_int(seq) or seq < 0:
         raise malformed("receipt field 'seq' must be an integer >= 0", hint)
+    if seq > MAX_SAFE_INTEGER:
+        raise ProtocolError("unsafe_number", f"receipt field 'seq' is {seq}, beyond 2^53 - 1")
     for name in ("hash", "key"):
         if not is_hex64(obj[name]):
             raise malformed(f"receipt field {name!r} must be 64 lowercase hex digits", seq)

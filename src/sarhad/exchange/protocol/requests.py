@@ -113,6 +113,11 @@ def verify_request(
             "stale_request", f"request time {time} is more than {max_skew} away from {format_time(now)}"
         )
     key = public_keys.get(fp)
+    if key is None and key_owners is not None and fp in key_owners:
+        raise ProtocolError(
+            "wrong_key",
+            f"key {short_fingerprint(fp)} of {key_owners[fp]} is retired; sign with the current key",
+        )
     if key is None:
         raise ProtocolError("unknown_key", f"request signed by unknown key {fp}")
     if key_owners is not None and key_owners.get(fp) != party:
