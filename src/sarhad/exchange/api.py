@@ -20,6 +20,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.core.errors import ErrorCode, PayloadTooLarge
 from sarhad.core.node import Node
+from sarhad.core.params import RowId
 from sarhad.exchange import alerts, joint, peers, protocol
 from sarhad.exchange.domain import DeliveryWake, link_id
 from sarhad.exchange.identity import identity
@@ -271,7 +272,7 @@ def list_alerts(
 
 @router.post("/api/v1/exchange/alerts/{alert_id}/ack", response_model=AcknowledgedOut)
 def acknowledge_alert(
-    alert_id: int, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
+    alert_id: RowId, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
 ) -> AcknowledgedOut:
     """Mark an alert as dealt with."""
     with node.transaction() as session:

@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 
 from sarhad.accounts.services import Principal, positions_held
 from sarhad.core.node import Node
+from sarhad.core.params import Cursor
 from sarhad.live import services
 from sarhad.live.domain import Event, parse_last_event_id, sse_comment, sse_frame, visible_to
 from sarhad.live.hub import ensure_hub
@@ -93,7 +94,7 @@ async def stream(node: Node, principal: Principal, last_id: int | None) -> Async
 async def events(
     request: Request,
     node: NodeDep,
-    last_event_id: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    last_event_id: Annotated[Cursor | None, Query(description="Resume after this event id")] = None,
     principal: Principal = requires(),
 ) -> StreamingResponse:
     """Live events for the signed-in user (cookie or bearer token), as ``text/event-stream``.
