@@ -22,6 +22,7 @@ from sarhad.core.clock import Clock
 from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from sarhad.core.ids import new_id
 from sarhad.core.settings import Settings
+from sarhad.live import services as live_events
 
 # argon2id with the library's RFC 9106 "low memory" profile defaults.
 _hasher = PasswordHasher()
@@ -44,6 +45,7 @@ class Principal:
     time_zone: str
     calendar: str
     scope_sections: tuple[str, ...]
+    expires_at: datetime | None = None  # when the session or token ends (None: not from a session)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -180,6 +182,7 @@ def _revoke_all(session: Session, clock: Clock, user_id: str) -> None:
         .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+    live_events.publish_revocation(session, clock, user_id=user_id)  # open event streams end at once
 
 
 def check_login_throttle(session: Session, settings: Settings, clock: Clock, username: str) -> None:
@@ -298,7 +301,21 @@ def resolve_secret(session: Session, clock: Clock, secret: str, kind: str) -> Pr
         time_zone=user.time_zone,
         calendar=user.calendar,
         scope_sections=tuple(user.scope_sections or ()),
+        expires_at=row.expires_at,
     )
+
+
+def session_is_current(session: Session, clock: Clock, session_id: str) -> bool:
+    """Is the session or token still good: not signed out, not expired, its user not disabled?"""
+    found = session.execute(
+        select(AuthSession.revoked_at, AuthSession.expires_at, User.disabled)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.id == session_id)
+    ).first()
+    if found is None:
+        return False
+    revoked_at, expires_at, disabled = found
+    return revoked_at is None and expires_at > clock.now() and not disabled
 
 
 def revoke_session(session: Session, clock: Clock, actor: Principal, client_ip: str = "") -> None:
@@ -308,6 +325,7 @@ def revoke_session(session: Session, clock: Clock, actor: Principal, client_ip: 
         .where(AuthSession.id == actor.session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+    live_events.publish_revocation(session, clock, session_id=actor.session_id)  # its open streams end
     record_event(
         session,
         clock,
