@@ -185,21 +185,41 @@ def _revoke_all(session: Session, clock: Clock, user_id: str) -> None:
     live_events.publish_revocation(session, clock, user_id=user_id)  # open event streams end at once
 
 
-def check_login_throttle(session: Session, settings: Settings, clock: Clock, username: str) -> None:
-    """Refuse a sign-in after too many recent failures for this username (any address)."""
+def login_throttle_rule(
+    session: Session, settings: Settings, clock: Clock, username: str, client_ip: str
+) -> str | None:
+    """Which throttle rule refuses this sign-in now, or None (``docs/security.md``, "Sign-in throttle").
+
+    Failures count per client address: ``login_max_failures`` for one username from one address, and
+    ``login_max_failures_per_address`` for any usernames from one address, within ``login_window_minutes``.
+    Failures from other addresses never count, so nobody can lock an account by failing to sign in to it
+    from elsewhere; the owner signs in from their own address. Refused attempts are not failures (they are
+    not checked), so hammering a refused address does not extend its wait.
+    """
     since = clock.now() - timedelta(minutes=settings.login_window_minutes)
-    failures = (
-        session.scalar(
-            select(func.count(LoginAttempt.id)).where(
-                LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
-            )
-        )
+    failed = (LoginAttempt.client_ip == client_ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+    from_address = session.scalar(select(func.count(LoginAttempt.id)).where(*failed)) or 0
+    if from_address >= settings.login_max_failures_per_address:
+        return "address"
+    if from_address < settings.login_max_failures:
+        return None
+    for_user = (
+        session.scalar(select(func.count(LoginAttempt.id)).where(*failed, LoginAttempt.username == username))
         or 0
     )
-    if failures >= settings.login_max_failures:
+    return "address_and_username" if for_user >= settings.login_max_failures else None
+
+
+def check_login_throttle(
+    session: Session, settings: Settings, clock: Clock, username: str, client_ip: str = ""
+) -> None:
+    """Refuse a sign-in (429 ``login_throttled``) while a throttle rule holds for this address."""
+    rule = login_throttle_rule(session, settings, clock, username, client_ip)
+    if rule is not None:
         raise TooManyRequests(
-            f"too many failed sign-ins for {username!r}; try again in {settings.login_window_minutes} minutes",
+            f"too many failed sign-ins from this address; try again in {settings.login_window_minutes} minutes",
             code=ErrorCode.LOGIN_THROTTLED,
+            details={"rule": rule},
         )
 
 
@@ -211,8 +231,25 @@ def authenticate(
     The attempt is recorded and audited in the caller's transaction, which must commit even on failure
     (so the caller raises ``BAD_CREDENTIALS`` after committing). One answer for unknown users, wrong
     passwords and disabled accounts alike, so it does not tell an attacker which usernames exist.
+
+    A throttled attempt (``check_login_throttle``) is audited (outcome ``denied``, the rule in the details)
+    and raises ``TooManyRequests``: the caller catches it inside its transaction, commits, then raises it.
     """
-    check_login_throttle(session, settings, clock, username)
+    try:
+        check_login_throttle(session, settings, clock, username, client_ip)
+    except TooManyRequests as exc:
+        record_event(
+            session,
+            clock,
+            actor=username,
+            action="auth.login",
+            outcome="denied",
+            record_kind="user",
+            record_id=username,
+            client_ip=client_ip,
+            details={"reason": "throttled", **(exc.details or {})},
+        )
+        raise
     user = session.scalar(select(User).where(User.username == username))
     ok = False
     if user is None:
