@@ -18,8 +18,17 @@ from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission, check_password, check_roles, check_username, permissions_for
 from sarhad.accounts.models import AuthSession, LoginAttempt, Position, PositionHolder, User
 from sarhad.audit.services import record_event
+from sarhad.core import text
 from sarhad.core.clock import Clock
-from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from sarhad.core.errors import (
+    Conflict,
+    ErrorCode,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    RuleError,
+    TooManyRequests,
+)
 from sarhad.core.ids import new_id
 from sarhad.core.settings import Settings
 from sarhad.live import services as live_events
@@ -75,8 +84,11 @@ def create_user(
         check_username(username)
         check_password(password)
         roles = check_roles(roles)
+        text.check_title(display_name, "display_name")
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"user {username!r} already exists", code=ErrorCode.USER_EXISTS)
     now = clock.now()
@@ -397,6 +409,12 @@ def upsert_position(
     require(actor, Permission.USERS_MANAGE, "managing positions")
     if not names.get("en"):
         raise InvalidInput("a position needs at least an English name")
+    try:
+        text.check_identifier(position_id, "position_id")
+        for language, name in names.items():
+            text.check_title(name, f"names.{language}")
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     position = session.get(Position, position_id)
     if position is None:
         position = Position(
