@@ -21,6 +21,7 @@ Refusals are ``ValueError`` (pydantic turns them into ``422 invalid`` naming the
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Final
 
 from pydantic import AfterValidator
@@ -33,7 +34,7 @@ BIDI_CONTROLS: Final = BIDI_OVERRIDES | BIDI_MARKS
 _OVERRIDES_RE: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
-def _named(chars: set[str]) -> str:
+def _named(chars: Iterable[str]) -> str:
     return ", ".join(f"U+{ord(c):04X}" for c in sorted(chars))
 
 
