@@ -3,9 +3,12 @@ never passed to the database driver (which answered 500)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import pytest
+from fastapi._compat import ModelField
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from sarhad.accounts import services
@@ -97,3 +100,54 @@ def test_json_bodies_refuse_integers_out_of_range(
 def test_parse_row_id_takes_decimal_ids_in_range_only() -> None:
     assert parse_row_id("1") == 1 and parse_row_id(str(2**63 - 1)) == 2**63 - 1
     assert [parse_row_id(v) for v in ("0", "-1", str(2**63), "1e3", "١٢", "", " ")] == [None] * 7
+
+
+def _routes(routes: list[Any]) -> list[APIRoute]:
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):  # an included router (FastAPI keeps it whole)
+            found += _routes(route.original_router.routes)
+        elif getattr(route, "routes", None):
+            found += _routes(route.routes)
+    return found
+
+
+def _params(dependant: Dependant) -> list[ModelField]:
+    params = (
+        dependant.path_params + dependant.query_params + dependant.header_params + dependant.cookie_params
+    )
+    for sub in dependant.dependencies:
+        params += _params(sub)
+    return params
+
+
+def _bounds(annotation: Any, metadata: list[Any]) -> tuple[Any, Any]:
+    """The (ge, le) of an int parameter, from the route's own constraints or the annotated type's."""
+    low = high = None
+    candidates = list(metadata)
+    for arg in get_args(annotation) or (annotation,):
+        candidates += list(getattr(arg, "__metadata__", ()))
+    for item in candidates:
+        low = getattr(item, "ge", low) if getattr(item, "ge", None) is not None else low
+        high = getattr(item, "le", high) if getattr(item, "le", None) is not None else high
+    return low, high
+
+
+def test_every_integer_parameter_of_the_api_and_pages_is_bounded(node: Node) -> None:
+    """A guard for routes added later: every int in a path, query, header or cookie has both bounds within 64
+    bits (the exchange's peer-facing /exchange/v1 routes are the protocol's, bounded there)."""
+    app = create_app(node, check_migrations=False, run_workers=False)
+    unbounded = []
+    for route in _routes(app.routes):
+        if route.path.startswith("/exchange/v1/"):
+            continue
+        for param in _params(route.dependant):
+            annotation = param.field_info.annotation
+            if int not in (annotation, *get_args(annotation)) and "int" not in str(annotation):
+                continue
+            low, high = _bounds(annotation, param.field_info.metadata)
+            if low is None or high is None or low < -(2**63) or high > 2**63 - 1:
+                unbounded.append(f"{sorted(route.methods)} {route.path} {param.name}: {low}..{high}")
+    assert unbounded == [], unbounded
