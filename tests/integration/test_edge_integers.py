@@ -16,6 +16,7 @@ from sarhad.accounts.actors import SystemActor
 from sarhad.app import create_app
 from sarhad.core.node import Node
 from sarhad.core.params import parse_row_id
+from sarhad.live.domain import parse_last_event_id
 
 PASSWORD = "correct horse battery"
 HUGE = 2**64
@@ -26,7 +27,15 @@ INCIDENT = {
     "lon": 62,
     "description": "x",
 }
-BAD_IDS = [str(HUGE), str(2**63), "-1", "0", "9" * 40]
+BAD_IDS = [
+    str(HUGE),
+    str(2**63),
+    str(2**31),
+    "-1",
+    "0",
+    "9" * 40,
+]  # alert ids are INTEGER (32-bit on PostgreSQL)
+BAD_BIG_IDS = [str(HUGE), str(2**63), "-1", "0", "9" * 40]  # audit entry ids are BIGINT
 
 
 @pytest.fixture
@@ -59,19 +68,19 @@ def test_alert_ack_refuses_an_id_out_of_range(client: TestClient, value: str) ->
     _refused(client.post(f"/exchange/alerts/{value}/ack"), "alert_id")
 
 
-@pytest.mark.parametrize("value", BAD_IDS)
+@pytest.mark.parametrize("value", BAD_BIG_IDS)
 def test_audit_refuses_a_before_id_out_of_range(client: TestClient, value: str) -> None:
     _refused(client.get("/api/v1/audit", params={"before_id": value}), "before_id")
     _refused(client.get("/audit", params={"before_id": value}), "before_id")
 
 
-@pytest.mark.parametrize("value", [str(HUGE), str(2**63), "-1", "9" * 40])
+@pytest.mark.parametrize("value", [str(HUGE), str(2**63), str(2**31), "-1", "9" * 40])
 def test_events_refuse_a_last_event_id_out_of_range(client: TestClient, value: str) -> None:
     _refused(client.get("/api/v1/events", params={"last_event_id": value}), "last_event_id")
 
 
-def test_the_largest_64_bit_id_is_accepted_and_simply_not_found(client: TestClient) -> None:
-    answer = client.post(f"/api/v1/exchange/alerts/{2**63 - 1}/ack")
+def test_the_largest_id_of_each_column_is_accepted_and_simply_not_found(client: TestClient) -> None:
+    answer = client.post(f"/api/v1/exchange/alerts/{2**31 - 1}/ack")
     assert answer.status_code == 404, answer.text
     answer = client.get("/api/v1/audit", params={"before_id": str(2**63 - 1)})
     assert answer.status_code == 200, answer.text
@@ -98,8 +107,9 @@ def test_json_bodies_refuse_integers_out_of_range(
 
 
 def test_parse_row_id_takes_decimal_ids_in_range_only() -> None:
-    assert parse_row_id("1") == 1 and parse_row_id(str(2**63 - 1)) == 2**63 - 1
-    assert [parse_row_id(v) for v in ("0", "-1", str(2**63), "1e3", "١٢", "", " ")] == [None] * 7
+    assert parse_row_id("1") == 1 and parse_row_id(str(2**31 - 1)) == 2**31 - 1
+    assert parse_row_id(str(2**63 - 1), maximum=2**63 - 1) == 2**63 - 1
+    assert [parse_row_id(v) for v in ("0", "-1", str(2**31), "1e3", "١٢", "", " ")] == [None] * 7
 
 
 def _routes(routes: list[Any]) -> list[APIRoute]:
@@ -151,3 +161,8 @@ def test_every_integer_parameter_of_the_api_and_pages_is_bounded(node: Node) -> 
             if low is None or high is None or low < -(2**63) or high > 2**63 - 1:
                 unbounded.append(f"{sorted(route.methods)} {route.path} {param.name}: {low}..{high}")
     assert unbounded == [], unbounded
+
+
+def test_a_last_event_id_header_beyond_the_event_ids_is_ignored() -> None:
+    assert parse_last_event_id(str(2**31 - 1)) == 2**31 - 1
+    assert [parse_last_event_id(v) for v in (str(2**31), str(2**40), "-1", "١٢", "x")] == [None] * 5

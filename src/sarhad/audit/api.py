@@ -11,7 +11,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import AuditFilter, entries_as_csv, entry_as_dict, list_entries
 from sarhad.core.formats import csv_response
-from sarhad.core.params import RowId
+from sarhad.core.params import BigRowId
 from sarhad.web.deps import NodeDep, requires
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -25,7 +25,7 @@ def audit_filter(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = Query(200, ge=1, le=10_000),
-    before_id: RowId | None = Query(None),
+    before_id: BigRowId | None = Query(None),
 ) -> AuditFilter:
     """The filter from query parameters, shared by the API and the page (an empty field means any)."""
     return AuditFilter(
