@@ -1,7 +1,7 @@
 """One rule for bidirectional control characters in what people type (issue 15, hole 8).
 
 Unicode's explicit bidi formatting characters reorder the text around them: ``U+202E`` (right-to-left
-override) makes ``invoice\u202Efdp.exe`` display as ``invoiceexe.pdf``, and an unclosed override in a name
+override) makes ``invoice<U+202E>fdp.exe`` display as ``invoiceexe.pdf``, and an unclosed override in a name
 can flip the rest of the line it is shown in. The rule, shared by every package:
 
 - **identifiers** (usernames, position and section ids, file names, codes): refuse every bidi control,
