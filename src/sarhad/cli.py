@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +11,14 @@ import typer
 from rich.console import Console
 
 from sarhad.core.database import DatabaseNotMigrated, upgrade_database
+from sarhad.core.files import (
+    NotPrivate,
+    check_private,
+    create_private_file,
+    make_private_dir,
+    sqlite_file,
+    use_private_umask,
+)
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import SettingsError, load_settings, write_config
 from sarhad.features import FEATURES, feature_module
@@ -52,13 +61,32 @@ def init(
     database_url: Annotated[str, typer.Option(help="Database URL; default: SQLite in the data dir.")] = "",
     demo: Annotated[bool, typer.Option(help="Mark the node as a demo node.")] = False,
 ) -> None:
-    """Create a node: data directory, configuration, signing key and migrated database."""
-    from sarhad.exchange.keys import create_node_key
-
+    """Create a node: data directory, configuration, signing key and migrated database (all owner-only)."""
     data_dir = data_dir.resolve()
     if (data_dir / "sarhad.toml").exists():
         raise fail(f"{data_dir} already holds a node; refusing to overwrite it")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    previous = use_private_umask()  # whatever the caller's umask: nothing of the node for other accounts
+    try:
+        _init(data_dir, party, name, port, host, time_zone, calendar, language, database_url, demo)
+    finally:
+        os.umask(previous)
+
+
+def _init(
+    data_dir: Path,
+    party: str,
+    name: str,
+    port: int,
+    host: str,
+    time_zone: str,
+    calendar: str,
+    language: str,
+    database_url: str,
+    demo: bool,
+) -> None:
+    from sarhad.exchange.keys import create_node_key
+
+    make_private_dir(data_dir)
     values: dict[str, object] = {
         "party": party.upper(),
         "name": name,
@@ -79,6 +107,9 @@ def init(
         (data_dir / "sarhad.toml").unlink()
         raise fail(str(exc)) from exc
     fingerprint = create_node_key(settings)
+    database = sqlite_file(settings.resolved_database_url)
+    if database is not None:  # SQLite makes its -wal and -shm files with the database file's mode
+        create_private_file(database)
     upgrade_database(settings.resolved_database_url)
     console.print(f"[green]node {settings.party} created[/] in {data_dir}")
     console.print(f"signing key fingerprint: [bold]{fingerprint}[/]")
@@ -118,6 +149,11 @@ def serve(
             application = create_app(node, freeze_gc=True, checkpoint_in_background=True)
         except DatabaseNotMigrated as exc:
             raise fail(str(exc)) from exc
+        try:  # nothing of the node for other local accounts (sarhad.core.files)
+            check_private(settings.data_dir, settings.resolved_database_url)
+        except NotPrivate as exc:
+            raise fail(str(exc)) from exc
+        use_private_umask()
         tls = settings.tls
         ssl: dict[str, Any] = {}
         if tls.enabled:
@@ -160,6 +196,7 @@ def demo(
 
 
 def main() -> None:
+    use_private_umask()  # every file a sarhad command creates is its owner's only (sarhad.core.files)
     for feature in FEATURES:
         module = feature_module(feature, "cli")
         if module is not None and hasattr(module, "register"):

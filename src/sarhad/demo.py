@@ -27,6 +27,7 @@ from sarhad.accounts.actors import SystemActor
 from sarhad.accounts.domain import Role
 from sarhad.accounts.models import Position
 from sarhad.core.database import upgrade_database
+from sarhad.core.files import create_private_file, make_private_dir, open_private_log, sqlite_file
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings, write_config
 from sarhad.exchange.identity import identity
@@ -63,7 +64,7 @@ ROLE_USERNAMES = {
 
 
 def _create_node(folder: Path, party: DemoParty) -> Node:
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     write_config(
         folder,
         {
@@ -80,6 +81,9 @@ def _create_node(folder: Path, party: DemoParty) -> Node:
     )
     settings = load_settings(folder)
     create_node_key(settings)
+    database = sqlite_file(settings.resolved_database_url)
+    if database is not None:
+        create_private_file(database)
     upgrade_database(settings.resolved_database_url)
     return build_node(settings)
 
@@ -173,7 +177,7 @@ def prepare(root: Path, console: Console) -> dict[str, dict[str, str]]:
     _pair(nodes)
     for code in created:
         _seed_features(nodes[code], code, console)
-    root.mkdir(parents=True, exist_ok=True)
+    make_private_dir(root)
     credentials_path.write_text(
         json.dumps(credentials, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
@@ -206,7 +210,7 @@ def run_demo(root: Path, console: Console) -> None:
     try:
         for party in PARTIES:
             folder = root / party.code.lower()
-            log = (folder / "node.log").open("ab")
+            log = os.fdopen(open_private_log(folder / "node.log"), "ab")
             logs.append(log)
             processes.append(
                 subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments

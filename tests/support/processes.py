@@ -141,10 +141,12 @@ class NodeProcess:
     def start(self) -> Self:
         if self.is_running():
             raise NodeProcessError(f"{self.name} is already running (pid {self.pid})")
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        # owner-only, like everything in a node's data directory (``sarhad serve`` refuses otherwise)
+        self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.log_dir, 0o700)
         self._close_logs()
-        stdout = self.stdout_path.open("ab")
-        stderr = self.stderr_path.open("ab")
+        stdout = os.fdopen(os.open(self.stdout_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+        stderr = os.fdopen(os.open(self.stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         self._logs = [stdout, stderr]
         marker = f"\n=== start {time.strftime('%H:%M:%S')} port {self.port} ===\n".encode()
         for log in self._logs:

@@ -11,6 +11,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.models import User
 from sarhad.accounts.schemas import MeOut, PositionOut, TokenAnswer, UserOut
 from sarhad.accounts.services import Principal
+from sarhad.core.errors import TooManyRequests
 from sarhad.web.deps import NodeDep, client_ip, public, requires
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -39,15 +40,21 @@ def issue_token(
 ) -> TokenAnswer:
     """Exchange a username and password for a bearer token (OAuth2 password form fields)."""
     ip = client_ip(request)
+    throttled: TooManyRequests | None = None
     with node.transaction() as session:
-        user = services.authenticate(
-            session, node.settings, node.clock, username=username, password=password, client_ip=ip
-        )
+        try:
+            user = services.authenticate(
+                session, node.settings, node.clock, username=username, password=password, client_ip=ip
+            )
+        except TooManyRequests as exc:  # audited: commit the refusal, then answer it
+            user, throttled = None, exc
         secret = (
             services.open_session(session, node.settings, node.clock, user, kind="bearer", client_ip=ip)[0]
             if user
             else None
         )
+    if throttled is not None:
+        raise throttled
     if secret is None:
         raise services.bad_credentials()
     return TokenAnswer(access_token=secret, expires_in=node.settings.token_ttl_minutes * 60)

@@ -9,12 +9,14 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sarhad.accounts import services
+from sarhad.accounts import login_csrf, services
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.audit.services import record_event
 from sarhad.core.calendars import CALENDARS
-from sarhad.core.errors import InvalidInput, SarhadError
+from sarhad.core.errors import ErrorCode, InvalidInput, PermissionDenied, SarhadError, TooManyRequests
 from sarhad.core.i18n import LANGUAGES, gettext
+from sarhad.core.node import Node
 from sarhad.web.deps import LANGUAGE_COOKIE, SESSION_COOKIE, NodeDep, client_ip, public, requires
 from sarhad.web.templating import add_nav_item, render
 
@@ -31,9 +33,40 @@ def safe_next(value: str | None) -> str:
     return value
 
 
+def _login_page(
+    request: Request,
+    node: Node,
+    *,
+    next: str,
+    error: str | None = None,
+    username: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The sign-in form with a fresh pre-session CSRF token, in its field and in its cookie."""
+    token = login_csrf.new_token(node.settings.secret_key)
+    response = render(
+        request,
+        "login.html",
+        {"next": safe_next(next), "error": error, "username": username, "csrf_token": token},
+        status_code=status_code,
+    )
+    response.set_cookie(
+        login_csrf.COOKIE,
+        token,
+        max_age=login_csrf.MAX_AGE_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=node.settings.tls.enabled,
+        path="/login",
+    )
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/", _: None = public("sign-in page")) -> HTMLResponse:
-    return render(request, "login.html", {"next": safe_next(next), "error": None, "username": ""})
+def login_form(
+    request: Request, node: NodeDep, next: str = "/", _: None = public("sign-in page")
+) -> HTMLResponse:
+    return _login_page(request, node, next=next)
 
 
 @router.post("/login", response_model=None)
@@ -42,15 +75,41 @@ def login(
     node: NodeDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1024)],
-    next: Annotated[str, Form()] = "/",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
     _: None = public("sign-in"),
 ) -> Response:
     ip = client_ip(request)
-    try:
+    cookie = request.cookies.get(login_csrf.COOKIE, "")
+    if not login_csrf.valid(node.settings.secret_key, cookie, csrf_token):
+        # Login CSRF: another site posting this form would sign the browser into the attacker's account.
         with node.transaction() as session:
-            user = services.authenticate(
-                session, node.settings, node.clock, username=username, password=password, client_ip=ip
+            record_event(
+                session,
+                node.clock,
+                actor=username,
+                action="auth.login",
+                outcome="denied",
+                record_kind="user",
+                record_id=username,
+                client_ip=ip,
+                details={"reason": "csrf"},
             )
+        error = PermissionDenied(
+            "the form's security token is missing or stale; reload the page", code=ErrorCode.CSRF
+        )
+        return _login_page(
+            request, node, next=next, error=gettext(error.message), username=username, status_code=403
+        )
+    try:
+        throttled: TooManyRequests | None = None
+        with node.transaction() as session:
+            try:
+                user = services.authenticate(
+                    session, node.settings, node.clock, username=username, password=password, client_ip=ip
+                )
+            except TooManyRequests as exc:  # audited: commit the refusal, then answer it
+                user, throttled = None, exc
             secret = (
                 services.open_session(session, node.settings, node.clock, user, kind="cookie", client_ip=ip)[
                     0
@@ -58,16 +117,21 @@ def login(
                 if user
                 else None
             )
+        if throttled is not None:
+            raise throttled
         if secret is None:
             raise services.bad_credentials()
     except SarhadError as exc:
-        return render(
+        return _login_page(
             request,
-            "login.html",
-            {"next": safe_next(next), "error": gettext(exc.message), "username": username},
+            node,
+            next=next,
+            error=gettext(exc.message),
+            username=username,
             status_code=exc.status_code,
         )
     response = RedirectResponse(safe_next(next), status_code=303)
+    response.delete_cookie(login_csrf.COOKIE, path="/login")
     response.set_cookie(
         SESSION_COOKIE,
         secret,

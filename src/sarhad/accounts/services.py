@@ -25,10 +25,20 @@ from sarhad.accounts.domain import (
 )
 from sarhad.accounts.models import AuthSession, LoginAttempt, Position, PositionHolder, User
 from sarhad.audit.services import record_event
+from sarhad.core import text
 from sarhad.core.clock import Clock
-from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from sarhad.core.errors import (
+    Conflict,
+    ErrorCode,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    RuleError,
+    TooManyRequests,
+)
 from sarhad.core.ids import new_id
 from sarhad.core.settings import Settings
+from sarhad.live import services as live_events
 
 # argon2id with the library's RFC 9106 "low memory" profile defaults.
 _hasher = PasswordHasher()
@@ -51,6 +61,7 @@ class Principal:
     time_zone: str
     calendar: str
     scope_sections: tuple[str, ...]
+    expires_at: datetime | None = None  # when the session or token ends (None: not from a session)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -80,10 +91,13 @@ def create_user(
         check_username(username)
         check_password(password, (username, display_name))
         roles = check_roles(roles)
+        text.check_title(display_name, "display_name")
     except WeakPassword as exc:
         raise _weak(exc) from exc
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"user {username!r} already exists", code=ErrorCode.USER_EXISTS)
     now = clock.now()
@@ -193,23 +207,44 @@ def _revoke_all(session: Session, clock: Clock, user_id: str) -> None:
         .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+    live_events.publish_revocation(session, clock, user_id=user_id)  # open event streams end at once
 
 
-def check_login_throttle(session: Session, settings: Settings, clock: Clock, username: str) -> None:
-    """Refuse a sign-in after too many recent failures for this username (any address)."""
+def login_throttle_rule(
+    session: Session, settings: Settings, clock: Clock, username: str, client_ip: str
+) -> str | None:
+    """Which throttle rule refuses this sign-in now, or None (``docs/security.md``, "Sign-in throttle").
+
+    Failures count per client address: ``login_max_failures`` for one username from one address, and
+    ``login_max_failures_per_address`` for any usernames from one address, within ``login_window_minutes``.
+    Failures from other addresses never count, so nobody can lock an account by failing to sign in to it
+    from elsewhere; the owner signs in from their own address. Refused attempts are not failures (they are
+    not checked), so hammering a refused address does not extend its wait.
+    """
     since = clock.now() - timedelta(minutes=settings.login_window_minutes)
-    failures = (
-        session.scalar(
-            select(func.count(LoginAttempt.id)).where(
-                LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
-            )
-        )
+    failed = (LoginAttempt.client_ip == client_ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+    from_address = session.scalar(select(func.count(LoginAttempt.id)).where(*failed)) or 0
+    if from_address >= settings.login_max_failures_per_address:
+        return "address"
+    if from_address < settings.login_max_failures:
+        return None
+    for_user = (
+        session.scalar(select(func.count(LoginAttempt.id)).where(*failed, LoginAttempt.username == username))
         or 0
     )
-    if failures >= settings.login_max_failures:
+    return "address_and_username" if for_user >= settings.login_max_failures else None
+
+
+def check_login_throttle(
+    session: Session, settings: Settings, clock: Clock, username: str, client_ip: str = ""
+) -> None:
+    """Refuse a sign-in (429 ``login_throttled``) while a throttle rule holds for this address."""
+    rule = login_throttle_rule(session, settings, clock, username, client_ip)
+    if rule is not None:
         raise TooManyRequests(
-            f"too many failed sign-ins for {username!r}; try again in {settings.login_window_minutes} minutes",
+            f"too many failed sign-ins from this address; try again in {settings.login_window_minutes} minutes",
             code=ErrorCode.LOGIN_THROTTLED,
+            details={"rule": rule},
         )
 
 
@@ -221,8 +256,25 @@ def authenticate(
     The attempt is recorded and audited in the caller's transaction, which must commit even on failure
     (so the caller raises ``BAD_CREDENTIALS`` after committing). One answer for unknown users, wrong
     passwords and disabled accounts alike, so it does not tell an attacker which usernames exist.
+
+    A throttled attempt (``check_login_throttle``) is audited (outcome ``denied``, the rule in the details)
+    and raises ``TooManyRequests``: the caller catches it inside its transaction, commits, then raises it.
     """
-    check_login_throttle(session, settings, clock, username)
+    try:
+        check_login_throttle(session, settings, clock, username, client_ip)
+    except TooManyRequests as exc:
+        record_event(
+            session,
+            clock,
+            actor=username,
+            action="auth.login",
+            outcome="denied",
+            record_kind="user",
+            record_id=username,
+            client_ip=client_ip,
+            details={"reason": "throttled", **(exc.details or {})},
+        )
+        raise
     user = session.scalar(select(User).where(User.username == username))
     ok = False
     if user is None:
@@ -311,7 +363,21 @@ def resolve_secret(session: Session, clock: Clock, secret: str, kind: str) -> Pr
         time_zone=user.time_zone,
         calendar=user.calendar,
         scope_sections=tuple(user.scope_sections or ()),
+        expires_at=row.expires_at,
     )
+
+
+def session_is_current(session: Session, clock: Clock, session_id: str) -> bool:
+    """Is the session or token still good: not signed out, not expired, its user not disabled?"""
+    found = session.execute(
+        select(AuthSession.revoked_at, AuthSession.expires_at, User.disabled)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.id == session_id)
+    ).first()
+    if found is None:
+        return False
+    revoked_at, expires_at, disabled = found
+    return revoked_at is None and expires_at > clock.now() and not disabled
 
 
 def revoke_session(session: Session, clock: Clock, actor: Principal, client_ip: str = "") -> None:
@@ -321,6 +387,7 @@ def revoke_session(session: Session, clock: Clock, actor: Principal, client_ip: 
         .where(AuthSession.id == actor.session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+    live_events.publish_revocation(session, clock, session_id=actor.session_id)  # its open streams end
     record_event(
         session,
         clock,
@@ -355,6 +422,12 @@ def upsert_position(
     require(actor, Permission.USERS_MANAGE, "managing positions")
     if not names.get("en"):
         raise InvalidInput("a position needs at least an English name")
+    try:
+        text.check_identifier(position_id, "position_id")
+        for language, name in names.items():
+            text.check_title(name, f"names.{language}")
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     position = session.get(Position, position_id)
     if position is None:
         position = Position(

@@ -11,6 +11,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import AuditFilter, entries_as_csv, entry_as_dict, list_entries
 from sarhad.core.formats import csv_response
+from sarhad.core.params import BigRowId
 from sarhad.web.deps import NodeDep, requires
 from sarhad.web.openapi import CSV, answers
 
@@ -25,7 +26,7 @@ def audit_filter(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = Query(200, ge=1, le=10_000),
-    before_id: int | None = Query(None, ge=1),
+    before_id: BigRowId | None = Query(None),
 ) -> AuditFilter:
     """The filter from query parameters, shared by the API and the page (an empty field means any)."""
     return AuditFilter(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sarhad.core import text
 from sarhad.core.errors import RuleError
 from sarhad.exchange.record_rules import content_time
 
@@ -44,6 +45,7 @@ def check_title(title: str) -> str:
         raise RuleError("title", "a bulletin needs a title")
     if len(title) > TITLE_MAX:
         raise RuleError("title", f"the title is {len(title)} characters; at most {TITLE_MAX} are allowed")
+    text.check_title(title, "title")  # no bidi overrides (sarhad.core.text)
     return title
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from sarhad.bulletins.domain import BODY_MAX, PLACE_NAME_MAX, TITLE_MAX
+from sarhad.core.params import RowId
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.record_rules import REASON_MAX
 
@@ -46,9 +47,8 @@ class BulletinCreateIn(BulletinContentIn):
 
 class BulletinUpdateIn(BulletinContentIn):
     tlp: Tlp | None = None
-    version: int | None = Field(
+    version: RowId | None = Field(
         default=None,
-        ge=1,
         description="The version being edited; refused with 409 if it is no longer current.",
     )
 

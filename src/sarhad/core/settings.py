@@ -62,7 +62,8 @@ class Settings(BaseModel):
     metrics_address: str = Field(default="", pattern=r"^$|^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
     session_ttl_minutes: int = Field(default=480, ge=1)
     token_ttl_minutes: int = Field(default=60, ge=1)
-    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)  # per client address and username
+    login_max_failures_per_address: int = Field(default=20, ge=1)  # per client address, any usernames
     login_window_minutes: int = Field(default=15, ge=1)
     clock_offset_seconds: float = 0.0
     exchange_batch_max_envelopes: int = Field(default=1000, ge=1)

@@ -21,6 +21,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.core.errors import ErrorCode, PayloadTooLarge
 from sarhad.core.node import Node
+from sarhad.core.params import RowId
 from sarhad.exchange import alerts, joint, peers, protocol
 from sarhad.exchange.domain import DeliveryWake, link_id
 from sarhad.exchange.identity import identity
@@ -341,9 +342,7 @@ def list_alerts(
 
 @router.post("/api/v1/exchange/alerts/{alert_id}/ack", response_model=AcknowledgedOut)
 def acknowledge_alert(
-    node: NodeDep,
-    alert_id: int = Path(ge=1, le=2**31 - 1),  # an INTEGER column on PostgreSQL: larger is 422, not 500
-    principal: Principal = requires(Permission.EXCHANGE_ADMIN),
+    alert_id: RowId, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
 ) -> AcknowledgedOut:
     """Mark an alert as dealt with."""
     with node.transaction() as session:

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.core.params import RowId
 from sarhad.exchange import alerts, joint, peers, protocol
 from sarhad.exchange.identity import identity
 from sarhad.web.deps import NodeDep, client_ip, requires
@@ -43,7 +44,7 @@ def exchange_page(
 
 @router.post("/exchange/alerts/{alert_id}/ack")
 def acknowledge_alert(
-    alert_id: int, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
+    alert_id: RowId, node: NodeDep, principal: Principal = requires(Permission.EXCHANGE_ADMIN)
 ) -> RedirectResponse:
     with node.transaction() as session:
         alerts.acknowledge_alert(session, node, alert_id, actor=principal)

@@ -17,6 +17,7 @@ from sarhad.audit.services import record_event
 from sarhad.core.errors import ErrorCode, InvalidInput, NotFound, RuleError
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
+from sarhad.core.text import check_title
 from sarhad.exchange.models import Peer
 from sarhad.hotline import domain
 from sarhad.hotline.access import Actor
@@ -141,6 +142,11 @@ def upsert_channel(
         raise InvalidInput(
             "counterpart_names: an English name is needed", details={"field": "counterpart_names"}
         )
+    try:
+        for language, name in counterpart_names.items():
+            check_title(name, f"counterpart_names.{language}")  # no bidi overrides (sarhad.core.text)
+    except RuleError as exc:
+        raise InvalidInput.from_rule(exc) from exc
     row = session.scalar(
         select(HotlineChannel).where(
             HotlineChannel.own_position_id == own_position,

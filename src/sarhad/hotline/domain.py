@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from sarhad.core.errors import RuleError
+from sarhad.core.text import check_title
 
 # record kinds on the exchange
 MESSAGE_KIND = "hotline.message"
@@ -86,6 +87,7 @@ def check_message(
         raise RuleError("subject", "say what the message is about")
     if len(subject) > SUBJECT_MAX:
         raise RuleError("subject", f"at most {SUBJECT_MAX} characters (this one has {len(subject)})")
+    check_title(subject, "subject")  # no bidi overrides (sarhad.core.text)
     body = body.strip()
     if not body:
         raise RuleError("body", "the message has no text")

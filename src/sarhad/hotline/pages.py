@@ -19,6 +19,7 @@ from sarhad.core.errors import InvalidInput, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.core.i18n import pick_name
 from sarhad.core.node import Node
+from sarhad.core.params import parse_count
 from sarhad.exchange.peers import peer_parties
 from sarhad.hotline import access, configuration, domain, reading, reports, sending
 from sarhad.hotline.models import HotlineMessage
@@ -389,8 +390,8 @@ def _parse_policy(text: str) -> list[dict[str, Any]]:
         wait: int | None
         if parts[0] == "deadline":
             wait = None
-        elif parts[0].isdigit():
-            wait = int(parts[0])
+        elif parse_count(parts[0]) is not None:
+            wait = parse_count(parts[0])
         else:
             raise InvalidInput(_("line %(n)d: the wait is a number of seconds or 'deadline'") % {"n": number})
         steps.append({"wait_seconds": wait, "notify": parts[1]})
@@ -445,7 +446,7 @@ def admin_deadlines(
     principal: Principal = requires(Permission.HOTLINE_ADMIN),
 ) -> Response:
     raw = {"FLASH": flash, "IMMEDIATE": immediate, "PRIORITY": priority, "ROUTINE": routine}
-    bad = [k for k, v in raw.items() if not v.strip().isdigit()]
+    bad = [k for k, v in raw.items() if parse_count(v) is None]
     if bad:
         return _admin_page(
             request, node, principal, errors=[f"{k}: " + _("a whole number of seconds") for k in bad]

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sarhad.core.params import Int32
 from sarhad.hotline.domain import BODY_MAX, REPLY_MAX, SUBJECT_MAX, Precedence
 
 PositionId = str
@@ -114,12 +115,12 @@ class AckIn(BaseModel):
 
 
 class DeadlinesIn(BaseModel):
-    deadlines: dict[str, int]
+    deadlines: dict[str, Int32]
 
 
 class PolicyIn(BaseModel):
     steps: list[dict[str, Any]]
-    max_repeats: int = 2
+    max_repeats: Int32 = 2
 
 
 class ChannelIn(BaseModel):

@@ -21,6 +21,7 @@ from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export
 from sarhad.core.errors import ErrorCode, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
+from sarhad.core.params import parse_count
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.peers import configured_peers
 from sarhad.incidents import attachments, domain, reading, reports, sharing, versions, writing
@@ -318,17 +319,19 @@ async def _form_values(request: Request, zone: str) -> tuple[dict[str, Any], dic
         data["occurred_at"] = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
     except ValueError:
         problems.append("occurred_at: " + _("not a date and time"))
-    try:
-        data["persons_apprehended"] = int(values["persons_apprehended"])
-    except ValueError:
+    persons = parse_count(values["persons_apprehended"])
+    if persons is None:
         problems.append("persons_apprehended: " + _("not a whole number"))
+    else:
+        data["persons_apprehended"] = persons
     casualties: dict[str, int] = {}
     for category in domain.CASUALTY_CATEGORIES:
         raw = text(f"casualty_{category}", 12).strip()
         if raw:
-            try:
-                casualties[category] = int(raw)
-            except ValueError:
+            count = parse_count(raw)
+            if count is not None:
+                casualties[category] = count
+            else:
                 problems.append(f"casualties.{category}: " + _("not a whole number"))
     values["casualties"] = casualties
     data["casualties"] = casualties

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from sarhad.core.params import Int32, RowId
 from sarhad.exchange import record_rules
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.incidents.domain import DESCRIPTION_MAX, REASON_MAX
@@ -44,9 +45,9 @@ class IncidentContentIn(BaseModel):
     lon: float
     description: str = Field(max_length=DESCRIPTION_MAX + 1000)
     impact_level: str = Field(default="low", description="low, medium, high or very_high")
-    casualties: dict[str, int] = Field(default_factory=dict)
+    casualties: dict[str, Int32] = Field(default_factory=dict)
     seizures: list[SeizureIn] = Field(default_factory=list, max_length=100)
-    persons_apprehended: int = 0
+    persons_apprehended: Int32 = 0
     source_reliability: str = Field(default="F", description="A (reliable) to F (cannot be judged)")
     info_credibility: str = Field(default="6", description="1 (confirmed) to 6 (cannot be judged)")
     exercise: bool = False
@@ -64,8 +65,8 @@ class IncidentCreateIn(IncidentContentIn):
 
 
 class IncidentUpdateIn(IncidentContentIn):
-    version: int | None = Field(
-        default=None, ge=1, description="The version being edited; refused with 409 if no longer current."
+    version: RowId | None = Field(
+        default=None, description="The version being edited; refused with 409 if no longer current."
     )
 
 

@@ -4,6 +4,10 @@ The stream sends ``retry: 2000`` first, then one frame per event the user may se
 ``data`` = JSON ``{"id", "topic", "at", "data"}``), and a comment line (``: ping``) every ``HEARTBEAT_SECONDS``
 so proxies keep it open and the client notices a dead link. A client that reconnects with ``Last-Event-ID``
 (browsers do so by themselves; or ``?last_event_id=``) first gets the events it missed that are still held.
+
+A stream lives no longer than its session: it ends at once when the session is signed out or the user is
+disabled or given a new password (``services.publish_revocation``, acted on by the hub), when the session
+expires, and after ``MAX_STREAM_SECONDS`` at the latest; the reconnecting client must authenticate again.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from sarhad.accounts.services import Principal, positions_held
+from sarhad.accounts.services import Principal, positions_held, session_is_current
 from sarhad.core.node import Node
+from sarhad.core.params import Cursor
 from sarhad.live import services
 from sarhad.live.domain import Event, parse_last_event_id, sse_comment, sse_frame, visible_to
 from sarhad.live.hub import ensure_hub
@@ -44,6 +49,13 @@ class Viewer:
         with self.node.sessions() as session:
             return set(positions_held(session, self.principal.user_id, self.node.clock.now()))
 
+    def _still_signed_in(self) -> bool:
+        with self.node.sessions() as session:
+            return session_is_current(session, self.node.clock, self.principal.session_id)
+
+    async def still_signed_in(self) -> bool:
+        return await asyncio.to_thread(self._still_signed_in)
+
     async def refresh(self, force: bool = False) -> None:
         if force or time.monotonic() - self.read_at > POSITIONS_TTL_SECONDS:
             self.positions = await asyncio.to_thread(self._read)
@@ -60,31 +72,44 @@ def _replay(node: Node, after: int) -> list[Event]:
         return [services.as_event(row) for row in services.events_after(session, after)]
 
 
+def _lifetime(node: Node, principal: Principal) -> float:
+    """Seconds the stream may run: to the session's expiry, and ``MAX_STREAM_SECONDS`` at most."""
+    if principal.expires_at is None:
+        return MAX_STREAM_SECONDS
+    return min(MAX_STREAM_SECONDS, (principal.expires_at - node.clock.now()).total_seconds())
+
+
 async def stream(node: Node, principal: Principal, last_id: int | None) -> AsyncIterator[str]:
     hub = await ensure_hub(node)
-    sub = hub.subscribe()
+    # Subscribe first, then check the session: a revocation committed after the check reaches the subscriber.
+    sub = hub.subscribe(principal.session_id, principal.user_id)
     viewer = Viewer(node, principal)
-    started = time.monotonic()
+    ends = time.monotonic() + _lifetime(node, principal)
     try:
+        if not await viewer.still_signed_in():
+            return
         await viewer.refresh(force=True)
         yield "retry: 2000\n" + sse_comment("connected")
         replayed = 0
         if last_id is not None:
             for event in await asyncio.to_thread(_replay, node, last_id):
                 replayed = max(replayed, event.id)
+                if sub.revoked:
+                    return
                 if await viewer.sees(event):
                     yield sse_frame(event)
-        while time.monotonic() - started < MAX_STREAM_SECONDS:
+        while not sub.revoked and (left := ends - time.monotonic()) > 0:
             try:
-                item = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_SECONDS)
+                item = await asyncio.wait_for(sub.queue.get(), timeout=min(HEARTBEAT_SECONDS, left))
             except TimeoutError:
-                yield sse_comment("ping")
+                if time.monotonic() < ends:
+                    yield sse_comment("ping")
                 continue
-            if item is None:
-                break  # shutdown, or this client fell too far behind: it reconnects and replays
+            if item is None or sub.revoked:
+                break  # signed out, shutdown, or this client fell too far behind (it reconnects and replays)
             if item.id <= replayed:
                 continue
-            if await viewer.sees(item):
+            if await viewer.sees(item) and not sub.revoked:
                 yield sse_frame(item)
     finally:
         hub.unsubscribe(sub)
@@ -94,7 +119,7 @@ async def stream(node: Node, principal: Principal, last_id: int | None) -> Async
 async def events(
     request: Request,
     node: NodeDep,
-    last_event_id: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    last_event_id: Annotated[Cursor | None, Query(description="Resume after this event id")] = None,
     principal: Principal = requires(),
 ) -> StreamingResponse:
     """Live events for the signed-in user (cookie or bearer token), as ``text/event-stream``.

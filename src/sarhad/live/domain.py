@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sarhad.core.params import INT32_MAX
+
 TOPIC_MAX = 64
 MAX_POSITIONS = 64
 
@@ -64,6 +66,7 @@ def parse_last_event_id(value: str | None) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    if not value.isdigit() or len(value) > 18:
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
         return None
-    return int(value)
+    number = int(value)
+    return number if number <= INT32_MAX else None  # the event table's ids are 32-bit (PostgreSQL INTEGER)

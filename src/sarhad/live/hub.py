@@ -4,6 +4,11 @@ Events reach the hub two ways: at once from ``services.publish`` after the commi
 poller that reads the event table every ``POLL_SECONDS`` (events committed by other processes on the same
 database). Each event id is dispatched once. Because ids can become visible out of order on PostgreSQL
 (sequences are not transactional), the poller keeps looking at ids it skipped for ``GAP_GRACE_SECONDS``.
+
+A revocation (``services.REVOKED_TOPIC``: a session signed out, a user disabled or given a new password) is
+not handed to anyone: it ends the streams of that session or user at once, dropping what they had queued.
+This costs nothing per event; a stream also re-checks its session once when it starts (after subscribing, so
+no revocation falls between the check and the subscription) and ends when its session expires.
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ import os
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
+
+from sqlalchemy import Connection, Engine
 
 from sarhad.core.node import Node
 from sarhad.live import services
@@ -29,12 +37,16 @@ POLL_SECONDS = 0.5
 GAP_GRACE_SECONDS = 5.0
 QUEUE_SIZE = 2000
 CLOSE: None = None
+_HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()  # every hub of this process, to find one by its database
 
 
 @dataclass(eq=False)
 class Subscriber:
     queue: asyncio.Queue[Event | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     overflowed: bool = False
+    session_id: str = ""
+    user_id: str = ""
+    revoked: bool = False  # its session ended: deliver nothing more
 
 
 class Hub:
@@ -48,6 +60,7 @@ class Hub:
         self.closed = False
         self.poller: asyncio.Task[None] | None = None
         self.dispatched = 0
+        _HUBS.add(self)
 
     # -- publishing ---------------------------------------------------------------------------------------
 
@@ -71,6 +84,9 @@ class Hub:
         self.gaps.pop(event.id, None)
         self.seen_above.add(event.id)
         self.dispatched += 1
+        if event.topic == services.REVOKED_TOPIC:
+            self.revoke(event.data.get("session_id"), event.data.get("user_id"))
+            return True
         for sub in list(self.subscribers):
             if sub.overflowed:
                 continue
@@ -84,10 +100,22 @@ class Hub:
                 sub.queue.put_nowait(CLOSE)
         return True
 
+    def revoke(self, session_id: str | None, user_id: str | None) -> int:
+        """End the streams of ``session_id`` or of ``user_id`` now, dropping what they had queued."""
+        ended = 0
+        for sub in list(self.subscribers):
+            if (session_id and sub.session_id == session_id) or (user_id and sub.user_id == user_id):
+                sub.revoked = True
+                while not sub.queue.empty():
+                    sub.queue.get_nowait()
+                sub.queue.put_nowait(CLOSE)
+                ended += 1
+        return ended
+
     # -- subscribers --------------------------------------------------------------------------------------
 
-    def subscribe(self) -> Subscriber:
-        sub = Subscriber()
+    def subscribe(self, session_id: str = "", user_id: str = "") -> Subscriber:
+        sub = Subscriber(session_id=session_id, user_id=user_id)
         if self.closed:
             sub.queue.put_nowait(CLOSE)
         self.subscribers.add(sub)
@@ -142,6 +170,14 @@ class Hub:
 
 
 _LOCK = threading.Lock()
+
+
+def hub_for(engine: Engine | Connection) -> Hub | None:
+    """This process's open hub on ``engine`` (the database a session committed to), if there is one."""
+    for hub in list(_HUBS):
+        if hub.node.engine is engine and not hub.closed:
+            return hub
+    return None
 
 
 async def ensure_hub(node: Node) -> Hub:

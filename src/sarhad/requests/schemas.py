@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from sarhad.core.params import RowId
 from sarhad.requests.domain import ANSWER_MAX, REASON_MAX, TEXT_MAX
 
 PartyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -49,7 +50,7 @@ class RequestUpdateIn(BaseModel):
     text: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX)
     deadline: str | None = Field(default=None, max_length=8)
     deadline_at: AwareDatetime | None = None
-    version: int | None = Field(default=None, ge=1, description="Refused with 409 if no longer current.")
+    version: RowId | None = Field(default=None, description="Refused with 409 if no longer current.")
 
 
 class AnswerIn(BaseModel):

@@ -17,9 +17,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sarhad.core.errors import PayloadTooLarge
 
 
+class BodyTooLarge(Exception):
+    """Raised by the guarded ``receive`` once a request body has streamed past the limit."""
+
+
 class GuardMiddleware:
-    """Refuse a declared body over ``max_body_bytes`` before reading it; add the security headers to every
-    response that does not set them itself."""
+    """Refuse a body over ``max_body_bytes``; add the security headers to every response that does not set
+    them itself.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read. A body without one
+    (``Transfer-Encoding: chunked``) is counted as it streams: the chunk that passes the limit is not handed
+    to the app, which gets an exception instead, and the client gets the same ``413 too_large`` answer
+    (whatever the app would have answered to the broken read is dropped). Nothing past the limit is read.
+    """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, tile_url: str) -> None:
         self.app = app
@@ -47,15 +57,43 @@ class GuardMiddleware:
             await self._refuse(send, PayloadTooLarge(f"request body over {self.max_body_bytes} bytes"))
             return
 
+        received = 0
+        over = False
+        started = False
+        limit = self.max_body_bytes
+
+        async def counted_receive() -> Message:
+            nonlocal received, over
+            if over:  # the app asks again after the refusal: there is nothing more for it
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    raise BodyTooLarge()
+            return message
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if over:
+                return  # the app's answer to a body cut short; the refusal is sent instead
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in self.headers if h[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, counted_receive if length is None else receive, send_with_headers)
+        except Exception:
+            if not over:
+                raise
+            # BodyTooLarge, or what the app made of it: the refusal below answers
+        if over and not started:
+            await self._refuse(send, PayloadTooLarge(f"request body over {limit} bytes"))
 
     async def _refuse(self, send: Send, error: PayloadTooLarge) -> None:
         body = json.dumps(error.to_dict()).encode()

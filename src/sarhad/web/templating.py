@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sarhad.accounts.services import Principal
 from sarhad.core.calendars import format_datetime, format_iso_date
 from sarhad.core.i18n import LANGUAGES, current_language, gettext, ngettext, pick_name
+from sarhad.core.text import strip_bidi_overrides
 from sarhad.web.deps import get_node
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +31,31 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=without_bidi_overrides,
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["pick_name"] = pick_name
+    env.filters["bdi"] = isolate
     return env
+
+
+def without_bidi_overrides(value: Any) -> Any:
+    """Every value a template prints, without bidi embeddings, overrides and isolates (``sarhad.core.text``):
+    text stored before the input rule, or received from a peer, cannot reorder the page around it."""
+    if isinstance(value, Markup):
+        cleaned = strip_bidi_overrides(str(value))
+        return value if cleaned == value else Markup(cleaned)  # noqa: S704 - fewer characters, still safe
+    if isinstance(value, str):
+        return strip_bidi_overrides(value)
+    return value
+
+
+def isolate(value: Any) -> Markup:
+    """``{{ text|bdi }}``: user text inside a line of other text, bidi-isolated (``<bdi>``), so a name or
+    subject in another script does not reorder the words and numbers around it."""
+    if value is None or value == "":
+        return Markup("")
+    return Markup("<bdi>{}</bdi>").format(strip_bidi_overrides(str(value)))
 
 
 def render(

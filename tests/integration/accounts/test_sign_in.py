@@ -18,6 +18,7 @@ from sarhad.app import create_app
 from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node
+from support.pages import post_login
 
 PASSWORD = "correct horse battery"
 
@@ -103,9 +104,7 @@ def test_disabled_user_cannot_sign_in_and_loses_open_sessions(client: TestClient
 
 
 def test_page_login_sets_a_strict_httponly_cookie_and_forms_need_the_csrf_token(client: TestClient) -> None:
-    answer = client.post(
-        "/login", data={"username": "lo", "password": PASSWORD, "next": "/"}, follow_redirects=False
-    )
+    answer = post_login(client, "lo", PASSWORD)
     assert answer.status_code == 303
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
@@ -122,11 +121,7 @@ def test_page_login_sets_a_strict_httponly_cookie_and_forms_need_the_csrf_token(
 
 
 def test_login_redirect_never_leaves_the_site(client: TestClient) -> None:
-    answer = client.post(
-        "/login",
-        data={"username": "lo", "password": PASSWORD, "next": "//evil.example/x"},
-        follow_redirects=False,
-    )
+    answer = post_login(client, "lo", PASSWORD, next="//evil.example/x")
     assert answer.headers["location"] == "/"
 
 

@@ -12,14 +12,13 @@ from fastapi.testclient import TestClient
 from sarhad.accounts.actors import SystemActor
 from sarhad.border import queries
 from sarhad.core.node import Node
+from support.pages import post_login
 
 READER = SystemActor("reader")
 
 
 def _sign_in(client: TestClient, username: str) -> None:
-    answer = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False
-    )
+    answer = post_login(client, username, PASSWORD)
     assert answer.status_code == 303, answer.text
 
 

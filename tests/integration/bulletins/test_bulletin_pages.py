@@ -12,12 +12,13 @@ from sarhad.accounts import services as accounts
 from sarhad.accounts.actors import SystemActor
 from sarhad.app import create_app
 from sarhad.core.node import Node
+from support.pages import post_login
 
 PAGE = {"Accept": "text/html"}
 
 
 def sign_in(client: TestClient, username: str) -> None:
-    answer = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    answer = post_login(client, username, PASSWORD)
     assert answer.status_code == 303, answer.text
 
 

@@ -8,10 +8,11 @@ from fastapi.testclient import TestClient
 from hotline_helpers import PASSWORD, audit_actions, deliver, message
 
 from sarhad.core.node import Node
+from support.pages import post_login
 
 
 def sign_in(client: TestClient, username: str) -> None:
-    answer = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    answer = post_login(client, username, PASSWORD)
     assert answer.status_code == 303, answer.text
 
 

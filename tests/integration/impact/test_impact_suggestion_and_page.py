@@ -14,6 +14,7 @@ from sarhad.core.node import Node
 from sarhad.incidents import writing as incidents
 from sarhad.incidents.schemas import IncidentContentIn
 from support.inprocess import deliver
+from support.pages import post_login
 
 NEAR_TAFTAN = (28.96, 61.59)  # in section S5
 
@@ -53,9 +54,7 @@ def test_the_page_shows_the_pending_proposal_and_the_other_side_accepts_it_there
     pk: Node, ir: Node, pk_client: TestClient, ir_client: TestClient
 ) -> None:
     for client in (pk_client, ir_client):
-        answer = client.post(
-            "/login", data={"username": "commander", "password": PASSWORD}, follow_redirects=False
-        )
+        answer = post_login(client, "commander", PASSWORD)
         assert answer.status_code == 303
     page = pk_client.get("/impact", headers={"Accept": "text/html"})
     assert page.status_code == 200 and 'id="section-S5"' in page.text

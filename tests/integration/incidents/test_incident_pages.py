@@ -11,15 +11,11 @@ from incident_helpers import PASSWORD, body, deliver
 
 from sarhad.core.node import Node
 from sarhad.incidents import reports
+from support.pages import post_login
 
 
 def sign_in(client: TestClient, username: str = "liaison") -> str:
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
-    data = {"username": username, "password": PASSWORD}
-    if csrf:
-        data["csrf_token"] = csrf.group(1)
-    answer = client.post("/login", data=data, follow_redirects=False)
+    answer = post_login(client, username, PASSWORD)
     assert answer.status_code in (302, 303), answer.text
     home = client.get("/incidents")
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/incidents/new").text)

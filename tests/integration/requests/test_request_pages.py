@@ -12,12 +12,13 @@ from request_helpers import PASSWORD, create_incident, snapshot
 from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node
 from support.inprocess import deliver
+from support.pages import post_login
 
 PAGE = {"Accept": "text/html"}
 
 
 def sign_in(client: TestClient, username: str) -> None:
-    answer = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    answer = post_login(client, username, PASSWORD)
     assert answer.status_code == 303, answer.text
 
 
