@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
+from sarhad.audit import appender
 from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import Clock
-from sarhad.core.database import insert_rows, table_of
 from sarhad.core.formats import csv_text
 
 
@@ -42,20 +42,27 @@ def record_event(
     record_id: str | None = None,
     client_ip: str = "",
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction, so it commits or rolls back with the change it records."""
-    entry = AuditEntry(
-        at=clock.now(),
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        record_kind=record_kind,
-        record_id=record_id,
-        client_ip=client_ip,
-        details=details or {},
+) -> None:
+    """Append one entry in the caller's transaction, so it commits or rolls back with the change it records.
+
+    The entry joins the hash chain when the transaction commits (``audit.appender``): until then it is not
+    in the table, and it is never there if the transaction (or the savepoint it was recorded in) rolls back.
+    """
+    appender.enqueue(
+        session,
+        clock,
+        [
+            {
+                "actor": actor,
+                "action": action,
+                "outcome": outcome,
+                "record_kind": record_kind,
+                "record_id": record_id,
+                "client_ip": client_ip,
+                "details": details or {},
+            }
+        ],
     )
-    session.add(entry)
-    return entry
 
 
 def record_export(
@@ -88,19 +95,13 @@ class AuditEvent:
 
 
 def record_events(session: Session, clock: Clock, events: Sequence[AuditEvent]) -> None:
-    """Append many entries with one statement, in the caller's transaction (bulk releases, received batches).
-
-    The entries are the same as ``record_event`` would write one by one, in the order given.
-    """
-    if not events:
-        return
-    at = clock.now()
-    insert_rows(
+    """Append many entries in the caller's transaction (bulk releases, received batches), inserted with one
+    statement at commit. The entries are the same as ``record_event`` would write one by one, in order."""
+    appender.enqueue(
         session,
-        table_of(AuditEntry),
+        clock,
         [
             {
-                "at": at,
                 "actor": e.actor,
                 "action": e.action,
                 "outcome": e.outcome,
