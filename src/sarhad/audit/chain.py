@@ -170,3 +170,23 @@ def verify_head(head: object, keys: Mapping[str, Ed25519PublicKey | str]) -> dic
     except InvalidSignature as exc:
         raise HeadError("head signature does not verify") from exc
     return checked
+
+
+def contradiction(held: tuple[int, str, datetime], new: tuple[int, str, datetime]) -> str | None:
+    """Why two signed heads ``(seq, hash, at)`` of one party's log cannot both be true, or None.
+
+    A log only grows: two heads of the same length must name the same hash, and a head signed later may
+    not be shorter than one signed earlier.
+    """
+    (held_seq, held_hash, held_at), (seq, digest, at) = held, new
+    if held_seq == seq and held_hash != digest:
+        return f"two different logs of {seq} entries (hash {held_hash[:16]}… held, {digest[:16]}… now)"
+    if held_seq > seq and held_at <= at:
+        return (
+            f"the log shrank: {held_seq} entries signed at {format_time(held_at)}, {seq} at {format_time(at)}"
+        )
+    if held_seq < seq and held_at >= at:
+        return (
+            f"the log shrank: {seq} entries signed at {format_time(at)}, {held_seq} at {format_time(held_at)}"
+        )
+    return None

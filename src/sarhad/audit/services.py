@@ -140,7 +140,19 @@ def list_entries(session: Session, actor: Actor, flt: AuditFilter) -> Sequence[A
     return session.scalars(query).all()
 
 
-CSV_COLUMNS = ("id", "at", "actor", "action", "outcome", "record_kind", "record_id", "client_ip", "details")
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "outcome",
+    "record_kind",
+    "record_id",
+    "client_ip",
+    "details",
+    "seq",
+    "entry_hash",
+)
 
 
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
@@ -155,6 +167,8 @@ def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
         "record_id": entry.record_id,
         "client_ip": entry.client_ip,
         "details": entry.details,
+        "seq": entry.seq,
+        "entry_hash": entry.entry_hash,
     }
 
 

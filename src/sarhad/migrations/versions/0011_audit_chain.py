@@ -151,6 +151,18 @@ def upgrade() -> None:
         sa.Column("received_at", UtcDateTime(), nullable=True),
     )
     op.create_index("ix_audit_heads_origin_seq", "audit_heads", ["origin", "log_seq"])
+    # A signed head, own or witnessed, is evidence: never changed or removed.
+    if sqlite:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER audit_heads_no_{verb.lower()} BEFORE {verb} ON audit_heads "
+                "BEGIN SELECT RAISE(ABORT, 'audit_heads is append-only'); END"
+            )
+    else:
+        op.execute(
+            "CREATE TRIGGER audit_heads_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_heads "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+        )
 
 
 def downgrade() -> None:
