@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,6 +17,19 @@ from sarhad.cli import DataDir, console, err_console, fail, open_node
 
 def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _held_heads(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
+    """The heads in files written by ``sarhad audit heads`` on peers, by the party that holds them."""
+    held: dict[str, list[dict[str, Any]]] = {}
+    for path in paths:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            heads, holder = data["heads"], str(data.get("held_by") or path.name)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise fail(f"{path}: not a list of heads from `sarhad audit heads` ({exc})") from exc
+        held.setdefault(holder, []).extend(h for h in heads if isinstance(h, dict))
+    return held
 
 
 def register(app: typer.Typer) -> None:
@@ -90,6 +103,13 @@ def register(app: typer.Typer) -> None:
         file: Annotated[
             Path | None, typer.Option("--file", help="Verify an audit export file instead of a database.")
         ] = None,
+        heads: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--heads",
+                help="A peer's heads of this log (JSON from `sarhad audit heads --party <us>` on the peer).",
+            ),
+        ] = None,
         tolerance: Annotated[
             float, typer.Option(help="Seconds an entry's time may run behind the one before it.")
         ] = 5.0,
@@ -98,9 +118,12 @@ def register(app: typer.Typer) -> None:
         from sarhad.audit.verify import load_evidence, read_export, verify
 
         window = timedelta(seconds=tolerance)
+        held = _held_heads(heads or [])
         if file is not None:
             try:
-                report = verify(read_export(file), window)
+                evidence = read_export(file)
+                evidence.held_by = held
+                report = verify(evidence, window)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise fail(f"{file}: {exc}") from exc
             where = str(file)
@@ -108,7 +131,9 @@ def register(app: typer.Typer) -> None:
             node = open_node(data_dir)
             try:
                 with node.sessions() as session:
-                    report = verify(load_evidence(session, node.party), window)
+                    evidence = load_evidence(session, node.party)
+                    evidence.held_by = held
+                    report = verify(evidence, window)
             finally:
                 node.dispose()
             where = f"{node.party}'s audit log"
@@ -120,12 +145,31 @@ def register(app: typer.Typer) -> None:
             f"{report.heads} signed heads, witnessed by {witnessed}; {report.unwitnessed} not yet witnessed; "
             f"{report.after_last_head} entries after the last signed head"
         )
+        for party, count in sorted(report.held.items()):
+            console.print(f"{count} heads held by {party} match the log")
         if report.ok:
             console.print("[green]verified[/]: the chain is unbroken and matches every signed head")
             return
         for problem in report.problems:
             err_console.print(f"[bold red]bad:[/] {problem}")
         raise typer.Exit(1)
+
+    @audit_app.command("heads")
+    def heads_command(
+        data_dir: DataDir,
+        party: Annotated[str | None, typer.Option(help="Only this party's log (e.g. the peer's).")] = None,
+        limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 10_000,
+    ) -> None:
+        """The signed heads held here (own, and the peers' this node witnesses) as JSON, for ``verify --heads``."""
+        from sarhad.audit.heads import head_content, list_heads
+
+        node = open_node(data_dir)
+        try:
+            with node.sessions() as session:
+                heads = [head_content(h) for h in list_heads(session, SystemActor("cli"), party, limit)]
+        finally:
+            node.dispose()
+        typer.echo(json.dumps({"held_by": node.party, "heads": heads}, ensure_ascii=False, indent=1))
 
     @audit_app.command("export")
     def export_command(

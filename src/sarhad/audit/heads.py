@@ -9,12 +9,14 @@ carries it is the witness's signature. The peer refuses a head that contradicts 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sarhad.accounts.actors import SystemActor
+from sarhad.accounts.actors import Actor, SystemActor, require
+from sarhad.accounts.domain import Permission
 from sarhad.audit import chain
 from sarhad.audit.appender import chain_head
 from sarhad.audit.models import AuditEntry, AuditHead
@@ -43,6 +45,18 @@ def head_content(row: AuditHead) -> dict[str, Any]:
         "key": row.key,
         "sig": row.sig,
     }
+
+
+def list_heads(
+    session: Session, actor: Actor, party: str | None = None, limit: int = 10_000
+) -> Sequence[AuditHead]:
+    """The signed heads held here (this node's own and the peers' it witnesses), newest first; ``party``:
+    only that party's. Needs ``audit.read``."""
+    require(actor, Permission.AUDIT_READ, "reading the audit log")
+    query = select(AuditHead).order_by(AuditHead.log_seq.desc(), AuditHead.signed_at.desc()).limit(limit)
+    if party:
+        query = query.where(AuditHead.origin == party)
+    return session.scalars(query).all()
 
 
 def latest_head(session: Session, party: str) -> AuditHead | None:

@@ -64,6 +64,9 @@ class Evidence:
     own_keys: dict[str, str]  # fingerprint -> base64 public key
     peer_keys: dict[str, dict[str, str]]  # party -> fingerprint -> base64 public key
     witnesses: dict[str, list[Witness]] = field(default_factory=dict)  # head sig -> witnesses
+    # Heads of this log as a peer holds them (``sarhad audit heads --party <this party>`` run on the peer):
+    # checked against the log like its own, so deleting or re-signing the local heads does not hide a rewrite.
+    held_by: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Report:
     heads: int = 0
     witnessed: dict[str, int] = field(default_factory=dict)  # party -> heads its receipts cover
     unwitnessed: int = 0
+    held: dict[str, int] = field(default_factory=dict)  # party -> heads it holds that match the log
     after_last_head: int = 0
 
     @property
@@ -164,7 +168,8 @@ def _check_witness(witness: Witness, head: dict[str, Any], keys: dict[str, str])
 def verify(evidence: Evidence, tolerance: timedelta = DEFAULT_TOLERANCE) -> Report:
     """Check the chain, then each signed head against it, then each head's witnesses."""
     report = Report()
-    wanted = {int(h["seq"]) for h in evidence.heads if isinstance(h.get("seq"), int)}
+    held = [(party, h) for party, heads in sorted(evidence.held_by.items()) for h in heads]
+    wanted = {int(h["seq"]) for h in evidence.heads + [h for _, h in held] if isinstance(h.get("seq"), int)}
     hashes = check_chain(evidence.entries, report, wanted, tolerance)
     last_head = 0
     for head in sorted(evidence.heads, key=lambda h: (h.get("seq", 0), h.get("at", ""))):
@@ -188,6 +193,19 @@ def verify(evidence: Evidence, tolerance: timedelta = DEFAULT_TOLERANCE) -> Repo
                 report.bad(f"witness of the head for entry {seq} by {witness.party}: {problem}")
             else:
                 report.witnessed[witness.party] = report.witnessed.get(witness.party, 0) + 1
+    for party, head in held:
+        try:
+            chain.verify_head(head, evidence.own_keys)
+        except chain.HeadError as exc:
+            report.bad(f"a head {party} holds: {exc}")
+            continue
+        if head["party"] != evidence.party:
+            report.bad(f"a head {party} holds is of {head['party']}'s log, not {evidence.party}'s")
+        elif hashes.get(head["seq"]) != head["hash"]:
+            report.bad(f"the log does not match the head {party} holds, signed at {head['at']} for entry "
+                       f"{head['seq']}: the log was rewritten at or before entry {head['seq']}", head["seq"])  # fmt: skip
+        else:
+            report.held[party] = report.held.get(party, 0) + 1
     report.after_last_head = max(0, report.head_seq - last_head)
     if report.first_bad_seq is not None:
         report.problems.insert(0, f"the first bad entry is entry {report.first_bad_seq}")
