@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
+from sarhad.audit.services import record_refusal
 from sarhad.core.database import ensure_migrated
 from sarhad.core.errors import NotAuthenticated, SarhadError
 from sarhad.core.node import Node
@@ -153,9 +154,29 @@ def _install_metrics(app: FastAPI, node: Node) -> None:
         return PlainTextResponse(generate_latest(node.metrics), media_type=CONTENT_TYPE_LATEST)
 
 
+async def _audit_refusal(request: Request, exc: SarhadError) -> None:
+    """Every 403 is an ``access.denied`` entry of the audit log (one per request; docs/audit.md)."""
+    principal = getattr(request.state, "principal", None)
+    try:
+        await asyncio.to_thread(
+            record_refusal,
+            request.app.state.node,
+            actor=getattr(principal, "username", "") or "anonymous",
+            method=request.method,
+            path=request.url.path,
+            code=exc.code.value,
+            message=exc.message,
+            client_ip=request.client.host if request.client else "",
+        )
+    except Exception:  # the refusal stands; the failure to record it is logged for the operators
+        log.exception("could not audit a refused request to %s", request.url.path)
+
+
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(SarhadError)
     async def sarhad_error(request: Request, exc: SarhadError) -> Response:
+        if exc.status_code == 403:
+            await _audit_refusal(request, exc)
         if _wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
             return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)

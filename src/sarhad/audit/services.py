@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from sarhad.audit import appender
 from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import Clock
 from sarhad.core.formats import csv_text
+from sarhad.core.node import Node
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,59 @@ def record_export(
         client_ip=client_ip,
         details={"format": fmt, "count": count},
     )
+
+
+LIST_IDS = 200  # a list-read entry names at most this many records (and counts the rest)
+
+
+def record_list_read(
+    node: Node, actor: str, noun: str, kind: str, rows: Iterable[Any], *, client_ip: str = ""
+) -> None:
+    """A list answered with received records is a sensitive read: one entry per request, ``<noun>.list``,
+    counting them by origin and naming the first ``LIST_IDS`` as ``origin/id`` (own records are not named).
+
+    Written in a transaction of its own: lists are read in read-only sessions. ``rows`` have ``origin``
+    and ``id`` (shared records).
+    """
+    received = [f"{row.origin}/{row.id}" for row in rows if row.origin != node.party]
+    if not received:
+        return
+    by_origin: dict[str, int] = {}
+    for name in received:
+        origin = name.split("/", 1)[0]
+        by_origin[origin] = by_origin.get(origin, 0) + 1
+    with node.transaction() as session:
+        record_event(
+            session,
+            node.clock,
+            actor=actor,
+            action=f"{noun}.list",
+            record_kind=kind,
+            client_ip=client_ip,
+            details={
+                "received": len(received),
+                "by_origin": by_origin,
+                "records": received[:LIST_IDS],
+                "not_named": max(0, len(received) - LIST_IDS),
+            },
+        )
+
+
+def record_refusal(
+    node: Node, *, actor: str, method: str, path: str, code: str, message: str, client_ip: str = ""
+) -> None:
+    """A request refused with 403: one ``access.denied`` entry (outcome ``denied``) in a transaction of its
+    own, since the refused work rolled back."""
+    with node.transaction() as session:
+        record_event(
+            session,
+            node.clock,
+            actor=actor,
+            action="access.denied",
+            outcome="denied",
+            client_ip=client_ip,
+            details={"method": method, "path": path[:500], "code": code, "message": message[:500]},
+        )
 
 
 @dataclass(frozen=True)
