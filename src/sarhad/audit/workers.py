@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Final
 
 from sarhad.audit.heads import sign_head
 from sarhad.core.node import Node
 
 log = logging.getLogger("sarhad.audit")
-HEAD_SECONDS: Final = 60.0
 
 
 async def sign_heads(node: Node) -> None:
-    """Every ``HEAD_SECONDS`` sign the head if the log grew (``heads.sign_head``); at shutdown sign it anyway,
-    so the last entries before a stop are covered by a head the peer will witness when the link is next up."""
+    """Every ``audit_head_seconds`` (setting; 60) sign the head if the log grew (``heads.sign_head``); at
+    shutdown sign it anyway, so the last entries before a stop are covered by a head the peer will witness
+    when the link is next up. With the setting at 0 only the shutdown's head is signed."""
+    interval = node.settings.audit_head_seconds
     try:
         while True:
-            await asyncio.sleep(HEAD_SECONDS)
+            if interval <= 0:
+                await asyncio.Event().wait()  # until cancelled at shutdown
+            await asyncio.sleep(interval)
             try:
                 await asyncio.to_thread(sign_head, node)
             except Exception:  # a busy database or a missing key: said in the log, tried again next minute
