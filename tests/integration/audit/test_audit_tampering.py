@@ -7,7 +7,9 @@ way) and checks that ``verify`` fails and names the first bad entry. On SQLite a
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import typer
@@ -230,3 +232,24 @@ def test_a_rewritten_chain_contradicts_the_signed_head(chained: Node) -> None:
     problems = _report(chained)
     assert problems[0] == f"the first bad entry is entry {head.log_seq}"
     assert f"the log was rewritten at or before entry {head.log_seq}" in problems[1]
+
+
+def test_an_export_file_verifies_offline_and_a_changed_line_is_named(chained: Node, tmp_path: Path) -> None:
+    head = sign_head(chained, force=True)
+    assert head is not None
+    exported = tmp_path / "audit.jsonl"
+    code, output = run_audit("export", "--data-dir", str(chained.settings.data_dir), "--out", str(exported))
+    assert code == 0, output
+    code, output = run_audit("verify", "--file", str(exported))
+    assert code == 0 and "verified" in output and "1 signed heads" in output, output
+
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    at = max(i for i, line in enumerate(lines) if '"action": "auth.login"' in line)  # after the header
+    entry = json.loads(lines[at])
+    entry["actor"] = "someone-else"
+    lines[at] = json.dumps(entry)
+    exported.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, output = run_audit("verify", "--file", str(exported))
+    assert code == 1
+    assert f"the first bad entry is entry {entry['seq']}" in output
+    assert f"entry {entry['seq']} (row id {entry['id']}, auth.login by 'someone-else') was changed" in output
