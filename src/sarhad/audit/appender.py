@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from sarhad.audit import chain
@@ -56,20 +56,22 @@ def enqueue(session: Session, clock: Clock, rows: list[dict[str, Any]]) -> None:
         queue.append(_Queued(current, clock, list(rows)))
 
 
+_HEAD_SQL: Final = "SELECT seq, entry_hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
+
+
 def lock_chain(session: Session) -> None:
     """Take the append lock for the rest of the transaction (PostgreSQL; SQLite's write lock serves)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
 
 
 def chain_head(session: Session) -> tuple[int, str]:
-    """``(seq, hash)`` of the last chained entry; ``(0, GENESIS_HASH)`` for an empty log."""
-    row = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash)
-        .where(AuditEntry.seq.is_not(None))
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).first()
+    """``(seq, hash)`` of the last chained entry; ``(0, GENESIS_HASH)`` for an empty log.
+
+    Plain SQL on the session's connection: this runs in every audited commit, and the ORM's statement
+    handling cost more than the indexed lookup itself."""
+    row = session.connection().exec_driver_sql(_HEAD_SQL).first()
     if row is None or row[0] is None:
         return 0, chain.GENESIS_HASH
     return int(row[0]), str(row[1])
