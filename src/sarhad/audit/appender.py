@@ -31,7 +31,7 @@ from sarhad.core.clock import Clock
 from sarhad.core.database import insert_rows, table_of
 
 _QUEUE: Final = "sarhad.audit.queue"
-# The key of the PostgreSQL advisory lock that serialises appends ("sarhad audit" as a number).
+# The key of the PostgreSQL advisory lock that serialises appends (any fixed number; docs/audit.md names it).
 CHAIN_LOCK: Final = 0x5A_52_48_41_44_41
 
 
