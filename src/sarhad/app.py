@@ -17,6 +17,7 @@ from prometheus_client import Counter, Histogram, start_http_server
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sarhad import __version__
+from sarhad.audit.services import record_refusal
 from sarhad.core.database import ensure_migrated
 from sarhad.core.errors import NotAuthenticated, SarhadError
 from sarhad.core.node import Node
@@ -201,6 +202,24 @@ def _install_metrics(app: FastAPI, node: Node) -> None:
     app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
 
 
+async def _audit_refusal(request: Request, exc: SarhadError) -> None:
+    """Every 403 is an ``access.denied`` entry of the audit log (one per request; docs/audit.md)."""
+    principal = getattr(request.state, "principal", None)
+    try:
+        await asyncio.to_thread(
+            record_refusal,
+            request.app.state.node,
+            actor=getattr(principal, "username", "") or "anonymous",
+            method=request.method,
+            path=request.url.path,
+            code=exc.code.value,
+            message=exc.message,
+            client_ip=request.client.host if request.client else "",
+        )
+    except Exception:  # the refusal stands; the failure to record it is logged for the operators
+        log.exception("could not audit a refused request to %s", request.url.path)
+
+
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(SarhadError)
     async def sarhad_error(request: Request, exc: SarhadError) -> Response:
@@ -208,6 +227,8 @@ def _install_errors(app: FastAPI) -> None:
             request.app.routes, request.scope
         ):  # the path has no such method: 405 comes first
             return _method_not_allowed(request)
+        if exc.status_code == 403:
+            await _audit_refusal(request, exc)
         if _wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
             return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.audit.heads import head_content, list_heads
 from sarhad.audit.services import AuditFilter, entries_as_csv, entry_as_dict, list_entries
-from sarhad.core.formats import csv_response
+from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.params import BigRowId
 from sarhad.web.deps import NodeDep, requires
 from sarhad.web.openapi import CSV, answers
@@ -53,3 +54,17 @@ def read_audit_log(
     if format == "csv":
         return csv_response(entries_as_csv(entries), "audit.csv")
     return {"entries": [entry_as_dict(e) for e in entries]}
+
+
+@router.get("/audit/heads")
+def read_audit_heads(
+    node: NodeDep,
+    party: str | None = Query(None, pattern=r"^[A-Z]{2}$", description="Only this party's log"),
+    limit: int = Query(1000, ge=1, le=10_000),
+    principal: Principal = requires(Permission.AUDIT_READ),
+) -> dict[str, Any]:
+    """The signed heads of audit logs held here, newest first: this node's own, and the peers' heads it
+    witnesses (``received_at`` set). Each is exactly the signed head (docs/audit.md)."""
+    with node.sessions() as session:
+        heads = list_heads(session, principal, party, limit)
+    return {"heads": [{**head_content(h), "received_at": iso_utc(h.received_at)} for h in heads]}

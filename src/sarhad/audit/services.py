@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
+from sarhad.audit import appender
 from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import Clock
-from sarhad.core.database import insert_rows, table_of
 from sarhad.core.formats import csv_text
+from sarhad.core.node import Node
 
 
 @dataclass(frozen=True)
@@ -42,20 +43,27 @@ def record_event(
     record_id: str | None = None,
     client_ip: str = "",
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction, so it commits or rolls back with the change it records."""
-    entry = AuditEntry(
-        at=clock.now(),
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        record_kind=record_kind,
-        record_id=record_id,
-        client_ip=client_ip,
-        details=details or {},
+) -> None:
+    """Append one entry in the caller's transaction, so it commits or rolls back with the change it records.
+
+    The entry joins the hash chain when the transaction commits (``audit.appender``): until then it is not
+    in the table, and it is never there if the transaction (or the savepoint it was recorded in) rolls back.
+    """
+    appender.enqueue(
+        session,
+        clock,
+        [
+            {
+                "actor": actor,
+                "action": action,
+                "outcome": outcome,
+                "record_kind": record_kind,
+                "record_id": record_id,
+                "client_ip": client_ip,
+                "details": details or {},
+            }
+        ],
     )
-    session.add(entry)
-    return entry
 
 
 def record_export(
@@ -74,6 +82,59 @@ def record_export(
     )
 
 
+LIST_IDS = 200  # a list-read entry names at most this many records (and counts the rest)
+
+
+def record_list_read(
+    node: Node, actor: str, noun: str, kind: str, rows: Iterable[Any], *, client_ip: str = ""
+) -> None:
+    """A list answered with received records is a sensitive read: one entry per request, ``<noun>.list``,
+    counting them by origin and naming the first ``LIST_IDS`` as ``origin/id`` (own records are not named).
+
+    Written in a transaction of its own: lists are read in read-only sessions. ``rows`` have ``origin``
+    and ``id`` (shared records).
+    """
+    received = [f"{row.origin}/{row.id}" for row in rows if row.origin != node.party]
+    if not received:
+        return
+    by_origin: dict[str, int] = {}
+    for name in received:
+        origin = name.split("/", 1)[0]
+        by_origin[origin] = by_origin.get(origin, 0) + 1
+    with node.transaction() as session:
+        record_event(
+            session,
+            node.clock,
+            actor=actor,
+            action=f"{noun}.list",
+            record_kind=kind,
+            client_ip=client_ip,
+            details={
+                "received": len(received),
+                "by_origin": by_origin,
+                "records": received[:LIST_IDS],
+                "not_named": max(0, len(received) - LIST_IDS),
+            },
+        )
+
+
+def record_refusal(
+    node: Node, *, actor: str, method: str, path: str, code: str, message: str, client_ip: str = ""
+) -> None:
+    """A request refused with 403: one ``access.denied`` entry (outcome ``denied``) in a transaction of its
+    own, since the refused work rolled back."""
+    with node.transaction() as session:
+        record_event(
+            session,
+            node.clock,
+            actor=actor,
+            action="access.denied",
+            outcome="denied",
+            client_ip=client_ip,
+            details={"method": method, "path": path[:500], "code": code, "message": message[:500]},
+        )
+
+
 @dataclass(frozen=True)
 class AuditEvent:
     """One entry for :func:`record_events`; the fields mean what they mean in :func:`record_event`."""
@@ -88,19 +149,13 @@ class AuditEvent:
 
 
 def record_events(session: Session, clock: Clock, events: Sequence[AuditEvent]) -> None:
-    """Append many entries with one statement, in the caller's transaction (bulk releases, received batches).
-
-    The entries are the same as ``record_event`` would write one by one, in the order given.
-    """
-    if not events:
-        return
-    at = clock.now()
-    insert_rows(
+    """Append many entries in the caller's transaction (bulk releases, received batches), inserted with one
+    statement at commit. The entries are the same as ``record_event`` would write one by one, in order."""
+    appender.enqueue(
         session,
-        table_of(AuditEntry),
+        clock,
         [
             {
-                "at": at,
                 "actor": e.actor,
                 "action": e.action,
                 "outcome": e.outcome,
@@ -139,7 +194,19 @@ def list_entries(session: Session, actor: Actor, flt: AuditFilter) -> Sequence[A
     return session.scalars(query).all()
 
 
-CSV_COLUMNS = ("id", "at", "actor", "action", "outcome", "record_kind", "record_id", "client_ip", "details")
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "outcome",
+    "record_kind",
+    "record_id",
+    "client_ip",
+    "details",
+    "seq",
+    "entry_hash",
+)
 
 
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
@@ -154,6 +221,8 @@ def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
         "record_id": entry.record_id,
         "client_ip": entry.client_ip,
         "details": entry.details,
+        "seq": entry.seq,
+        "entry_hash": entry.entry_hash,
     }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
-from sarhad.audit.services import record_export
+from sarhad.audit.services import record_export, record_list_read
 from sarhad.bulletins import services
 from sarhad.bulletins.models import Bulletin
 from sarhad.bulletins.schemas import (
@@ -165,6 +165,7 @@ def list_bulletins(
         with node.sessions() as session:
             rows = services.list_bulletins(session, node, flt)
             summary = services.delivery_summary(session, rows)
+        record_list_read(node, principal.username, "bulletin", "bulletin", rows, client_ip=client_ip(request))
         return [bulletin_out(node, b, summary.get(b.id, [])) for b in rows]
     with node.transaction() as session:  # exports are audited, so this read writes
         rows = services.list_bulletins(session, node, flt)

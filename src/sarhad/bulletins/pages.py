@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.audit.services import record_list_read
 from sarhad.bulletins import domain, services
 from sarhad.bulletins.models import Bulletin
 from sarhad.bulletins.schemas import BulletinCreateIn, BulletinUpdateIn
@@ -162,6 +163,7 @@ def bulletins_page(
             | {p.party for p in configured_peers(session)}
             | set(session.scalars(select(Bulletin.origin).distinct()).all())
         )
+    record_list_read(node, principal.username, "bulletin", "bulletin", rows, client_ip=client_ip(request))
     filters = {k: v for k, v in request.query_params.items() if v and k != "format"}
     now = node.clock.now()
     return render(

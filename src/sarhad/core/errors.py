@@ -113,6 +113,9 @@ class ErrorCode(StrEnum):
     OWN_REQUEST = "own_request"
     REQUEST_ANSWERED = "request_answered"
     REQUEST_WITHDRAWN = "request_withdrawn"
+    # audit log (docs/audit.md)
+    BAD_AUDIT_HEAD = "bad_audit_head"
+    AUDIT_HEAD_CONFLICT = "audit_head_conflict"
 
 
 class SarhadError(Exception):

@@ -69,6 +69,8 @@ class Settings(BaseModel):
     exchange_batch_max_envelopes: int = Field(default=1000, ge=1)
     exchange_batch_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     exchange_request_max_skew_minutes: int = Field(default=24 * 60, ge=1)
+    # How often `sarhad serve` signs its audit log's head (docs/audit.md); 0: only at shutdown and by hand.
+    audit_head_seconds: float = Field(default=60.0, ge=0)
     tls: TlsSettings = TlsSettings()
 
     @field_validator("party")

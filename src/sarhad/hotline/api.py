@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.models import Position
 from sarhad.accounts.services import Principal, current_holders, list_positions
-from sarhad.audit.services import record_export
+from sarhad.audit.services import record_export, record_list_read
 from sarhad.core.errors import InvalidInput
 from sarhad.core.formats import csv_response
 from sarhad.core.node import Node
@@ -162,7 +162,12 @@ def list_messages(
     )
     if format == "json":
         with node.sessions() as session:
-            return [message_out(node, m) for m in reading.list_messages(session, node, principal, flt)]
+            rows = reading.list_messages(session, node, principal, flt)
+            listed = [message_out(node, m) for m in rows]
+        record_list_read(
+            node, principal.username, "hotline", "hotline.message", rows, client_ip=client_ip(request)
+        )
+        return listed
     with node.transaction() as session:
         rows = reading.list_messages(session, node, principal, flt)
         record_export(

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal, list_positions
+from sarhad.audit.services import record_list_read
 from sarhad.core.errors import InvalidInput, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.core.i18n import pick_name
@@ -102,6 +103,9 @@ def inbox(
     with node.sessions() as session:
         rows = reading.list_messages(session, node, principal, flt)
         link_down = {m.id for m in rows if m.origin == node.party and reading.is_link_down(m, now)}
+    record_list_read(
+        node, principal.username, "hotline", "hotline.message", rows, client_ip=client_ip(request)
+    )
     context = _common(request, principal, mark)
     context.update(
         {

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
-from sarhad.audit.services import record_export
+from sarhad.audit.services import record_export, record_list_read
 from sarhad.border.domain import parse_bbox
 from sarhad.core.errors import InvalidInput, PayloadTooLarge
 from sarhad.core.formats import csv_response, iso_utc
@@ -249,6 +249,7 @@ def list_incidents(
         with node.sessions() as session:
             rows = reading.list_incidents(session, node, principal, flt)
             summary = sharing.delivery_summary(session, rows, node.party)
+        record_list_read(node, principal.username, "incident", "incident", rows, client_ip=client_ip(request))
         return [incident_out(node, i, summary.get(i.id, []), language=principal.language) for i in rows]
     with node.transaction() as session:
         if format == "geojson":

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
-from sarhad.audit.services import record_export
+from sarhad.audit.services import record_export, record_list_read
 from sarhad.core.errors import ErrorCode, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.core.params import parse_count
@@ -166,6 +166,7 @@ def picture_page(
         rows = reading.list_incidents(session, node, principal, flt)
         overdue = reading.drafts_overdue(session, node, principal)
         peers = [p.party for p in configured_peers(session)]
+    record_list_read(node, principal.username, "incident", "incident", rows, client_ip=client_ip(request))
     now = node.clock.now()
     query = {k: v for k, v in filters.items() if v}
     api_query = "&".join(f"{k}={v}" for k, v in query.items())

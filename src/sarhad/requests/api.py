@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
-from sarhad.audit.services import record_export
+from sarhad.audit.services import record_export, record_list_read
 from sarhad.core.errors import InvalidInput
 from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
@@ -156,6 +156,7 @@ def list_requests(
     if format == "json":
         with node.sessions() as session:
             rows = services.list_requests(session, node, flt)
+        record_list_read(node, principal.username, "request", "request", rows, client_ip=client_ip(request))
         return [request_out(node, r) for r in rows]
     with node.transaction() as session:
         rows = services.list_requests(session, node, flt)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
+from sarhad.audit.services import record_list_read
 from sarhad.core.errors import InvalidInput, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.exchange.peers import configured_peers
@@ -84,6 +85,7 @@ def requests_page(
     )
     with node.sessions() as session:
         rows = services.list_requests(session, node, flt)
+    record_list_read(node, principal.username, "request", "request", rows, client_ip=client_ip(request))
     now = node.clock.now()
     filters = {k: v for k, v in request.query_params.items() if v}
     api_filters = dict(filters)
