@@ -110,7 +110,9 @@ def create_bulletins(
             "received_at": None,
         }
         content = domain.snapshot(_Draft(**field_values(fields), created_at=now, updated_at=now))
-        canonical, row["content_hash"] = exchange_release.canonical_content(content)  # hashed, stored and signed
+        canonical, row["content_hash"] = exchange_release.canonical_content(
+            content
+        )  # hashed, stored and signed
         rows.append(row)
         versions.append(
             {

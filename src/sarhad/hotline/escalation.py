@@ -112,7 +112,13 @@ def escalate(session: Session, node: Node, origin: str, message_id: str, step_do
         notified=notified,
     ).model_dump(mode="json")
     release(
-        session, node, SystemActor("system"), ESCALATION_KIND, f"{message.id}.esc.{step.number}", content, message.origin
+        session,
+        node,
+        SystemActor("system"),
+        ESCALATION_KIND,
+        f"{message.id}.esc.{step.number}",
+        content,
+        message.origin,
     )
     record_event(
         session,

@@ -86,7 +86,6 @@ def check_level(value: str) -> Level:
         ) from None
 
 
-
 def proposal_content(
     *,
     section: str,
