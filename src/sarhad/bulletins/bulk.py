@@ -110,7 +110,9 @@ def create_bulletins(
             "received_at": None,
         }
         content = domain.snapshot(_Draft(**field_values(fields), created_at=now, updated_at=now))
-        canonical, row["content_hash"] = exchange_release.canonical_content(content)  # hashed, stored and signed
+        canonical, row["content_hash"] = exchange_release.canonical_content(
+            content
+        )  # hashed, stored and signed
         rows.append(row)
         versions.append(
             {
@@ -144,6 +146,7 @@ def create_bulletins(
                     handling=row["handling"],
                     tlp=row["tlp"],
                     content_json=canonical,
+                    lane="bulk",  # an import must not hold up anything released one at a time
                 )
             )
     if not rows:

@@ -66,6 +66,12 @@ class Settings(BaseModel):
     exchange_batch_max_envelopes: int = Field(default=1000, ge=1)
     exchange_batch_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     exchange_request_max_skew_minutes: int = Field(default=24 * 60, ge=1)
+    # Precedence lanes (docs/exchange-protocol.md, "Precedence lanes"): offered in hello and used with every
+    # peer that offers them too. Off: one chain per link, as nodes before lanes.
+    exchange_lanes: bool = True
+    # A repeated 409 seq_gap (the peer keeps asking to go back) is backed off like a failure; from this many
+    # in a row an alert is raised.
+    exchange_seq_gap_alert_after: int = Field(default=5, ge=1)
     tls: TlsSettings = TlsSettings()
 
     @field_validator("party")

@@ -21,11 +21,11 @@ from sarhad.accounts.services import Principal
 from sarhad.core.errors import ErrorCode, PayloadTooLarge
 from sarhad.core.node import Node
 from sarhad.exchange import alerts, joint, peers, protocol
-from sarhad.exchange.domain import DeliveryWake, link_id
+from sarhad.exchange.domain import LANES_VERSION, DeliveryWake, Lane, link_id, parse_lane
 from sarhad.exchange.identity import identity
 from sarhad.exchange.models import LinkHead, PeerKey
 from sarhad.exchange.outbox import outbound_batch
-from sarhad.exchange.receipts import accept_receipt, current_receipt
+from sarhad.exchange.receipts import current_receipt, receive_receipt
 from sarhad.exchange.receive import receive_batch
 from sarhad.exchange.refusals import ExchangeRefusal
 from sarhad.exchange.schemas import (
@@ -87,13 +87,28 @@ async def _verify_signed(request: Request, body: bytes) -> str:
         raise ExchangeRefusal(f"request signature: {exc.message}", code=ErrorCode(exc.code)) from exc
 
 
+def _lane(value: str | None) -> Lane:
+    """The precedence lane a link endpoint's ``?lane=`` names (absent: the link's base chain)."""
+    try:
+        return parse_lane(value)
+    except ValueError as exc:
+        raise ExchangeRefusal(str(exc), code=ErrorCode.MALFORMED) from exc
+
+
 @router.post("/exchange/v1/links/{sender}/{receiver}/envelopes")
 async def receive_envelopes(
-    request: Request, sender: str, receiver: str, node: NodeDep, _: None = public(SIGNED)
+    request: Request,
+    sender: str,
+    receiver: str,
+    node: NodeDep,
+    lane: str | None = Query(None, description="precedence lane; absent: the link's base chain"),
+    _: None = public(SIGNED),
 ) -> Response:
-    """Push: a batch of envelopes for link sender>receiver. Answers with a signed cumulative receipt."""
+    """Push: a batch of envelopes for link sender>receiver (or one of its lanes). Answers with a signed
+    cumulative receipt."""
     limit = node.settings.exchange_batch_max_bytes * 2 + 65536
     try:
+        link = link_id(sender, receiver, _lane(lane))
         body = await _read_body(request, limit)
         try:
             # orjson: under half the standard parser's time per envelope, and stricter (it refuses
@@ -103,7 +118,7 @@ async def receive_envelopes(
             raise ExchangeRefusal(f"body is not valid JSON: {exc}", code=ErrorCode.MALFORMED) from exc
         if not isinstance(payload, dict) or not isinstance(payload.get("envelopes"), list):
             raise ExchangeRefusal('body must be a JSON object {"envelopes": [...]}', code=ErrorCode.MALFORMED)
-        result = await asyncio.to_thread(receive_batch, node, f"{sender}>{receiver}", payload["envelopes"])
+        result = await asyncio.to_thread(receive_batch, node, link, payload["envelopes"])
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse(
@@ -124,10 +139,12 @@ async def serve_envelopes(
     node: NodeDep,
     after: int = Query(0, ge=0),
     limit: int | None = Query(None, ge=1),
+    lane: str | None = Query(None, description="precedence lane; absent: the link's base chain"),
     _: None = public(SIGNED),
 ) -> Response:
     """Pull: the receiving peer fetches what we hold for it after seq ``after`` (a capped batch)."""
     try:
+        chosen = _lane(lane)
         caller = await _verify_signed(request, b"")
         if sender != node.party or caller != receiver:
             raise ExchangeRefusal(
@@ -136,8 +153,8 @@ async def serve_envelopes(
 
         def batch() -> tuple[list[str], int]:
             with node.sessions() as session:
-                head = session.get(LinkHead, link_id(node.party, caller))
-                return outbound_batch(session, node, caller, after, limit), head.seq if head else 0
+                head = session.get(LinkHead, link_id(node.party, caller, chosen))
+                return outbound_batch(session, node, caller, after, limit, chosen), head.seq if head else 0
 
         bodies, last = await asyncio.to_thread(batch)
     except ExchangeRefusal as exc:
@@ -159,12 +176,7 @@ async def take_receipt(
                 f"{caller} may only receipt link {node.party}>{caller}", code=ErrorCode.BAD_LINK
             )
         payload = json.loads(body)
-
-        def accept() -> int:
-            with node.transaction() as session:
-                return accept_receipt(session, node, caller, payload.get("receipt"))
-
-        seq = await asyncio.to_thread(accept)
+        seq = await asyncio.to_thread(receive_receipt, node, caller, payload.get("receipt"))
     except (json.JSONDecodeError, AttributeError):
         return _refusal(ExchangeRefusal('body must be {"receipt": {...}}', code=ErrorCode.MALFORMED))
     except ExchangeRefusal as exc:
@@ -174,16 +186,22 @@ async def take_receipt(
 
 @router.get("/exchange/v1/links/{sender}/{receiver}/receipt")
 async def latest_receipt(
-    request: Request, sender: str, receiver: str, node: NodeDep, _: None = public(SIGNED)
+    request: Request,
+    sender: str,
+    receiver: str,
+    node: NodeDep,
+    lane: str | None = Query(None, description="precedence lane; absent: the link's base chain"),
+    _: None = public(SIGNED),
 ) -> Response:
     """Our signed receipt for what we hold on an inbound link (lets a sender learn where to resume)."""
     try:
+        chosen = _lane(lane)
         caller = await _verify_signed(request, b"")
         if receiver != node.party or caller != sender:
             raise ExchangeRefusal(
                 f"{caller} may only ask for the receipt of {caller}>{node.party}", code=ErrorCode.BAD_LINK
             )
-        receipt = await asyncio.to_thread(current_receipt, node, f"{sender}>{receiver}")
+        receipt = await asyncio.to_thread(current_receipt, node, link_id(sender, receiver, chosen))
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse({"receipt": receipt})
@@ -198,15 +216,21 @@ async def hello(request: Request, node: NodeDep, _: None = public(SIGNED)) -> Re
     except ExchangeRefusal as exc:
         return _refusal(exc)
 
+    offered = peers.offered_lanes(body) if node.settings.exchange_lanes else 0
+
     def reset() -> None:
         with node.transaction() as session:
             peers.note_contact(session, node, caller, None, None)
+            if node.settings.exchange_lanes:
+                peers.note_lanes(session, caller, offered)
 
     await asyncio.to_thread(reset)
     wake = node.components.get(DeliveryWake)
     if wake is not None:
         wake.wake()
-    return JSONResponse({"party": node.party})
+    if not node.settings.exchange_lanes:
+        return JSONResponse({"party": node.party})  # as a node before lanes answers
+    return JSONResponse({"party": node.party, "lanes": LANES_VERSION})
 
 
 # --- admin API --------------------------------------------------------------------------------------------

@@ -33,10 +33,10 @@ from sarhad.core.errors import ErrorCode
 from sarhad.core.node import Node
 from sarhad.exchange import protocol, verifiers
 from sarhad.exchange.alerts import raise_alert
-from sarhad.exchange.domain import KEY_ROTATION_KIND, split_link
+from sarhad.exchange.domain import BASE_LANE, KEY_ROTATION_KIND, lane_of_link, link_id, split_link
 from sarhad.exchange.inbox import Pending, apply_pending, prepare_record
 from sarhad.exchange.models import Evidence, InboundEnvelope, LinkHead, Peer
-from sarhad.exchange.peers import PeerKeyRing
+from sarhad.exchange.peers import PeerKeyRing, open_lane_chain
 from sarhad.exchange.receipts import issue_receipt
 from sarhad.exchange.refusals import (
     ExchangeConflict,
@@ -101,7 +101,7 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
     sender = _sender(node, link)
     checked = _check_shape(node, link, envelopes)
     with _turn(node, link, checked[0]["seq"] if checked else 0) as ticket:
-        early = _verify_early(node, sender, checked)
+        early = _verify_early(node, link, sender, checked)
         ticket.wait()  # batches of this link that came in together are applied in the order of their seqs
         outcome = _accept(node, link, sender, checked, early)
     if isinstance(outcome, Equivocation):
@@ -163,12 +163,12 @@ def _check_shape(node: Node, link: str, envelopes: list[Any]) -> list[dict[str, 
 # --- 2. verify ------------------------------------------------------------------------------------------------
 
 
-def _verify_early(node: Node, sender: str, checked: list[dict[str, Any]]) -> _EarlyVerdicts | None:
+def _verify_early(node: Node, link: str, sender: str, checked: list[dict[str, Any]]) -> _EarlyVerdicts | None:
     """A backlog (a large batch) is verified before its turn, while the batch before it is applied."""
     if len(checked) < verifiers.PARALLEL_FROM:
         return None
     with node.sessions() as session:
-        windows = PeerKeyRing(session, sender).windows
+        windows = PeerKeyRing(session, sender, link).windows
     return _EarlyVerdicts(windows, verifiers.verify_all(checked, windows))
 
 
@@ -196,9 +196,9 @@ def _accept(
             )
         head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
         if head is None:
-            raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"no link {link}")
+            head = _open_lane(session, node, link, sender)
         now = node.clock.now()  # the batch's time of receipt
-        ring = PeerKeyRing(session, sender)
+        ring = PeerKeyRing(session, sender, link)
         accepted = _accept_in_order(session, node, head, checked, _verdicts(checked, ring, early), ring, now)
         if isinstance(accepted, Equivocation):
             return accepted  # met before any envelope was accepted: this transaction has written nothing
@@ -217,6 +217,32 @@ def _accept(
             duplicates=accepted.duplicates,
             quarantined=quarantined,
         )
+
+
+def _open_lane(session: Session, node: Node, link: str, sender: str) -> LinkHead:
+    """The head of a precedence lane's chain from ``sender``, opened on its first push (refused when this
+    node does not speak lanes: then only the base chain exists)."""
+    if not node.settings.exchange_lanes or lane_of_link(link) == BASE_LANE:
+        raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"no link {link}")
+    if session.get(LinkHead, link_id(sender, node.party)) is None:
+        raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"no link {link}")
+    session.add(
+        LinkHead(
+            link=link,
+            direction="in",
+            peer=sender,
+            seq=0,
+            hash=protocol.GENESIS_HASH,
+            receipted_seq=0,
+            receipted_hash=protocol.GENESIS_HASH,
+            sent_seq=0,
+            updated_at=node.clock.now(),
+        )
+    )
+    session.flush()
+    head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
+    assert head is not None
+    return head
 
 
 def _place(session: Session, head: LinkHead, env: dict[str, Any]) -> tuple[Placement, InboundEnvelope | None]:
@@ -280,6 +306,11 @@ def _accept_in_order(
                         f"envelope seq {seq} does not chain to our envelope {head.seq}",
                         seq,
                     )
+                if ring.lane and seq == 1:
+                    # A lane chain's first envelope fixes the key that signs the lane until a rotation on it.
+                    open_lane_chain(session, head.link, ring.party, env["key"])
+                    ring.reload()
+                    verdicts[index + 1 :] = verifiers.verify_all(checked[index + 1 :], ring.windows)
                 pending = prepare_record(session, node, head.link, env, verdict, now)
                 accepted.pending.append(pending)
                 if pending.row["record_kind"] == KEY_ROTATION_KIND and pending.row["status"] == "applied":

@@ -80,6 +80,7 @@ class ReleaseItem:
     tlp: str = Tlp.AMBER.value
     origin: str | None = None  # default: this node; a relayed record names its originator
     content_json: bytes | None = None  # the content's canonical bytes, if the caller already made them
+    lane: str | None = None  # a precedence lane other than the kind's own (bulk imports: "bulk")
 
 
 def release_records(
@@ -156,6 +157,7 @@ def release_records(
     release_rows: list[dict[str, Any]] = []
     per_party: dict[str, list[dict[str, Any]]] = {}
     per_party_json: dict[str, list[bytes | None]] = {}
+    per_party_lanes: dict[str, list[str | None]] = {}
     for item, origin, targets in planned:
         canonical = item.content_json or protocol.canonical_json(item.content)
         digest = protocol.sha256_hex(canonical)
@@ -189,11 +191,14 @@ def release_records(
                 )
             )
             per_party_json.setdefault(party, []).append(canonical)
+            per_party_lanes.setdefault(party, []).append(item.lane)
     insert_rows(session, table_of(Release), release_rows)
     events: list[AuditEvent] = []
     for party in sorted(per_party):  # link heads always locked in the same order: no deadlock
         records = per_party[party]
-        enqueued = outbox.enqueue_records(session, node, party, records, per_party_json[party])
+        enqueued = outbox.enqueue_records(
+            session, node, party, records, per_party_json[party], lanes=per_party_lanes[party]
+        )
         for record, envelope in zip(records, enqueued, strict=True):
             events.append(
                 AuditEvent(

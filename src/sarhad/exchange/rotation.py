@@ -17,10 +17,19 @@ from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.core.node import Node, after_commit
 from sarhad.exchange import outbox, protocol
-from sarhad.exchange.domain import KEY_ROTATION_KIND, Handling, Op, RecordShapeError, Tlp
+from sarhad.exchange.domain import (
+    BASE_LANE,
+    KEY_ROTATION_KIND,
+    Handling,
+    Op,
+    RecordShapeError,
+    Tlp,
+    lane_of_link,
+)
 from sarhad.exchange.identity import complete_rotation, ensure_own_key_recorded, pending_key_path
 from sarhad.exchange.keys import IdentityStore, write_key_file
 from sarhad.exchange.models import OwnKey, Peer, PeerKey
+from sarhad.exchange.peers import apply_lane_rotation
 from sarhad.exchange.release import make_record
 
 
@@ -50,8 +59,8 @@ def rotate_key(session: Session, node: Node, *, actor: Actor) -> tuple[str, str]
             content=dict(announcement),
         )
         record.update(announcement)  # the ledger verifier reads new_key at the record's top level
-        envelope = outbox.enqueue_record(session, node, peer.party, record)
-        valid_from[envelope.link] = envelope.seq + 1
+        for envelope in outbox.enqueue_on_every_chain(session, node, peer.party, record):
+            valid_from[envelope.link] = envelope.seq + 1  # each precedence lane's chain at its own seq
     own_old = session.get(OwnKey, old.fingerprint)
     if own_old is not None:
         own_old.retired_at = node.clock.now()
@@ -98,6 +107,9 @@ def apply_key_rotation(session: Session, node: Node, sender: str, env: dict[str,
         raise RecordShapeError("key rotation record without a new key")
     fp = protocol.fingerprint(new_key)
     seq = env["seq"]
+    if lane_of_link(env["link"]) != BASE_LANE:  # a precedence lane's chain: its own windows only
+        apply_lane_rotation(session, sender, env["link"], env["key"], new_key, seq)
+        return
     old = session.get(PeerKey, env["key"])
     if old is not None:
         old.valid_until_seq = seq
