@@ -80,6 +80,7 @@ class LinkProxy:
         self.refuse = False
         self.counters = _Counters()
         self.writers: set[asyncio.StreamWriter] = set()
+        self.handlers: set[asyncio.Task[Any]] = set()  # one per connection
         self.server: asyncio.Server | None = None
         self.port = 0
 
@@ -91,8 +92,10 @@ class LinkProxy:
         if self.server is not None:
             self.server.close()
         self.drop()
-        for task in list(self.counters.open):
+        tasks = list(self.counters.open | self.handlers)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.server is not None:
             with contextlib.suppress(Exception):
                 await self.server.wait_closed()
@@ -109,6 +112,10 @@ class LinkProxy:
         if self.refuse:
             client_writer.transport.abort()
             return
+        handler = asyncio.current_task()
+        if handler is not None:
+            self.handlers.add(handler)
+            handler.add_done_callback(self.handlers.discard)
         self.counters.connections += 1
         # Opening the connection costs a round trip on the emulated link (the SYN / SYN-ACK).
         await asyncio.sleep(2 * self.one_way)

@@ -248,18 +248,31 @@ class LinkStatus:
 
 
 def peer_status(session: Session, node: Node, actor: Actor) -> list[LinkStatus]:
-    """Per peer: what was written, sent and receipted on our link, the backlog and its age, what we received
-    on theirs, and the last contact and error."""
+    """Per peer: what was written, sent and receipted on our link's base chain, the backlog and its age over
+    all its chains (precedence lanes included), what we received on theirs, and the last contact and error."""
     require(actor, Permission.EXCHANGE_READ, "seeing the state of the links")
     out: list[LinkStatus] = []
     for peer in session.scalars(select(Peer).order_by(Peer.party)).all():
         head_out = session.get(LinkHead, link_id(node.party, peer.party))
         head_in = session.get(LinkHead, link_id(peer.party, node.party))
         assert head_out is not None and head_in is not None
-        oldest = session.scalar(
-            select(func.min(OutboundEnvelope.created_at)).where(
-                OutboundEnvelope.link == head_out.link, OutboundEnvelope.seq > head_out.receipted_seq
-            )
+        chains = session.scalars(
+            select(LinkHead).where(LinkHead.peer == peer.party, LinkHead.direction == "out")
+        ).all()
+        oldest = min(
+            (
+                at
+                for chain in chains
+                if (
+                    at := session.scalar(
+                        select(func.min(OutboundEnvelope.created_at)).where(
+                            OutboundEnvelope.link == chain.link, OutboundEnvelope.seq > chain.receipted_seq
+                        )
+                    )
+                )
+                is not None
+            ),
+            default=None,
         )
         out.append(
             LinkStatus(
@@ -270,7 +283,7 @@ def peer_status(session: Session, node: Node, actor: Actor) -> list[LinkStatus]:
                 sent_seq=head_out.sent_seq,
                 receipted_seq=head_out.receipted_seq,
                 receipted_at=head_out.receipted_at,
-                backlog=head_out.seq - head_out.receipted_seq,
+                backlog=sum(chain.seq - chain.receipted_seq for chain in chains),  # every lane's chain
                 oldest_unreceipted_at=oldest,
                 link_in=head_in.link,
                 received_seq=head_in.seq,

@@ -118,8 +118,8 @@ def test_a_node_without_lanes_still_interoperates_on_one_chain(tmp_path: Path, o
         pk.start()
         ir.start()
         new, new_peer = (pk, "IR") if old == "IR" else (ir, "PK")
-        # The new node heard the old one's hello answer (or hello): no lanes.
-        wait_for(lambda: new.scalar("SELECT last_contact_at FROM exchange_peers") is not None, 30, "a hello")
+        # IR's hello on starting reached PK (and its answer IR): the new node found no lanes offered.
+        wait_for(lambda: pk.scalar("SELECT last_contact_at FROM exchange_peers") is not None, 30, "IR's hello")
         assert _lanes(new, new_peer) == 0
         pk.stop()
         _bulk_release(pk, "IR", 50)  # what would go on the bulk lane goes on the link's one chain
