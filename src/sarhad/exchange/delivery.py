@@ -74,6 +74,9 @@ class DeliveryWorker:
         self.lanes: dict[str, bool] = {}  # peer -> it speaks lanes (as of the last full pass)
         self.gaps: dict[str, int] = {}  # chain -> seq_gap answers in a row, without a receipt in between
         self.nudges: dict[str, asyncio.Event] = {}  # peer -> set when it has new envelopes (a push watches)
+        self.touched: dict[
+            str, set[str]
+        ] = {}  # peer -> chains with envelopes handed over since a push looked
         self.last_pull: dict[str, float] = {}  # peer -> loop time of the last pull
         self.lease_until: dict[str, float] = {}  # peer -> loop time our lease on it lapses
         self.healthy: dict[str, bool] = {}  # peer -> we last recorded it as answering (no failures)
@@ -97,6 +100,7 @@ class DeliveryWorker:
             by_chain: dict[str, dict[int, str]] = {}
             for chain, seq, body in fresh:
                 by_chain.setdefault(chain, {})[seq] = body
+            self.touched.setdefault(party, set()).update(by_chain)
             for chain, bodies in by_chain.items():
                 held = self.fresh.setdefault(chain, {})
                 if len(held) + len(bodies) <= FRESH_MAX:
@@ -322,6 +326,24 @@ class DeliveryWorker:
             limit = self.batch_limit.get(party)
             return after, outbox.outbound_batch(session, self.node, party, after, max_count=limit, lane=lane)
 
+    def _idle_chains(self, party: str) -> set[str]:
+        """The peer's chains with nothing beyond what it holds (as far as this worker knows): one read, so a
+        push need not read each empty lane's outbox."""
+        with self.node.sessions() as session:
+            rows = session.execute(
+                select(LinkHead.link, LinkHead.seq, LinkHead.receipted_seq).where(
+                    LinkHead.peer == party, LinkHead.direction == "out"
+                )
+            ).all()
+        heads = {link: (seq, receipted) for link, seq, receipted in rows}
+        idle = set()
+        for lane in LANES:
+            chain = link_id(self.node.party, party, lane)
+            seq, receipted = heads.get(chain, (0, 0))
+            if seq <= self.cursor.get(chain, receipted):
+                idle.add(chain)
+        return idle
+
     def _mark_sent(self, chain: str, up_to: int) -> None:
         _, party, lane = split_lane_link(chain)
         with self.node.transaction() as session:
@@ -475,10 +497,15 @@ class _Push:
 
     async def run(self) -> bool:
         nudge = self.worker._nudge(self.party)
+        self.worker.touched.pop(self.party, None)
+        if len(self.chains) > 1:  # lanes: start from the chains that have something to send
+            idle = await asyncio.to_thread(self.worker._idle_chains, self.party)
+            self.drained = {lane for lane, chain in self.chains.items() if chain in idle}
         while True:
-            if nudge.is_set():  # new envelopes were handed over: look at every chain again
+            if nudge.is_set():  # new envelopes were handed over: look at those chains again
                 nudge.clear()
-                self.drained.clear()
+                touched = self.worker.touched.pop(self.party, set())
+                self.drained = {lane for lane in self.drained if self.chains[lane] not in touched}
             if not await self._launch():
                 return self.talked  # another process took over the link
             heads: list[asyncio.Future[Any]] = [deque[0].task for deque in self.flights.values() if deque]
