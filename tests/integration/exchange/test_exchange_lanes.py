@@ -119,7 +119,9 @@ def test_a_node_without_lanes_still_interoperates_on_one_chain(tmp_path: Path, o
         ir.start()
         new, new_peer = (pk, "IR") if old == "IR" else (ir, "PK")
         # IR's hello on starting reached PK (and its answer IR): the new node found no lanes offered.
-        wait_for(lambda: pk.scalar("SELECT last_contact_at FROM exchange_peers") is not None, 30, "IR's hello")
+        wait_for(
+            lambda: pk.scalar("SELECT last_contact_at FROM exchange_peers") is not None, 30, "IR's hello"
+        )
         assert _lanes(new, new_peer) == 0
         pk.stop()
         _bulk_release(pk, "IR", 50)  # what would go on the bulk lane goes on the link's one chain
