@@ -78,6 +78,7 @@ class LinkProxy:
         self.flowing = asyncio.Event()
         self.flowing.set()
         self.refuse = False
+        self.closing = False
         self.counters = _Counters()
         self.writers: set[asyncio.StreamWriter] = set()
         self.handlers: set[asyncio.Task[Any]] = set()  # one per connection
@@ -92,10 +93,13 @@ class LinkProxy:
         if self.server is not None:
             self.server.close()
         self.drop()
-        tasks = list(self.counters.open | self.handlers)
-        for task in tasks:
+        self.closing = True
+        pumps = list(self.counters.open)
+        for task in pumps:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*pumps, return_exceptions=True)
+        if self.handlers:  # each ends once its pumps have (or, opening, sees ``closing``)
+            await asyncio.wait(list(self.handlers), timeout=5)
         if self.server is not None:
             with contextlib.suppress(Exception):
                 await self.server.wait_closed()
@@ -119,6 +123,9 @@ class LinkProxy:
         self.counters.connections += 1
         # Opening the connection costs a round trip on the emulated link (the SYN / SYN-ACK).
         await asyncio.sleep(2 * self.one_way)
+        if self.closing:
+            client_writer.transport.abort()
+            return
         try:
             target_reader, target_writer = await asyncio.open_connection(*self.target)
         except OSError:
