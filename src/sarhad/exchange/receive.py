@@ -33,7 +33,15 @@ from sarhad.core.errors import ErrorCode
 from sarhad.core.node import Node
 from sarhad.exchange import protocol, verifiers
 from sarhad.exchange.alerts import raise_alert
-from sarhad.exchange.domain import BASE_LANE, KEY_ROTATION_KIND, lane_of_link, link_id, split_link
+from sarhad.exchange.domain import (
+    BASE_LANE,
+    KEY_ROTATION_KIND,
+    LANES,
+    Lane,
+    lane_of_link,
+    link_id,
+    split_link,
+)
 from sarhad.exchange.inbox import Pending, apply_pending, prepare_record
 from sarhad.exchange.models import Evidence, InboundEnvelope, LinkHead, Peer
 from sarhad.exchange.peers import PeerKeyRing, open_lane_chain
@@ -103,7 +111,8 @@ def receive_batch(node: Node, link: str, envelopes: list[Any]) -> BatchResult:
     with _turn(node, link, checked[0]["seq"] if checked else 0) as ticket:
         early = _verify_early(node, link, sender, checked)
         ticket.wait()  # batches of this link that came in together are applied in the order of their seqs
-        outcome = _accept(node, link, sender, checked, early)
+        with _gate(node).turn(lane_of_link(link)):  # a FLASH is not left behind the next bulk batch
+            outcome = _accept(node, link, sender, checked, early)
     if isinstance(outcome, Equivocation):
         _record_equivocation(node, link, outcome)
         raise ExchangeConflict.at(
@@ -346,6 +355,40 @@ def _record_equivocation(node: Node, link: str, found: Equivocation) -> None:
             message=f"two different envelopes validly signed for {link} seq {env['seq']}: a fault at "
             "the sender or a stolen key. The second was refused; both are kept as evidence.",
         )
+
+
+# --- precedence between lanes --------------------------------------------------------------------------------
+
+
+class _PrecedenceGate:
+    """A batch of a lower precedence lane waits (at most ``GATE_SECONDS``) while a batch of a higher lane is
+    waiting to be applied or being applied, so that the write lock goes to the higher lane next: a FLASH waits
+    for at most the one bulk batch already being applied, not for the next ones queued behind it."""
+
+    GATE_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.active: dict[int, int] = {}  # lane's rank (0 = flash) -> batches registered
+
+    @contextmanager
+    def turn(self, lane: Lane) -> Iterator[None]:
+        rank = LANES.index(lane)
+        with self.condition:
+            self.active[rank] = self.active.get(rank, 0) + 1
+            self.condition.wait_for(
+                lambda: not any(n for r, n in self.active.items() if r < rank), timeout=self.GATE_SECONDS
+            )
+        try:
+            yield
+        finally:
+            with self.condition:
+                self.active[rank] -= 1
+                self.condition.notify_all()
+
+
+def _gate(node: Node) -> _PrecedenceGate:
+    return node.components.setdefault(_PrecedenceGate, _PrecedenceGate)
 
 
 # --- the turnstile of each link -------------------------------------------------------------------------------
