@@ -175,8 +175,8 @@ class LinkProxy:
                 with contextlib.suppress(OSError, RuntimeError):
                     writer.write_eof()
                 return
+            self.counters.bytes_forwarded += len(chunk)  # counted before the far end can see it
             writer.write(chunk)
-            self.counters.bytes_forwarded += len(chunk)
             await writer.drain()
 
 
