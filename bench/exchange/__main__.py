@@ -35,7 +35,7 @@ from nacl.signing import SigningKey, VerifyKey
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Column, Integer, MetaData, Text, create_engine, insert, select, text
+from sqlalchemy import Column, Integer, MetaData, Text, create_engine, func, insert, select, text
 from sqlalchemy import Table as SqlTable
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -184,10 +184,14 @@ def release_bulletins(
 
 
 def link_state(node: Node) -> tuple[int, int]:
+    """Envelopes written and receipted on PK's link to IR, over all its chains (precedence lanes included)."""
     with node.sessions() as session:
-        head = session.get(LinkHead, "PK>IR")
-        assert head is not None
-        return head.seq, head.receipted_seq
+        seq, receipted = session.execute(
+            select(func.sum(LinkHead.seq), func.sum(LinkHead.receipted_seq)).where(
+                LinkHead.peer == "IR", LinkHead.direction == "out"
+            )
+        ).one()
+        return int(seq or 0), int(receipted or 0)
 
 
 def wake(sender: NodeProcess, waker: Node) -> None:
@@ -198,13 +202,12 @@ def wake(sender: NodeProcess, waker: Node) -> None:
     httpx.post(f"{sender.url}/exchange/v1/hello", content=b"{}", headers=headers, timeout=5)
 
 
-def latencies(node: Node, first_seq: int, last_seq: int) -> list[float]:
+def latencies(node: Node, since: datetime) -> list[float]:
+    """Release → receipt of every envelope to IR written since ``since`` (any of the link's chains)."""
     with node.sessions() as session:
         rows = session.execute(
             select(OutboundEnvelope.created_at, OutboundEnvelope.receipted_at).where(
-                OutboundEnvelope.link == "PK>IR",
-                OutboundEnvelope.seq > first_seq,
-                OutboundEnvelope.seq <= last_seq,
+                OutboundEnvelope.link.startswith("PK>IR"), OutboundEnvelope.created_at >= since
             )
         ).all()
     return [(r - c).total_seconds() for c, r in rows if r is not None]
@@ -252,6 +255,7 @@ def sustain(
     """Release for ``seconds`` (pausing while more than ``max_backlog`` are unreceipted, if given), wait for the
     last receipt; envelopes per second over the whole time, release → receipt latency, CPU per envelope."""
     first, _ = link_state(pk)
+    since = datetime.now(UTC)
     released = 0
     start = time.perf_counter()
     with _progress() as progress:
@@ -278,7 +282,7 @@ def sustain(
             head, receipted = link_state(pk)
     elapsed = time.perf_counter() - start
     cpu_after = (time.process_time(), cpu_seconds(pk_proc.pid), cpu_seconds(ir_proc.pid))
-    lat = latencies(pk, first, head)
+    lat = latencies(pk, since)
     count = head - first
     result: dict[str, Any] = {
         f"{name} envelopes/s": count / elapsed,

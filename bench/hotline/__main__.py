@@ -191,20 +191,23 @@ def parse(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def envelope_round_trips(db: Path, kind: str, after_seq: int) -> list[float]:
+def envelope_round_trips(db: Path, kind: str, after_seq: str) -> list[float]:
     with ro(db) as connection:
         rows = connection.execute(
-            "SELECT created_at, receipted_at FROM exchange_outbox WHERE link = 'PK>IR' AND record_kind = ? "
-            "AND seq > ? AND receipted_at IS NOT NULL",
+            "SELECT created_at, receipted_at FROM exchange_outbox WHERE link LIKE 'PK>IR%' AND record_kind = ? "
+            "AND created_at > ? AND receipted_at IS NOT NULL",
             (kind, after_seq),
         ).fetchall()
     return [(parse(r) - parse(c)).total_seconds() * 1000 for c, r in rows]
 
 
-def head_seq(db: Path) -> int:
+def head_seq(db: Path) -> str:
+    """Where PK's outbox to IR stands: the time of its newest envelope on any chain (precedence lanes)."""
     with ro(db) as connection:
-        row = connection.execute("SELECT seq FROM exchange_links WHERE link = 'PK>IR'").fetchone()
-    return int(row[0]) if row else 0
+        row = connection.execute(
+            "SELECT max(created_at) FROM exchange_outbox WHERE link LIKE 'PK>IR%'"
+        ).fetchone()
+    return str(row[0]) if row and row[0] else ""
 
 
 def breakdown(

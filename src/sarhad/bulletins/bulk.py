@@ -146,6 +146,7 @@ def create_bulletins(
                     handling=row["handling"],
                     tlp=row["tlp"],
                     content_json=canonical,
+                    lane="bulk",  # an import must not hold up anything released one at a time
                 )
             )
     if not rows:

@@ -71,6 +71,12 @@ class Settings(BaseModel):
     exchange_request_max_skew_minutes: int = Field(default=24 * 60, ge=1)
     # How often `sarhad serve` signs its audit log's head (docs/audit.md); 0: only at shutdown and by hand.
     audit_head_seconds: float = Field(default=60.0, ge=0)
+    # Precedence lanes (docs/exchange-protocol.md, "Precedence lanes"): offered in hello and used with every
+    # peer that offers them too. Off: one chain per link, as nodes before lanes.
+    exchange_lanes: bool = True
+    # A repeated 409 seq_gap (the peer keeps asking to go back) is backed off like a failure; from this many
+    # in a row an alert is raised.
+    exchange_seq_gap_alert_after: int = Field(default=5, ge=1)
     tls: TlsSettings = TlsSettings()
 
     @field_validator("party")

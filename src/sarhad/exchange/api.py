@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
@@ -23,11 +23,11 @@ from sarhad.core.errors import ErrorCode, PayloadTooLarge
 from sarhad.core.node import Node
 from sarhad.core.params import RowId
 from sarhad.exchange import alerts, joint, peers, protocol
-from sarhad.exchange.domain import DeliveryWake, link_id
+from sarhad.exchange.domain import LANES_VERSION, DeliveryWake, Lane, link_id, parse_lane
 from sarhad.exchange.identity import identity
 from sarhad.exchange.models import LinkHead, PeerKey
 from sarhad.exchange.outbox import outbound_batch
-from sarhad.exchange.receipts import accept_receipt, current_receipt
+from sarhad.exchange.receipts import current_receipt, receive_receipt
 from sarhad.exchange.receive import receive_batch
 from sarhad.exchange.refusals import ExchangeNotFound, ExchangeRefusal
 from sarhad.exchange.schemas import (
@@ -138,14 +138,29 @@ async def _verify_signed(request: Request, body: bytes) -> str:
     return party
 
 
+def _lane(value: str | None) -> Lane:
+    """The precedence lane a link endpoint's ``?lane=`` names (absent: the link's base chain)."""
+    try:
+        return parse_lane(value)
+    except ValueError as exc:
+        raise ExchangeRefusal(str(exc), code=ErrorCode.MALFORMED) from exc
+
+
 @router.post("/exchange/v1/links/{sender}/{receiver}/envelopes")
 async def receive_envelopes(
-    request: Request, sender: str, receiver: str, node: NodeDep, _: None = public(SIGNED)
+    request: Request,
+    sender: str,
+    receiver: str,
+    node: NodeDep,
+    lane: str | None = Query(None, description="precedence lane; absent: the link's base chain"),
+    _: None = public(SIGNED),
 ) -> Response:
-    """Push: a batch of envelopes for link sender>receiver. Answers with a signed cumulative receipt."""
+    """Push: a batch of envelopes for link sender>receiver (or one of its lanes). Answers with a signed
+    cumulative receipt."""
     limit = node.settings.exchange_batch_max_bytes * 2 + 65536
     try:
         require_tls_party(request.scope, node, sender)  # mutual TLS: only the sender's certificate pushes
+        link = link_id(sender, receiver, _lane(lane))
         body = await _read_body(request, limit)
         try:
             # orjson: under half the standard parser's time per envelope, and stricter (it refuses
@@ -168,9 +183,7 @@ async def receive_envelopes(
             except protocol.ProtocolError as strict:
                 raise ExchangeRefusal(strict.message, code=ErrorCode(strict.code)) from None
             raise ExchangeRefusal('body must be a JSON object {"envelopes": [...]}', code=ErrorCode.MALFORMED)
-        result = await asyncio.to_thread(
-            receive_batch, node, f"{sender}>{receiver}", payload["envelopes"], body
-        )
+        result = await asyncio.to_thread(receive_batch, node, link, payload["envelopes"], body)
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse(
@@ -189,6 +202,7 @@ async def serve_envelopes(
     sender: str,
     receiver: str,
     node: NodeDep,
+    lane: str | None = Query(None, description="precedence lane; absent: the link's base chain"),
     _: None = public(SIGNED),
 ) -> Response:
     """Pull: the receiving peer fetches what we hold for it after seq ``after`` (a capped batch).
@@ -196,6 +210,7 @@ async def serve_envelopes(
     Query: ``after`` (0 to 2^53 − 1, default 0) and ``limit`` (1 to 2^53 − 1, capped by this node's batch
     limits; default that cap)."""
     try:
+        chosen = _lane(lane)
         caller = await _verify_signed(request, b"")
         if sender != node.party or caller != receiver:
             raise _not_our_link(f"{caller} may only pull link {node.party}>{caller}")
@@ -205,8 +220,8 @@ async def serve_envelopes(
 
         def batch() -> tuple[list[str], int]:
             with node.sessions() as session:
-                head = session.get(LinkHead, link_id(node.party, caller))
-                return outbound_batch(session, node, caller, after, limit), head.seq if head else 0
+                head = session.get(LinkHead, link_id(node.party, caller, chosen))
+                return outbound_batch(session, node, caller, after, limit, chosen), head.seq if head else 0
 
         bodies, last = await asyncio.to_thread(batch)
     except ExchangeRefusal as exc:
@@ -226,12 +241,7 @@ async def take_receipt(
         if sender != node.party or caller != receiver:
             raise _not_our_link(f"{caller} may only receipt link {node.party}>{caller}")
         receipt = _strict_body(body, "receipt", "receipt body")
-
-        def accept() -> int:
-            with node.transaction() as session:
-                return accept_receipt(session, node, caller, receipt)
-
-        seq = await asyncio.to_thread(accept)
+        seq = await asyncio.to_thread(receive_receipt, node, caller, receipt)
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse({"receipted_seq": seq})
@@ -239,14 +249,20 @@ async def take_receipt(
 
 @router.get("/exchange/v1/links/{sender}/{receiver}/receipt")
 async def latest_receipt(
-    request: Request, sender: str, receiver: str, node: NodeDep, _: None = public(SIGNED)
+    request: Request,
+    sender: str,
+    receiver: str,
+    node: NodeDep,
+    lane: str | None = Query(None, description="precedence lane; absent: the link's base chain"),
+    _: None = public(SIGNED),
 ) -> Response:
     """Our signed receipt for what we hold on an inbound link (lets a sender learn where to resume)."""
     try:
+        chosen = _lane(lane)
         caller = await _verify_signed(request, b"")
         if receiver != node.party or caller != sender:
             raise _not_our_link(f"{caller} may only ask for the receipt of {caller}>{node.party}")
-        receipt = await asyncio.to_thread(current_receipt, node, f"{sender}>{receiver}")
+        receipt = await asyncio.to_thread(current_receipt, node, link_id(sender, receiver, chosen))
     except ExchangeRefusal as exc:
         return _refusal(exc)
     return JSONResponse({"receipt": receipt})
@@ -269,15 +285,21 @@ async def hello(request: Request, node: NodeDep, _: None = public(SIGNED)) -> Re
     except ExchangeRefusal as exc:
         return _refusal(exc)
 
+    offered = peers.offered_lanes(body) if node.settings.exchange_lanes else 0
+
     def reset() -> None:
         with node.transaction() as session:
             peers.note_contact(session, node, caller, None, None)
+            if node.settings.exchange_lanes:
+                peers.note_lanes(session, caller, offered)
 
     await asyncio.to_thread(reset)
     wake = node.components.get(DeliveryWake)
     if wake is not None:
         wake.wake()
-    return JSONResponse({"party": node.party})
+    if not node.settings.exchange_lanes:
+        return JSONResponse({"party": node.party})  # as a node before lanes answers
+    return JSONResponse({"party": node.party, "lanes": LANES_VERSION})
 
 
 # --- admin API --------------------------------------------------------------------------------------------

@@ -38,15 +38,79 @@ RECORD_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 KEY_ROTATION_KIND = "key_rotation"  # same as protocol.KIND_KEY_ROTATION; checked by a test
 
 
-def link_id(sender: str, receiver: str) -> str:
-    return f"{sender}>{receiver}"
+class Lane(StrEnum):
+    """The precedence lanes of a link, highest first. Each is a chain of its own (seq, hash chain, receipts)."""
+
+    FLASH = "flash"
+    IMMEDIATE = "immediate"
+    PRIORITY = "priority"
+    ROUTINE = "routine"
+    BULK = "bulk"
+
+
+LANES: Final = tuple(Lane)  # highest precedence first: the order the sender serves them in
+BASE_LANE: Final = Lane.ROUTINE  # the lane-less link id ("PK>IR"): the one chain every version has
+LANES_VERSION: Final = 1  # what a node says in ``hello`` when it speaks lanes
+
+
+def link_id(sender: str, receiver: str, lane: str = BASE_LANE) -> str:
+    """``PK>IR`` for the base lane (routine), ``PK>IR:flash`` for another lane's chain."""
+    base = f"{sender}>{receiver}"
+    return base if lane == BASE_LANE else f"{base}:{lane}"
 
 
 def split_link(link: str) -> tuple[str, str]:
-    sender, _, receiver = link.partition(">")
-    if not (PARTY_PATTERN.fullmatch(sender) and PARTY_PATTERN.fullmatch(receiver)) or sender == receiver:
-        raise ValueError(f"link {link!r} is not of the form 'PK>IR'")
+    sender, receiver, _ = split_lane_link(link)
     return sender, receiver
+
+
+def split_lane_link(link: str) -> tuple[str, str, Lane]:
+    """``"PK>IR:flash"`` → ``("PK", "IR", Lane.FLASH)``; ``"PK>IR"`` is the base lane (routine)."""
+    pair, colon, lane_name = link.partition(":")
+    sender, _, receiver = pair.partition(">")
+    if not (PARTY_PATTERN.fullmatch(sender) and PARTY_PATTERN.fullmatch(receiver)) or sender == receiver:
+        raise ValueError(f"link {link!r} is not of the form 'PK>IR' or 'PK>IR:flash'")
+    if not colon:
+        return sender, receiver, BASE_LANE
+    if lane_name not in _LANE_SUFFIXES:
+        raise ValueError(f"link {link!r} names no lane ({', '.join(_LANE_SUFFIXES)})")
+    return sender, receiver, Lane(lane_name)
+
+
+def lane_of_link(link: str) -> Lane:
+    return split_lane_link(link)[2]
+
+
+def link_lanes(sender: str, receiver: str) -> list[str]:
+    """The link ids of every lane from ``sender`` to ``receiver``, highest precedence first."""
+    return [link_id(sender, receiver, lane) for lane in LANES]
+
+
+def parse_lane(value: str | None) -> Lane:
+    """A lane named on the wire (``?lane=``); absent means the base lane. ValueError if unknown."""
+    if value is None or value == "":
+        return BASE_LANE
+    try:
+        return Lane(value)
+    except ValueError:
+        raise ValueError(f"lane {value!r} is not one of {', '.join(LANES)}") from None
+
+
+def next_lane(waiting: Sequence[Lane], passed_over: dict[Lane, int], fair_every: int) -> Lane:
+    """Which lane's batch goes next: the highest waiting lane, unless a lower one has been passed over
+    ``fair_every`` times in a row (then the lowest such lane gets one batch: nothing starves).
+
+    ``passed_over`` counts, per lane, the batches of higher lanes sent while it waited; the caller resets a
+    lane's count when it is served and drops it when the lane is empty.
+    """
+    order = sorted(waiting, key=LANES.index)
+    if not order:
+        raise ValueError("no lane is waiting")
+    starving = [lane for lane in order if passed_over.get(lane, 0) >= fair_every]
+    return starving[-1] if starving else order[0]
+
+
+_LANE_SUFFIXES: Final = tuple(lane.value for lane in Lane if lane != BASE_LANE)
 
 
 class RecordShapeError(ValueError):

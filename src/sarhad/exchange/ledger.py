@@ -505,6 +505,7 @@ class _Verifier:
             current is not None
             and self.trusted is not None
             and current.fp not in self.trusted.get(lk.sender, ())
+            and not (":" in lk.link and current.fp in self.rotated_in_trusted.get(lk.sender, set()))
         ):
             chain_trusted = False
             self.reported_keys.add(current.fp)
@@ -786,7 +787,9 @@ def verify_ledger(
     verifier = _Verifier(trusted_fingerprints)
     if not verifier.check_header(doc):
         return verifier.report
-    for lk in verifier.links:
+    # A precedence lane's chain (``"PK>IR:flash"``) may start with a key its party announced on another chain:
+    # the base chains are walked first, so their rotations are known when the lanes' initial keys are checked.
+    for lk in sorted(verifier.links, key=lambda lk: ":" in lk.link):
         verifier.walk(lk)
     accepted = verifier.accepted_keys()
     for lk in verifier.links:

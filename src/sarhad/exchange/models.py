@@ -14,6 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sarhad.core.database import Base, UtcDateTime
 
+LINK_ID_MAX = 16  # "PK>IR:immediate" (15): a link, or one precedence lane's chain of it
+
 
 class Peer(Base):
     """Another party's node this node exchanges with."""
@@ -31,6 +33,9 @@ class Peer(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Precedence lanes this peer speaks (0: none, one chain per link; 1: the lanes of the protocol's
+    # "Precedence lanes" section), as its last hello said. Records go onto lane chains only when it is 1.
+    lanes: Mapped[int] = mapped_column(Integer, default=0)
     # Lease: with several app processes, one delivery worker at a time pushes to a peer.
     lease_owner: Mapped[str] = mapped_column(String(64), default="")
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -48,6 +53,21 @@ class PeerKey(Base):
     valid_until_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     source: Mapped[str] = mapped_column(String(16))  # "pinned" (out of band) or "rotation" (announced)
     added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LaneKey(Base):
+    """Which key of a peer signs which seqs on one of its lane chains to us (not the base chain, whose
+    windows are on :class:`PeerKey`). The first row of a lane is the key of its seq 1; each key rotation on
+    the lane closes one window and opens the next."""
+
+    __tablename__ = "exchange_lane_keys"
+
+    link: Mapped[str] = mapped_column(String(LINK_ID_MAX), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    party: Mapped[str] = mapped_column(String(2))
+    public_key: Mapped[str] = mapped_column(String(64))
+    valid_from_seq: Mapped[int] = mapped_column(Integer)
+    valid_until_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class OwnKey(Base):
@@ -71,7 +91,7 @@ class LinkHead(Base):
 
     __tablename__ = "exchange_links"
 
-    link: Mapped[str] = mapped_column(String(5), primary_key=True)
+    link: Mapped[str] = mapped_column(String(LINK_ID_MAX), primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # "out" or "in"
     peer: Mapped[str] = mapped_column(String(2), index=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
@@ -88,7 +108,7 @@ class OutboundEnvelope(Base):
 
     __tablename__ = "exchange_outbox"
 
-    link: Mapped[str] = mapped_column(String(5), primary_key=True)
+    link: Mapped[str] = mapped_column(String(LINK_ID_MAX), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     hash: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)  # canonical JSON of the whole envelope
@@ -107,7 +127,7 @@ class InboundEnvelope(Base):
 
     __tablename__ = "exchange_inbox"
 
-    link: Mapped[str] = mapped_column(String(5), primary_key=True)
+    link: Mapped[str] = mapped_column(String(LINK_ID_MAX), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     hash: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
@@ -127,7 +147,7 @@ class Receipt(Base):
     __tablename__ = "exchange_receipts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    link: Mapped[str] = mapped_column(String(5), index=True)
+    link: Mapped[str] = mapped_column(String(LINK_ID_MAX), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
@@ -174,7 +194,7 @@ class ReceivedRecord(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     handling: Mapped[str] = mapped_column(String(16))
     tlp: Mapped[str] = mapped_column(String(16))
-    link: Mapped[str] = mapped_column(String(5))
+    link: Mapped[str] = mapped_column(String(LINK_ID_MAX))
     seq: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -187,7 +207,7 @@ class Evidence(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
-    link: Mapped[str] = mapped_column(String(5))
+    link: Mapped[str] = mapped_column(String(LINK_ID_MAX))
     seq: Mapped[int] = mapped_column(Integer)
     first_body: Mapped[str] = mapped_column(Text)
     second_body: Mapped[str] = mapped_column(Text)
@@ -203,7 +223,7 @@ class Alert(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     severity: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
-    link: Mapped[str] = mapped_column(String(5), default="")
+    link: Mapped[str] = mapped_column(String(LINK_ID_MAX), default="")
     seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

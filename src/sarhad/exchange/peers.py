@@ -3,6 +3,7 @@ of each link for the people who run the node."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +18,9 @@ from sarhad.audit.services import record_event
 from sarhad.core.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
-from sarhad.exchange.domain import link_id
+from sarhad.exchange.domain import BASE_LANE, LANES_VERSION, RecordShapeError, lane_of_link, link_id
 from sarhad.exchange.identity import ensure_own_key_recorded, identity
-from sarhad.exchange.models import LinkHead, OutboundEnvelope, OwnKey, Peer, PeerKey
+from sarhad.exchange.models import LaneKey, LinkHead, OutboundEnvelope, OwnKey, Peer, PeerKey
 
 
 def add_peer(
@@ -159,18 +160,92 @@ def peer_keys(session: Session, party: str) -> dict[str, Ed25519PublicKey]:
 
 
 class PeerKeyRing:
-    """A peer's keys with the seqs each may sign, loaded once per batch (and again after a rotation)."""
+    """A peer's keys with the seqs each may sign on one chain, loaded once per batch (and again after a
+    rotation). The base chain's windows are on :class:`PeerKey`; a lane chain's on :class:`LaneKey`."""
 
-    def __init__(self, session: Session, party: str) -> None:
+    def __init__(self, session: Session, party: str, link: str | None = None) -> None:
         self.session, self.party = session, party
+        self.lane = link is not None and lane_of_link(link) != BASE_LANE
+        self.link = link
         self.reload()
 
     def reload(self) -> None:
         """Read the windows again (after a key rotation in the batch being received)."""
+        if self.lane:
+            lane_rows = self.session.scalars(select(LaneKey).where(LaneKey.link == self.link)).all()
+            if lane_rows:
+                self.windows: list[protocol.KeyWindow] = [
+                    (row.fingerprint, row.public_key, row.valid_from_seq, row.valid_until_seq)
+                    for row in lane_rows
+                ]
+                return
+            # A lane chain not opened yet: its seq 1 may be signed by any key accepted for the peer (its
+            # first envelope may have been signed before a rotation the base chain has already brought).
+            rows = self.session.scalars(select(PeerKey).where(PeerKey.party == self.party)).all()
+            self.windows = [(row.fingerprint, row.public_key, 1, 1) for row in rows]
+            return
         rows = self.session.scalars(select(PeerKey).where(PeerKey.party == self.party)).all()
-        self.windows: list[protocol.KeyWindow] = [
+        self.windows = [
             (row.fingerprint, row.public_key, row.valid_from_seq, row.valid_until_seq) for row in rows
         ]
+
+
+def open_lane_chain(session: Session, link: str, party: str, fingerprint: str) -> None:
+    """A peer's lane chain got its seq 1, signed by ``fingerprint``: that key signs the lane from now on,
+    until a rotation on the lane."""
+    key = session.get(PeerKey, fingerprint)
+    if key is None or key.party != party or session.get(LaneKey, (link, fingerprint)) is not None:
+        return
+    session.add(
+        LaneKey(
+            link=link,
+            fingerprint=fingerprint,
+            party=party,
+            public_key=key.public_key,
+            valid_from_seq=1,
+            valid_until_seq=None,
+        )
+    )
+    session.flush()
+
+
+def apply_lane_rotation(
+    session: Session, party: str, link: str, old_fingerprint: str, new_key: Ed25519PublicKey, seq: int
+) -> str:
+    """A key rotation on one of ``party``'s lane chains: the old key signs it up to ``seq``, the new one
+    after. The new key must not be any other party's (nor this node's). Returns the new fingerprint.
+
+    The lane's windows only: the base chain's (and receipts') keys change with the rotation on the base
+    chain, which the sender writes in the same transaction.
+    """
+    fp = protocol.fingerprint(new_key)
+    known = session.get(PeerKey, fp)
+    if (known is not None and known.party != party) or session.get(OwnKey, fp) is not None:
+        raise RecordShapeError("key rotation: the new key belongs to another party")
+    if known is not None and known.valid_until_seq is not None:  # the party rotated away from it (§6)
+        raise RecordShapeError("key rotation: the new key is one the party has used before")
+    lane_owner = session.scalar(
+        select(LaneKey.party).where(LaneKey.fingerprint == fp, LaneKey.party != party)
+    )
+    if lane_owner is not None:
+        raise RecordShapeError("key rotation: the new key belongs to another party")
+    if session.get(LaneKey, (link, fp)) is not None:
+        raise RecordShapeError("key rotation: the new key has signed this lane before")
+    old = session.get(LaneKey, (link, old_fingerprint))
+    if old is not None:
+        old.valid_until_seq = seq
+    session.add(
+        LaneKey(
+            link=link,
+            fingerprint=fp,
+            party=party,
+            public_key=protocol.public_key_b64(new_key),
+            valid_from_seq=seq + 1,
+            valid_until_seq=None,
+        )
+    )
+    session.flush()
+    return fp
 
 
 @dataclass(frozen=True)
@@ -195,18 +270,31 @@ class LinkStatus:
 
 
 def peer_status(session: Session, node: Node, actor: Actor) -> list[LinkStatus]:
-    """Per peer: what was written, sent and receipted on our link, the backlog and its age, what we received
-    on theirs, and the last contact and error."""
+    """Per peer: what was written, sent and receipted on our link's base chain, the backlog and its age over
+    all its chains (precedence lanes included), what we received on theirs, and the last contact and error."""
     require(actor, Permission.EXCHANGE_READ, "seeing the state of the links")
     out: list[LinkStatus] = []
     for peer in session.scalars(select(Peer).order_by(Peer.party)).all():
         head_out = session.get(LinkHead, link_id(node.party, peer.party))
         head_in = session.get(LinkHead, link_id(peer.party, node.party))
         assert head_out is not None and head_in is not None
-        oldest = session.scalar(
-            select(func.min(OutboundEnvelope.created_at)).where(
-                OutboundEnvelope.link == head_out.link, OutboundEnvelope.seq > head_out.receipted_seq
-            )
+        chains = session.scalars(
+            select(LinkHead).where(LinkHead.peer == peer.party, LinkHead.direction == "out")
+        ).all()
+        oldest = min(
+            (
+                at
+                for chain in chains
+                if (
+                    at := session.scalar(
+                        select(func.min(OutboundEnvelope.created_at)).where(
+                            OutboundEnvelope.link == chain.link, OutboundEnvelope.seq > chain.receipted_seq
+                        )
+                    )
+                )
+                is not None
+            ),
+            default=None,
         )
         out.append(
             LinkStatus(
@@ -217,7 +305,7 @@ def peer_status(session: Session, node: Node, actor: Actor) -> list[LinkStatus]:
                 sent_seq=head_out.sent_seq,
                 receipted_seq=head_out.receipted_seq,
                 receipted_at=head_out.receipted_at,
-                backlog=head_out.seq - head_out.receipted_seq,
+                backlog=sum(chain.seq - chain.receipted_seq for chain in chains),  # every lane's chain
                 oldest_unreceipted_at=oldest,
                 link_in=head_in.link,
                 received_seq=head_in.seq,
@@ -233,6 +321,27 @@ def peer_status(session: Session, node: Node, actor: Actor) -> list[LinkStatus]:
 
 def _newer(a: datetime | None, b: datetime | None) -> bool:
     return a is not None and (b is None or a > b)
+
+
+def offered_lanes(body: bytes) -> int:
+    """The lanes version a hello (request or answer) offers: ``"lanes": 1``; 0 if absent or not understood
+    (a node before lanes sends no such member)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return 0
+    lanes = value.get("lanes") if isinstance(value, dict) else None
+    if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 1:
+        return 0
+    return min(lanes, LANES_VERSION)  # the highest version both speak
+
+
+def note_lanes(session: Session, party: str, version: int) -> None:
+    """What ``party``'s hello said about lanes. From then on, records to it go onto lane chains (1) or the
+    link's one chain (0); envelopes already on a lane chain wait there until it speaks lanes again."""
+    peer = session.get(Peer, party)
+    if peer is not None and peer.lanes != version:
+        peer.lanes = version
 
 
 def note_contact(

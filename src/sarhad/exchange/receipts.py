@@ -17,7 +17,7 @@ from sarhad.core.errors import ErrorCode
 from sarhad.core.node import Node
 from sarhad.exchange import protocol
 from sarhad.exchange.alerts import raise_alert
-from sarhad.exchange.domain import link_id
+from sarhad.exchange.domain import link_id, split_lane_link
 from sarhad.exchange.identity import identity
 from sarhad.exchange.models import LinkHead, OutboundEnvelope, Peer, Receipt
 from sarhad.exchange.outbox import mark_sent
@@ -54,53 +54,93 @@ def issue_receipt(session: Session, node: Node, head: LinkHead) -> dict[str, Any
 
 
 def current_receipt(node: Node, link: str) -> dict[str, Any]:
-    """Our receipt for what we hold on an inbound link (a sender asks, to learn where to resume)."""
+    """Our receipt for what we hold on an inbound link or lane (a sender asks, to learn where to resume).
+    A lane the sender has not opened yet is answered with the receipt for seq 0, if this node speaks lanes."""
     with node.transaction() as session:
         head = session.get(LinkHead, link)
         if head is None:
-            raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"this node has no link {link}")
+            sender, receiver, _ = split_lane_link(link)
+            base = session.get(LinkHead, link_id(sender, receiver))
+            if base is None or not node.settings.exchange_lanes or base.direction != "in":
+                raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"this node has no link {link}")
+            head = LinkHead(link=link, seq=0, hash=protocol.GENESIS_HASH)  # not stored: nothing held yet
         return issue_receipt(session, node, head)
+
+
+class ReceiptMismatch(ExchangeRefusal):
+    """A validly signed receipt that does not match our log: the receiver claims to hold what we never sent.
+
+    Refused like any bad receipt, and alerted: :func:`receive_receipt` records the alert in a transaction of
+    its own, so the refusal's rollback does not take it away.
+    """
+
+
+def receive_receipt(node: Node, peer_party: str, receipt: Any, sent_up_to: int | None = None) -> int:
+    """:func:`accept_receipt` in a transaction of its own; a mismatch is alerted (and then refused)."""
+    try:
+        with node.transaction() as session:
+            return accept_receipt(session, node, peer_party, receipt, sent_up_to)
+    except ReceiptMismatch as exc:
+        with node.transaction() as session:
+            raise_alert(
+                session,
+                node,
+                kind="receipt_mismatch",
+                severity="critical",
+                link=str(exc.details.get("link", "")),
+                seq=exc.details.get("seq"),
+                message=f"{peer_party}'s validly signed receipt does not match our log: {exc.message}",
+            )
+        raise
 
 
 def accept_receipt(
     session: Session, node: Node, peer_party: str, receipt: Any, sent_up_to: int | None = None
 ) -> int:
-    """Verify and store a peer's receipt for our outbound link; return the seq it acknowledges.
+    """Verify and store a peer's receipt for one of our outbound chains; return the seq it acknowledges.
 
+    The receipt's ``link`` names the chain: the link to the peer or one of its precedence lanes.
     ``sent_up_to`` is the last seq of the batch the receipt answers (the pusher passes it), so the envelopes
-    it sent are marked sent in the same transaction.
+    it sent are marked sent in the same transaction. A validly signed receipt that names a seq we never
+    wrote or a hash we never signed raises :class:`ReceiptMismatch` (use :func:`receive_receipt` to have
+    it alerted).
     """
     try:
         receipt = protocol.check_receipt_shape(receipt)
         protocol.verify_receipt(receipt, peer_keys(session, peer_party))
     except protocol.ProtocolError as exc:
         raise ExchangeRefusal.at(ErrorCode(exc.code), f"receipt: {exc.message}") from exc
-    link = link_id(node.party, peer_party)
-    if receipt["link"] != link or receipt["by"] != peer_party:
+    link = receipt["link"]
+    sender, receiver, lane = split_lane_link(link)
+    if sender != node.party or receiver != peer_party or receipt["by"] != peer_party:
         raise ExchangeRefusal.at(
-            ErrorCode.BAD_LINK, f"receipt is for {receipt['link']} by {receipt['by']}, expected {link}"
+            ErrorCode.BAD_LINK,
+            f"receipt is for {link} by {receipt['by']}, expected {link_id(node.party, peer_party)} "
+            f"(or one of its lanes) by {peer_party}",
         )
     head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
-    assert head is not None
     seq = receipt["seq"]
+    if head is None:
+        if seq == 0:
+            return 0  # a lane we have not opened: nothing to acknowledge
+        raise ReceiptMismatch(
+            f"receipt acknowledges seq {seq} on {link}, a chain we never wrote",
+            code=ErrorCode.BAD_RECEIPT,
+            details={"seq": seq, "link": link},
+        )
     if seq > head.seq:
-        raise ExchangeRefusal.at(
-            ErrorCode.BAD_RECEIPT, f"receipt acknowledges seq {seq} but we only wrote {head.seq}", seq
+        raise ReceiptMismatch(
+            f"receipt acknowledges seq {seq} on {link} but we only wrote {head.seq}",
+            code=ErrorCode.BAD_RECEIPT,
+            details={"seq": seq, "link": link},
         )
     if seq > 0:
         ours = session.get(OutboundEnvelope, (link, seq))
         if ours is None or ours.hash != receipt["hash"]:
-            raise_alert(
-                session,
-                node,
-                kind="receipt_mismatch",
-                severity="critical",
-                link=link,
-                seq=seq,
-                message=f"{peer_party}'s receipt for {link} seq {seq} names a hash we never signed",
-            )
-            raise ExchangeRefusal.at(
-                ErrorCode.BAD_RECEIPT, f"receipt hash for seq {seq} does not match our envelope", seq
+            raise ReceiptMismatch(
+                f"receipt for {link} seq {seq} names hash {receipt['hash']}, not our envelope's",
+                code=ErrorCode.BAD_RECEIPT,
+                details={"seq": seq, "link": link},
             )
     now = node.clock.now()
     if seq > head.receipted_seq:
@@ -127,7 +167,7 @@ def accept_receipt(
             )
         )
     if sent_up_to is not None and sent_up_to > seq:
-        mark_sent(session, node, peer_party, min(sent_up_to, head.seq))
+        mark_sent(session, node, peer_party, min(sent_up_to, head.seq), lane)
     peer = session.get(Peer, peer_party)
     if peer is not None:
         peer.last_contact_at = now

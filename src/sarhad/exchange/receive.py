@@ -33,10 +33,18 @@ from sarhad.core.errors import ErrorCode
 from sarhad.core.node import Node
 from sarhad.exchange import protocol, verifiers
 from sarhad.exchange.alerts import raise_alert
-from sarhad.exchange.domain import KEY_ROTATION_KIND, split_link
+from sarhad.exchange.domain import (
+    BASE_LANE,
+    KEY_ROTATION_KIND,
+    LANES,
+    Lane,
+    lane_of_link,
+    link_id,
+    split_link,
+)
 from sarhad.exchange.inbox import Pending, apply_pending, prepare_record
 from sarhad.exchange.models import Evidence, InboundEnvelope, LinkHead, Peer
-from sarhad.exchange.peers import PeerKeyRing
+from sarhad.exchange.peers import PeerKeyRing, open_lane_chain
 from sarhad.exchange.receipts import issue_receipt
 from sarhad.exchange.refusals import (
     ExchangeConflict,
@@ -113,9 +121,10 @@ def receive_batch(node: Node, link: str, envelopes: list[Any], raw: bytes | None
         _check_strictly(raw)  # a duplicate member may be why the shape is wrong: say so precisely
         raise
     with _turn(node, link, checked[0]["seq"] if checked else 0) as ticket:
-        early = _verify_early(node, sender, checked)
+        early = _verify_early(node, link, sender, checked)
         ticket.wait()  # batches of this link that came in together are applied in the order of their seqs
-        outcome = _accept(node, link, sender, checked, early, raw)
+        with _gate(node).turn(lane_of_link(link)):  # a FLASH is not left behind the next bulk batch
+            outcome = _accept(node, link, sender, checked, early, raw)
     if isinstance(outcome, Equivocation):
         _record_equivocation(node, link, outcome)
         raise ExchangeConflict.at(
@@ -196,12 +205,12 @@ def _check_unique(raw: bytes | None, verdicts: list[verifiers.Verdict]) -> None:
 # --- 2. verify ------------------------------------------------------------------------------------------------
 
 
-def _verify_early(node: Node, sender: str, checked: list[dict[str, Any]]) -> _EarlyVerdicts | None:
+def _verify_early(node: Node, link: str, sender: str, checked: list[dict[str, Any]]) -> _EarlyVerdicts | None:
     """A backlog (a large batch) is verified before its turn, while the batch before it is applied."""
     if len(checked) < verifiers.PARALLEL_FROM:
         return None
     with node.sessions() as session:
-        windows = PeerKeyRing(session, sender).windows
+        windows = PeerKeyRing(session, sender, link).windows
     return _EarlyVerdicts(windows, verifiers.verify_all(checked, windows))
 
 
@@ -234,9 +243,9 @@ def _accept(
             )
         head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
         if head is None:
-            raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"no link {link}")
+            head = _open_lane(session, node, link, sender)
         now = node.clock.now()  # the batch's time of receipt
-        ring = PeerKeyRing(session, sender)
+        ring = PeerKeyRing(session, sender, link)
         verdicts = _verdicts(checked, ring, early)
         _check_unique(raw, verdicts)
         accepted = _accept_in_order(session, node, head, checked, verdicts, ring, now)
@@ -257,6 +266,32 @@ def _accept(
             duplicates=accepted.duplicates,
             quarantined=quarantined,
         )
+
+
+def _open_lane(session: Session, node: Node, link: str, sender: str) -> LinkHead:
+    """The head of a precedence lane's chain from ``sender``, opened on its first push (refused when this
+    node does not speak lanes: then only the base chain exists)."""
+    if not node.settings.exchange_lanes or lane_of_link(link) == BASE_LANE:
+        raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"no link {link}")
+    if session.get(LinkHead, link_id(sender, node.party)) is None:
+        raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"no link {link}")
+    session.add(
+        LinkHead(
+            link=link,
+            direction="in",
+            peer=sender,
+            seq=0,
+            hash=protocol.GENESIS_HASH,
+            receipted_seq=0,
+            receipted_hash=protocol.GENESIS_HASH,
+            sent_seq=0,
+            updated_at=node.clock.now(),
+        )
+    )
+    session.flush()
+    head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
+    assert head is not None
+    return head
 
 
 def _place(session: Session, head: LinkHead, env: dict[str, Any]) -> tuple[Placement, InboundEnvelope | None]:
@@ -320,6 +355,11 @@ def _accept_in_order(
                         f"envelope seq {seq} does not chain to our envelope {head.seq}",
                         seq,
                     )
+                if ring.lane and seq == 1:
+                    # A lane chain's first envelope fixes the key that signs the lane until a rotation on it.
+                    open_lane_chain(session, head.link, ring.party, env["key"])
+                    ring.reload()
+                    verdicts[index + 1 :] = verifiers.verify_all(checked[index + 1 :], ring.windows)
                 pending = prepare_record(session, node, head.link, env, verdict, now)
                 accepted.pending.append(pending)
                 if pending.row["record_kind"] == KEY_ROTATION_KIND and pending.row["status"] == "applied":
@@ -355,6 +395,40 @@ def _record_equivocation(node: Node, link: str, found: Equivocation) -> None:
             message=f"two different envelopes validly signed for {link} seq {env['seq']}: a fault at "
             "the sender or a stolen key. The second was refused; both are kept as evidence.",
         )
+
+
+# --- precedence between lanes --------------------------------------------------------------------------------
+
+
+class _PrecedenceGate:
+    """A batch of a lower precedence lane waits (at most ``GATE_SECONDS``) while a batch of a higher lane is
+    waiting to be applied or being applied, so that the write lock goes to the higher lane next: a FLASH waits
+    for at most the one bulk batch already being applied, not for the next ones queued behind it."""
+
+    GATE_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.active: dict[int, int] = {}  # lane's rank (0 = flash) -> batches registered
+
+    @contextmanager
+    def turn(self, lane: Lane) -> Iterator[None]:
+        rank = LANES.index(lane)
+        with self.condition:
+            self.active[rank] = self.active.get(rank, 0) + 1
+            self.condition.wait_for(
+                lambda: not any(n for r, n in self.active.items() if r < rank), timeout=self.GATE_SECONDS
+            )
+        try:
+            yield
+        finally:
+            with self.condition:
+                self.active[rank] -= 1
+                self.condition.notify_all()
+
+
+def _gate(node: Node) -> _PrecedenceGate:
+    return node.components.setdefault(_PrecedenceGate, _PrecedenceGate)
 
 
 # --- the turnstile of each link -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ tables. The exchange stores the generic copy itself; a kind only does what is sp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -83,6 +84,10 @@ class RecordKind:
     # If it raises, its savepoint is rolled back, an alert is raised, and the receipt is stored anyway.
     on_receipted: ReceiptHandler | None = None
     control: bool = False  # protocol-level kinds (key rotation), not user records
+    # The precedence lane its records travel in (docs/exchange-protocol.md, "Precedence lanes"): a lane name,
+    # or a function of the record (the hotline's message goes by its precedence). Bulk imports ask for the
+    # bulk lane themselves, whatever the kind says.
+    lane: str | Callable[[dict[str, Any]], str] = "routine"
 
 
 _KINDS: dict[str, RecordKind] = {}

@@ -134,6 +134,7 @@ class ReleaseItem:
     content_json: bytes | None = None  # the content's canonical bytes, if the caller already made them
     # a relayed record: its originator's signature (default: the one held with the received version)
     origin_sig: Mapping[str, Any] | None = None
+    lane: str | None = None  # a precedence lane other than the kind's own (bulk imports: "bulk")
 
 
 def release_records(
@@ -221,6 +222,7 @@ def release_records(
     per_party: dict[str, list[dict[str, Any]]] = {}
     per_party_json: dict[str, list[bytes | None]] = {}
     signer = OriginSigner(session, node)
+    per_party_lanes: dict[str, list[str | None]] = {}
     for item, origin, targets, origin_sig in planned:
         canonical = item.content_json or protocol.canonical_json(item.content)
         digest = protocol.sha256_hex(canonical)
@@ -257,11 +259,14 @@ def release_records(
                 )
             )
             per_party_json.setdefault(party, []).append(canonical)
+            per_party_lanes.setdefault(party, []).append(item.lane)
     insert_rows(session, table_of(Release), release_rows)
     events: list[AuditEvent] = []
     for party in sorted(per_party):  # link heads always locked in the same order: no deadlock
         records = per_party[party]
-        enqueued = outbox.enqueue_records(session, node, party, records, per_party_json[party])
+        enqueued = outbox.enqueue_records(
+            session, node, party, records, per_party_json[party], lanes=per_party_lanes[party]
+        )
         for record, envelope in zip(records, enqueued, strict=True):
             events.append(
                 AuditEvent(

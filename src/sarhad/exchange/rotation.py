@@ -17,7 +17,15 @@ from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.core.node import Node, after_commit
 from sarhad.exchange import outbox, protocol
-from sarhad.exchange.domain import KEY_ROTATION_KIND, Handling, Op, RecordShapeError, Tlp
+from sarhad.exchange.domain import (
+    BASE_LANE,
+    KEY_ROTATION_KIND,
+    Handling,
+    Op,
+    RecordShapeError,
+    Tlp,
+    lane_of_link,
+)
 from sarhad.exchange.identity import (
     complete_rotation,
     ensure_own_key_recorded,
@@ -25,7 +33,8 @@ from sarhad.exchange.identity import (
     pending_key_path,
 )
 from sarhad.exchange.keys import IdentityStore, write_key_file
-from sarhad.exchange.models import OwnKey, Peer, PeerKey
+from sarhad.exchange.models import LaneKey, OwnKey, Peer, PeerKey
+from sarhad.exchange.peers import apply_lane_rotation
 from sarhad.exchange.release import make_record
 
 
@@ -55,8 +64,8 @@ def rotate_key(session: Session, node: Node, *, actor: Actor) -> tuple[str, str]
             content=dict(announcement),
         )
         record.update(announcement)  # the ledger verifier reads new_key at the record's top level
-        envelope = outbox.enqueue_record(session, node, peer.party, record)
-        valid_from[envelope.link] = envelope.seq + 1
+        for envelope in outbox.enqueue_on_every_chain(session, node, peer.party, record):
+            valid_from[envelope.link] = envelope.seq + 1  # each precedence lane's chain at its own seq
     own_old = session.get(OwnKey, old.fingerprint)
     if own_old is not None:
         own_old.retired_at = node.clock.now()
@@ -102,10 +111,16 @@ def apply_key_rotation(session: Session, node: Node, sender: str, env: dict[str,
     if new_key is None:
         raise RecordShapeError("key rotation record without a new key")
     fp = protocol.fingerprint(new_key)
+    seq = env["seq"]
+    if lane_of_link(env["link"]) != BASE_LANE:
+        # A precedence lane's chain: the sender announces the same new key on each of its chains, so the key
+        # may already be this party's current one (from its base chain); apply_lane_rotation refuses another
+        # party's key, this node's, a key the party retired, and one that signed this lane before.
+        apply_lane_rotation(session, sender, env["link"], env["key"], new_key, seq)
+        return
     refusal = _known_key_refusal(session, node, sender, fp)
     if refusal is not None:
         raise RecordShapeError(f"key rotation refused: {refusal}")
-    seq = env["seq"]
     old = session.get(PeerKey, env["key"])
     if old is not None:
         old.valid_until_seq = seq
@@ -141,6 +156,11 @@ def _known_key_refusal(session: Session, node: Node, sender: str, fp: str) -> st
     short = protocol.short_fingerprint(fp)
     if fp == identity(node).fingerprint or session.get(OwnKey, fp) is not None:
         return f"the new key {short} is a key of {node.party}, this node"
+    lane_owner = session.scalar(
+        select(LaneKey.party).where(LaneKey.fingerprint == fp, LaneKey.party != sender)
+    )
+    if lane_owner is not None:
+        return f"the new key {short} is already a key of {lane_owner}; a key belongs to one party only"
     known = session.get(PeerKey, fp)
     if known is None:
         return None

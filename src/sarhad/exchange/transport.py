@@ -55,7 +55,9 @@ def make_client(node: Node, timeout: float = 15.0) -> aiohttp.ClientSession:
         context.load_cert_chain(tls.cert_file, tls.key_file)
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=timeout, connect=5.0),
-        connector=aiohttp.TCPConnector(ssl=context, limit=4, limit_per_host=2),
+        # Per peer: two pipelined batches of a lane, and room beside them for a higher lane's batch (a FLASH
+        # must not wait for a connection that a bulk batch holds).
+        connector=aiohttp.TCPConnector(ssl=context, limit=16, limit_per_host=8),
         skip_auto_headers=("User-Agent",),
         auto_decompress=False,
     )

@@ -9,6 +9,8 @@ message never sent to that party) raises, so the exchange quarantines it and ale
 
 from __future__ import annotations
 
+from typing import Any
+
 from sarhad.exchange.registry import RecordKind, register_kind
 from sarhad.hotline import receipts, receiving
 from sarhad.hotline.domain import ACK_KIND, CLOSE_KIND, ESCALATION_KIND, MESSAGE_KIND, SEEN_KIND
@@ -20,11 +22,23 @@ MESSAGE = register_kind(
         schema=MessageContent,
         apply=receiving.apply_message,
         on_receipted=receipts.on_message_receipted,
+        lane=lambda record: _message_lane(record),
     )
 )
-SEEN = register_kind(RecordKind(SEEN_KIND, schema=SeenContent, apply=receipts.apply_seen))
-ACK = register_kind(RecordKind(ACK_KIND, schema=AckContent, apply=receipts.apply_ack))
+# What answers or follows a message (seen, acknowledged, escalated, closed) goes in the immediate lane: an
+# acknowledgement of a FLASH must not wait behind routine traffic, and the FLASH lane stays for FLASH messages.
+SEEN = register_kind(RecordKind(SEEN_KIND, schema=SeenContent, apply=receipts.apply_seen, lane="immediate"))
+ACK = register_kind(RecordKind(ACK_KIND, schema=AckContent, apply=receipts.apply_ack, lane="immediate"))
 ESCALATION = register_kind(
-    RecordKind(ESCALATION_KIND, schema=EscalationContent, apply=receipts.apply_escalation)
+    RecordKind(ESCALATION_KIND, schema=EscalationContent, apply=receipts.apply_escalation, lane="immediate")
 )
-CLOSE = register_kind(RecordKind(CLOSE_KIND, schema=CloseContent, apply=receiving.apply_close))
+CLOSE = register_kind(
+    RecordKind(CLOSE_KIND, schema=CloseContent, apply=receiving.apply_close, lane="immediate")
+)
+
+
+def _message_lane(record: dict[str, Any]) -> str:
+    """A message travels in the lane of its precedence (FLASH → flash, …, ROUTINE → routine)."""
+    content = record.get("content")
+    precedence = content.get("precedence") if isinstance(content, dict) else None
+    return precedence.lower() if isinstance(precedence, str) else "routine"

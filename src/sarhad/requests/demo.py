@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node, build_node
 from sarhad.core.settings import load_settings
-from sarhad.exchange.domain import link_id
+from sarhad.exchange.domain import LANES, link_id
 from sarhad.exchange.models import LinkHead, Peer
 from sarhad.exchange.outbox import mark_sent, outbound_batch
 from sarhad.exchange.receipts import accept_receipt
@@ -49,19 +49,21 @@ def _own_incidents(node: Node, party: str, limit: int) -> list[str]:
 
 
 def deliver_in_process(sender: Node, receiver: Node) -> None:
-    """Everything the sender holds for the receiver beyond its last receipt, through the exchange's own path."""
-    link = link_id(sender.party, receiver.party)
-    with sender.transaction() as session:
-        head = session.get(LinkHead, link)
-        if head is None:
-            return
-        bodies = outbound_batch(session, sender, receiver.party, head.receipted_seq)
-        mark_sent(session, sender, receiver.party, head.seq)
-    if not bodies:
-        return
-    result = receive_batch(receiver, link, [json.loads(body) for body in bodies])
-    with sender.transaction() as session:
-        accept_receipt(session, sender, receiver.party, result.receipt)
+    """Everything the sender holds for the receiver beyond its last receipt, through the exchange's own path
+    (every chain of the link: its precedence lanes too)."""
+    for lane in LANES:
+        link = link_id(sender.party, receiver.party, lane)
+        with sender.transaction() as session:
+            head = session.get(LinkHead, link)
+            if head is None:
+                continue
+            bodies = outbound_batch(session, sender, receiver.party, head.receipted_seq, lane=lane)
+            mark_sent(session, sender, receiver.party, head.seq, lane)
+        if not bodies:
+            continue
+        result = receive_batch(receiver, link, [json.loads(body) for body in bodies])
+        with sender.transaction() as session:
+            accept_receipt(session, sender, receiver.party, result.receipt)
 
 
 def peer_demo_node(node: Node, peer: str) -> Node | None:

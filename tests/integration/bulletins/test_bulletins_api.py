@@ -88,12 +88,12 @@ def test_a_failed_release_leaves_nothing_behind(
     calls: list[str] = []
 
     def enqueue_then_fail(
-        session: Any, node: Node, to_party: str, records: list[dict[str, Any]], *more: Any
+        session: Any, node: Node, to_party: str, records: list[dict[str, Any]], *more: Any, **options: Any
     ) -> Any:
         calls.append(to_party)
         if len(calls) == 2:
             raise RuntimeError("disk full while writing the second envelope")
-        return real_enqueue(session, node, to_party, records, *more)
+        return real_enqueue(session, node, to_party, records, *more, **options)
 
     monkeypatch.setattr(exchange_outbox, "enqueue_records", enqueue_then_fail)
     with pytest.raises(RuntimeError):

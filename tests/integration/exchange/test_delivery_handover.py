@@ -25,6 +25,7 @@ from sarhad.exchange.release import ReleaseItem, release_records
 from support.inprocess import pair, run_coroutine
 
 KIND = "test.note"
+L = "PK>IR"  # the link's base chain: the routine lane, where this kind's records go
 
 
 @pytest.fixture(autouse=True)
@@ -65,11 +66,11 @@ def test_a_commit_hands_its_envelopes_to_the_worker_exactly_as_stored(nodes: tup
             release(pk, range(3))
             await asyncio.sleep(0)  # the hook's call_soon_threadsafe runs on the loop
             assert worker.woken == {"IR"}
-            assert worker.fresh["IR"] == stored_bodies(pk)
-            assert worker._take_fresh("IR") is None  # nothing known of what IR holds yet: ask the database
-            worker.cursor["IR"] = 0
-            assert worker._take_fresh("IR") == (0, [stored_bodies(pk)[seq] for seq in (1, 2, 3)])
-            assert worker.fresh["IR"] == {}
+            assert worker.fresh[L] == stored_bodies(pk)
+            assert worker._take_fresh(L) is None  # nothing known of what IR holds yet: ask the database
+            worker.cursor[L] = 0
+            assert worker._take_fresh(L) == (0, [stored_bodies(pk)[seq] for seq in (1, 2, 3)])
+            assert worker.fresh[L] == {}
         finally:
             pk.components.pop(DeliveryWake)
 
@@ -105,13 +106,13 @@ def test_handed_over_envelopes_are_used_only_where_they_follow_on(nodes: tuple[N
 
     async def scenario() -> None:
         worker = DeliveryWorker(pk)
-        worker.cursor["IR"] = 5
-        worker._woken("IR", [(4, "old"), (6, "six"), (7, "seven"), (9, "nine")])
-        assert worker._take_fresh("IR") == (5, ["six", "seven"])
-        assert worker._take_fresh("IR") is None  # seq 8 was not handed over
-        worker.cursor["IR"] = 8
-        assert worker._take_fresh("IR") == (8, ["nine"])
-        assert worker.fresh["IR"] == {}
+        worker.cursor[L] = 5
+        worker._woken("IR", [(L, 4, "old"), (L, 6, "six"), (L, 7, "seven"), (L, 9, "nine")])
+        assert worker._take_fresh(L) == (5, ["six", "seven"])
+        assert worker._take_fresh(L) is None  # seq 8 was not handed over
+        worker.cursor[L] = 8
+        assert worker._take_fresh(L) == (8, ["nine"])
+        assert worker.fresh[L] == {}
 
     run_coroutine(scenario)
 
@@ -121,17 +122,17 @@ def test_handed_over_batches_keep_the_count_and_byte_limits(nodes: tuple[Node, N
 
     async def scenario() -> None:
         worker = DeliveryWorker(pk)
-        worker.cursor["IR"] = 0
+        worker.cursor[L] = 0
         worker.batch_limit["IR"] = 2  # the peer refused larger batches earlier
-        worker._woken("IR", [(1, "a"), (2, "b"), (3, "c")])
-        assert worker._take_fresh("IR") == (0, ["a", "b"])
-        worker.cursor["IR"] = 2
+        worker._woken("IR", [(L, 1, "a"), (L, 2, "b"), (L, 3, "c")])
+        assert worker._take_fresh(L) == (0, ["a", "b"])
+        worker.cursor[L] = 2
         del worker.batch_limit["IR"]
         big = "x" * pk.settings.exchange_batch_max_bytes
-        worker._woken("IR", [(4, big), (5, "e")])
-        assert worker._take_fresh("IR") == (2, ["c"])  # "c" fits; the big one would go over the budget
-        worker.cursor["IR"] = 3
-        assert worker._take_fresh("IR") == (3, [big])  # alone, a batch may hold one record at the limit
+        worker._woken("IR", [(L, 4, big), (L, 5, "e")])
+        assert worker._take_fresh(L) == (2, ["c"])  # "c" fits; the big one would go over the budget
+        worker.cursor[L] = 3
+        assert worker._take_fresh(L) == (3, [big])  # alone, a batch may hold one record at the limit
 
     run_coroutine(scenario)
 
@@ -144,10 +145,10 @@ def test_a_peer_that_is_not_keeping_up_is_served_from_the_database(
 
     async def scenario() -> None:
         worker = DeliveryWorker(pk)
-        worker.cursor["IR"] = 0
-        worker._woken("IR", [(1, "a"), (2, "b")])
-        worker._woken("IR", [(3, "c"), (4, "d")])  # over the cap: nothing is held
-        assert worker.fresh["IR"] == {}
-        assert worker._take_fresh("IR") is None
+        worker.cursor[L] = 0
+        worker._woken("IR", [(L, 1, "a"), (L, 2, "b")])
+        worker._woken("IR", [(L, 3, "c"), (L, 4, "d")])  # over the cap: nothing is held
+        assert worker.fresh[L] == {}
+        assert worker._take_fresh(L) is None
 
     run_coroutine(scenario)

@@ -513,3 +513,48 @@ def test_changing_any_byte_of_an_exported_ledger_is_detected(reseal_digest: bool
     undetected, caught = _undetected_changes(every_position=True, reseal_digest=reseal_digest)
     assert not undetected, undetected[:5]
     assert caught > 5_000
+
+
+# --- precedence lanes (docs/exchange-protocol.md §16) ------------------------------------------------------
+
+
+def lane_opened_after_a_rotation() -> dict[str, Any]:
+    """PK rotates on its base chain, then opens its flash lane with the new key; the file lists flash first."""
+    base, flash = Log("PK>IR", PK_KEY), Log("PK>IR:flash", PK_NEXT_KEY)
+    base.send({"n": 1})
+    base.rotate(PK_NEXT_KEY)
+    base.send({"n": 3})
+    flash.send({"precedence": "FLASH"}, kind="hotline.message")
+    flash.receipts.append(
+        p.make_receipt(IR_KEY, "PK>IR:flash", 1, flash.last_hash, T0 + timedelta(minutes=5), "IR")
+    )
+    keys = [
+        key_entry(PK_KEY.public_key(), {"PK>IR": 1}),
+        key_entry(PK_NEXT_KEY.public_key(), {"PK>IR": 3, "PK>IR:flash": 1}),
+    ]
+    return build_ledger("PK", parties(pk=keys), [flash.entry(), base.entry()])
+
+
+def test_each_lane_chain_is_verified_as_a_link_of_its_own() -> None:
+    report = verify_ledger(lane_opened_after_a_rotation())
+    assert report.ok, report.problems
+    assert report.links["PK>IR:flash"].last_receipted_seq == 1
+
+
+def test_a_lane_opened_with_a_key_announced_by_a_trusted_chain_is_trusted() -> None:
+    report = verify_ledger(lane_opened_after_a_rotation(), trusted_fingerprints=TRUST)
+    assert report.ok, report.problems
+
+
+def test_a_lane_opened_with_a_key_no_trusted_chain_announced_is_not_trusted() -> None:
+    flash = Log("PK>IR:flash", MALLORY_KEY)
+    flash.send({"precedence": "FLASH"}, kind="hotline.message")
+    keys = [
+        key_entry(PK_KEY.public_key(), {"PK>IR": 1}),
+        key_entry(MALLORY_KEY.public_key(), {"PK>IR:flash": 1}),
+    ]
+    report = verify_ledger(
+        build_ledger("PK", parties(pk=keys), [flash.entry(), Log("PK>IR", PK_KEY).entry()]),
+        trusted_fingerprints=TRUST,
+    )
+    assert "untrusted_key" in codes(report)

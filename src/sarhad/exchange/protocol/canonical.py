@@ -25,7 +25,8 @@ GENESIS_HASH: Final = "0" * 64
 """The ``prev`` of envelope 1 on every link, and the ``hash`` of a receipt for seq 0."""
 
 _PARTY_RE: Final = re.compile(r"[A-Z]{2}")
-_LINK_RE: Final = re.compile(r"([A-Z]{2})>([A-Z]{2})")
+# A link, or one precedence lane's chain of it (docs/exchange-protocol.md, "Precedence lanes").
+_LINK_RE: Final = re.compile(r"([A-Z]{2})>([A-Z]{2})(?::(?:flash|immediate|priority|bulk))?")
 _HEX64_RE: Final = re.compile(r"[0-9a-f]{64}")
 _TIME_RE: Final = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?Z"

@@ -21,7 +21,7 @@ from sarhad.audit import chain
 from sarhad.core.database import UtcDateTime
 
 revision: str = "0011_audit_chain"
-down_revision: str | None = "0008_audit_action_index"
+down_revision: str | None = "0010_lanes"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
