@@ -171,7 +171,14 @@ def test_get_receipt_answers_the_receivers_signed_receipt(node: Node) -> None:
 def test_hello(node: Node) -> None:
     body = compact({"party": "IR"})
     answer = node.call("POST", "/exchange/v1/hello", body)
-    assert (answer.status_code, answer.json()) == (200, {"party": "PK"})
+    assert (answer.status_code, answer.json()) == (200, {"party": "PK", "lanes": 1})  # §16.4: it offers lanes
+    offer = node.call("POST", "/exchange/v1/hello", compact({"party": "IR", "lanes": 1, "later": {"x": 1}}))
+    assert (offer.status_code, offer.json()) == (200, {"party": "PK", "lanes": 1}), offer.text
+    assert error(node.call("POST", "/exchange/v1/hello", compact({"party": "IR", "lanes": "1"}))) == (
+        400,
+        "malformed",
+    )
+    assert error(node.call("POST", "/exchange/v1/hello", compact({"lanes": 1}))) == (400, "malformed")
     assert error(node.call("POST", "/exchange/v1/hello", compact({"party": "AF"}))) == (400, "malformed")
     assert error(node.call("POST", "/exchange/v1/hello", b'{"party":"IR","party":"IR"}')) == (
         400,

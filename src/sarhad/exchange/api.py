@@ -72,6 +72,21 @@ def _strict_body(body: bytes, member: str, what: str) -> Any:
     return payload[member]
 
 
+def _hello_body(body: bytes) -> dict[str, Any]:
+    """A hello body, parsed exactly: ``party`` (required) and ``lanes`` (optional, an integer >= 0, §16.4).
+    Other members are ignored, so that a later negotiation member does not make a node refuse the hello."""
+    try:
+        payload = protocol.parse_json_strict(body, protocol.MAX_DEPTH + 2, "hello body")
+    except protocol.ProtocolError as exc:
+        raise ExchangeRefusal(exc.message, code=ErrorCode(exc.code)) from exc
+    if not isinstance(payload, dict) or "party" not in payload:
+        raise ExchangeRefusal('hello body must be a JSON object {"party": ...}', code=ErrorCode.MALFORMED)
+    lanes = payload.get("lanes", 0)
+    if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 0:
+        raise ExchangeRefusal("hello 'lanes' must be an integer >= 0", code=ErrorCode.MALFORMED)
+    return payload
+
+
 _DECIMAL_RE: Final = re.compile(r"(0|-?[1-9][0-9]*)")
 
 
@@ -276,7 +291,8 @@ async def hello(request: Request, node: NodeDep, _: None = public(SIGNED)) -> Re
     try:
         body = await _read_body(request, 4096)
         caller = await _verify_signed(request, body)
-        named = _strict_body(body, "party", "hello body")
+        hello_body = _hello_body(body)
+        named = hello_body["party"]
         if named != caller:
             raise ExchangeRefusal(
                 f"hello body names {str(named)[:8]!r}, but the request is signed by {caller}",
@@ -285,7 +301,7 @@ async def hello(request: Request, node: NodeDep, _: None = public(SIGNED)) -> Re
     except ExchangeRefusal as exc:
         return _refusal(exc)
 
-    offered = peers.offered_lanes(body) if node.settings.exchange_lanes else 0
+    offered = min(hello_body.get("lanes", 0), LANES_VERSION) if node.settings.exchange_lanes else 0
 
     def reset() -> None:
         with node.transaction() as session:
