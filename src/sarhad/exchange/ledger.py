@@ -626,11 +626,14 @@ class _Verifier:
             if chain_trusted:
                 self.rotated_in_trusted.setdefault(lk.sender, set()).add(new_fp)
         summary.last_seq, summary.last_hash = last_seq, last_hash
-        receipted = {
-            (r.get("seq"), r.get("hash"))
+        receipted = {  # their signatures are checked with the receipts; a bad one is reported there
+            (r["seq"], r["hash"])
             for r in lk.receipts
-            if isinstance(r, dict) and r.get("link") == lk.link
-        }  # their signatures are checked with the receipts; a bad one is reported there
+            if isinstance(r, dict)
+            and r.get("link") == lk.link
+            and isinstance(r.get("seq"), int)
+            and isinstance(r.get("hash"), str)
+        }
         for seq, stated in sorted(unconfirmed.items()):
             if (seq, stated) not in receipted:
                 self.problem(
