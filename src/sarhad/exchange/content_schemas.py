@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sarhad.exchange import joint
-from sarhad.exchange.registry import load_handlers, registered_kinds
+from sarhad.exchange.registry import RecordKind, load_handlers, registered_kinds
 
 HEADER = """\
 # Appendix A to the exchange protocol: record content schemas
@@ -43,11 +43,19 @@ def _block(schema: dict[str, Any] | None) -> str:
     return "```json\n" + json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n```\n"
 
 
+def _is_sarhads(kind: RecordKind) -> bool:
+    """A kind this code base registers: its handler (or, for a protocol record, its schema) is sarhad's own."""
+    owner = kind.apply or kind.schema
+    return owner is None or getattr(owner, "__module__", "").startswith("sarhad.")
+
+
 def render() -> str:
     """The appendix's Markdown text."""
     load_handlers()
     parts = [HEADER, "\n## A.1 Record kinds\n"]
     for name, kind in sorted(registered_kinds().items()):
+        if not _is_sarhads(kind):
+            continue  # a kind a test registered (tests/support/notes_kind) is not part of the protocol
         parts.append(f"\n### `{name}`\n\n")
         if kind.control:
             parts.append("A protocol record, not content: see §6 of the protocol.\n")
