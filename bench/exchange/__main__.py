@@ -419,6 +419,9 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    # The nodes' files owner-only, as `sarhad` makes them: `sarhad serve` refuses a data directory that other
+    # local accounts can read (docs/security.md).
+    os.umask(0o077)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the sustained phase")

@@ -116,6 +116,9 @@ def report(label: str, figures: dict[str, float], limits: dict[str, float], inse
 
 
 def main() -> None:
+    # The nodes' files owner-only, as `sarhad` makes them: `sarhad serve` refuses a data directory that other
+    # local accounts can read (docs/security.md).
+    os.umask(0o077)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envelopes", type=int, default=20_000, help="envelopes per measured phase")
     parser.add_argument("--batch", type=int, default=1000, help="envelopes per receive_batch call")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sqlite3
 import statistics
 import sys
@@ -256,6 +257,9 @@ def peak_rss_mib(pid: int | None) -> float:
 
 
 def main() -> None:
+    # The nodes' files owner-only, as `sarhad` makes them: `sarhad serve` refuses a data directory that other
+    # local accounts can read (docs/security.md).
+    os.umask(0o077)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -305,6 +305,9 @@ def peak_memory_mb() -> float:
 
 
 def main() -> None:
+    # The nodes' files owner-only, as `sarhad` makes them: `sarhad serve` refuses a data directory that other
+    # local accounts can read (docs/security.md).
+    os.umask(0o077)
     parser = argparse.ArgumentParser(prog="python -m bench.incidents", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--count", type=int, default=1_000_000, help="incidents per database (default 1,000,000)"

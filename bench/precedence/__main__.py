@@ -284,6 +284,9 @@ def load_average() -> str:
 
 
 def main() -> None:
+    # The nodes' files owner-only, as `sarhad` makes them: `sarhad serve` refuses a data directory that other
+    # local accounts can read (docs/security.md).
+    os.umask(0o077)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
