@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sarhad.core.database import Base, UtcDateTime
+from sarhad.exchange.protocol.canonical import GENESIS_HASH
 
 LINK_ID_MAX = 16  # "PK>IR:immediate" (15): a link, or one precedence lane's chain of it
 
@@ -101,6 +102,21 @@ class LinkHead(Base):
     receipted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     sent_seq: Mapped[int] = mapped_column(Integer, default=0)  # highest seq handed to the transport
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    @classmethod
+    def opened(cls, link: str, direction: str, peer: str, now: datetime) -> LinkHead:
+        """The head of a chain that holds nothing yet: seq 0, the genesis hash, nothing sent or receipted."""
+        return cls(
+            link=link,
+            direction=direction,
+            peer=peer,
+            seq=0,
+            hash=GENESIS_HASH,
+            receipted_seq=0,
+            receipted_hash=GENESIS_HASH,
+            sent_seq=0,
+            updated_at=now,
+        )
 
 
 class OutboundEnvelope(Base):

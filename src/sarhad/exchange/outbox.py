@@ -173,17 +173,7 @@ def _lock_head(session: Session, node: Node, to_party: str, lane: Lane, fingerpr
         raise NotFound(
             f"no link to {to_party}; pair with it first (sarhad peer add)", code=ErrorCode.UNKNOWN_PEER
         )
-    head = LinkHead(
-        link=link,
-        direction="out",
-        peer=to_party,
-        seq=0,
-        hash=protocol.GENESIS_HASH,
-        receipted_seq=0,
-        receipted_hash=protocol.GENESIS_HASH,
-        sent_seq=0,
-        updated_at=node.clock.now(),
-    )
+    head = LinkHead.opened(link, "out", to_party, node.clock.now())
     session.add(head)
     own = session.get(OwnKey, fingerprint)
     if own is not None:  # the ledger declares the key that signs the new chain's seq 1

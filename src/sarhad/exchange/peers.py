@@ -86,19 +86,7 @@ def add_peer(
         )
     for link, direction in ((link_id(node.party, party), "out"), (link_id(party, node.party), "in")):
         if session.get(LinkHead, link) is None:
-            session.add(
-                LinkHead(
-                    link=link,
-                    direction=direction,
-                    peer=party,
-                    seq=0,
-                    hash=protocol.GENESIS_HASH,
-                    receipted_seq=0,
-                    receipted_hash=protocol.GENESIS_HASH,
-                    sent_seq=0,
-                    updated_at=now,
-                )
-            )
+            session.add(LinkHead.opened(link, direction, party, now))
     ensure_own_key_recorded(session, node)
     record_event(
         session,

@@ -275,19 +275,7 @@ def _open_lane(session: Session, node: Node, link: str, sender: str) -> LinkHead
         raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"no link {link}")
     if session.get(LinkHead, link_id(sender, node.party)) is None:
         raise ExchangeNotFound.at(ErrorCode.UNKNOWN_LINK, f"no link {link}")
-    session.add(
-        LinkHead(
-            link=link,
-            direction="in",
-            peer=sender,
-            seq=0,
-            hash=protocol.GENESIS_HASH,
-            receipted_seq=0,
-            receipted_hash=protocol.GENESIS_HASH,
-            sent_seq=0,
-            updated_at=node.clock.now(),
-        )
-    )
+    session.add(LinkHead.opened(link, "in", sender, node.clock.now()))
     session.flush()
     head = session.scalar(select(LinkHead).where(LinkHead.link == link).with_for_update())
     assert head is not None
