@@ -16,6 +16,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sarhad-installed
+ASSETS := src/sarhad/web/static/vendor/.fetched
 DATA_DIR ?= var/node
 PARTY ?= PK
 NAME ?= Pakistan
@@ -45,8 +46,8 @@ help: ## show this list of targets
 # environment
 
 .PHONY: venv install
-venv: $(STAMP) ## create .venv and install sarhad with its test tools (only when pyproject.toml changed)
-install: $(STAMP) ## same as venv
+venv: $(STAMP) $(ASSETS) ## create .venv, install sarhad with its test tools and fetch its front-end assets (only what changed)
+install: $(STAMP) $(ASSETS) ## same as venv
 
 $(STAMP): pyproject.toml
 	@if ! [[ -x $(BIN)/python ]] || ! $(BIN)/python -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then \
@@ -56,6 +57,11 @@ $(STAMP): pyproject.toml
 		$(PYTHON) -m venv $(VENV); \
 	fi
 	$(BIN)/python -m pip install --quiet --no-input -e '.[test]'
+	@touch $@
+
+# Front-end assets from the npm registry (vendor/assets.txt), checked against their recorded integrity.
+$(ASSETS): vendor/assets.txt scripts/vendor-assets.py
+	$(BIN)/python scripts/vendor-assets.py
 	@touch $@
 
 .PHONY: system-deps

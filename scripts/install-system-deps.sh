@@ -7,6 +7,8 @@
 #   fonts-noto-core   glyphs for Urdu and Persian pages: Noto Naskh Arabic, Noto Nastaliq Urdu,
 #                     Noto Sans Arabic (fonts-noto-extra adds nothing for these scripts)
 #   python3-venv      `python3 -m venv` on Debian's own python3 (the venv needs ensurepip)
+#   npm               the npm client that fetches the front-end assets (scripts/vendor-assets.py); only when
+#                     no npm is on the PATH (a Node.js install of its own brings one)
 #
 # When everything is present this does not touch apt at all, so it is fast and works offline.
 # Set SARHAD_SKIP_SYSTEM_DEPS=1 to skip it entirely (e.g. on a non-Debian developer machine).
@@ -24,10 +26,11 @@ declare -A PROBES=(
     [chromium-driver]="/usr/bin/chromedriver"
     [fonts-noto-core]="/usr/share/fonts/truetype/noto/NotoNastaliqUrdu-Regular.ttf"
     [python3-venv]="/usr/lib/python3*/ensurepip/__init__.py"
+    [npm]="$(command -v npm || echo /usr/bin/npm)"
 )
 
 missing=()
-for package in postgresql chromium chromium-driver fonts-noto-core python3-venv; do
+for package in postgresql chromium chromium-driver fonts-noto-core python3-venv npm; do
     # shellcheck disable=SC2086 # the probe is a glob on purpose
     if ! compgen -G ${PROBES[$package]} >/dev/null; then
         missing+=("$package")
@@ -35,7 +38,7 @@ for package in postgresql chromium chromium-driver fonts-noto-core python3-venv;
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install-system-deps: all present (postgresql, chromium, chromium-driver, fonts-noto-core, python3-venv)"
+    echo "install-system-deps: all present (postgresql, chromium, chromium-driver, fonts-noto-core, python3-venv, npm)"
     exit 0
 fi
 
