@@ -29,6 +29,7 @@ from sarhad.audit import chain
 from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import Clock
 from sarhad.core.database import insert_rows, table_of
+from sarhad.exchange.protocol import format_time
 
 _QUEUE: Final = "sarhad.audit.queue"
 # The key of the PostgreSQL advisory lock that serialises appends (any fixed number; docs/audit.md names it).
@@ -84,6 +85,7 @@ def append_now(session: Session, clock: Clock, rows: list[dict[str, Any]]) -> No
     lock_chain(session)
     seq, prev = chain_head(session)
     at = clock.now()
+    at_text = format_time(at)
     chained = []
     for row in rows:
         seq += 1
@@ -98,7 +100,7 @@ def append_now(session: Session, clock: Clock, rows: list[dict[str, Any]]) -> No
             "client_ip": row.get("client_ip", ""),
             "details": details,
         }
-        digest = chain.entry_hash(seq=seq, prev=prev, **values)
+        digest = chain.entry_hash(seq=seq, prev=prev, **{**values, "at": at_text})
         chained.append({**values, "seq": seq, "prev_hash": prev, "entry_hash": digest})
         prev = digest
     insert_rows(session, table_of(AuditEntry), chained)

@@ -75,7 +75,7 @@ def entry_bytes(
     *,
     seq: int,
     prev: str,
-    at: datetime,
+    at: datetime | str,
     actor: str,
     action: str,
     outcome: str,
@@ -84,13 +84,15 @@ def entry_bytes(
     client_ip: str,
     details: Mapping[str, Any] | None,
 ) -> bytes:
-    """The canonical bytes of one entry, ``prev`` included: what its hash is taken over."""
+    """The canonical bytes of one entry, ``prev`` included: what its hash is taken over.
+
+    ``at`` may come already written by :func:`format_time` (one call for a whole batch of entries)."""
     return canonical_json(
         {
             "v": CHAIN_VERSION,
             "seq": seq,
             "prev": prev,
-            "at": format_time(at),
+            "at": at if isinstance(at, str) else format_time(at),
             "actor": actor,
             "action": action,
             "outcome": outcome,

@@ -73,21 +73,29 @@ BIDI_CONTROLS: Final = BIDI_OVERRIDES | BIDI_MARKS
 _OVERRIDES_RE: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
+def _holds_any(value: str, chars: frozenset[str]) -> bool:
+    """Whether ``value`` holds one of ``chars``: a substring search per character (C, a few hundred ns on
+    a 1 KB text), far cheaper than building a set from the text or a regex class scan on received records."""
+    return any(char in value for char in chars)
+
+
 def _named(chars: Iterable[str]) -> str:
     return ", ".join(f"U+{ord(c):04X}" for c in sorted(chars))
 
 
 def identifier_problem(value: str) -> str | None:
     """Why ``value`` cannot be an identifier under the bidi rule, or None."""
+    if not _holds_any(value, BIDI_CONTROLS):
+        return None
     found = BIDI_CONTROLS.intersection(value)
     return f"must not contain bidirectional control characters ({_named(found)})" if found else None
 
 
 def title_problem(value: str) -> str | None:
     """Why ``value`` cannot be a title or name under the bidi rule, or None."""
-    found = BIDI_OVERRIDES.intersection(value)
-    if not found:
+    if not _holds_any(value, BIDI_OVERRIDES):
         return None
+    found = BIDI_OVERRIDES.intersection(value)
     return f"must not contain bidirectional embedding, override or isolate characters ({_named(found)})"
 
 

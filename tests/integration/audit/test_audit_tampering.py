@@ -64,7 +64,7 @@ def _row(node: Node, seq: int) -> dict[str, object]:
 def _drop_triggers(node: Node) -> None:
     with node.engine.begin() as connection:
         if node.engine.dialect.name == "sqlite":
-            for name in ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_replace"):
+            for name in ("audit_log_no_update", "audit_log_no_delete"):
                 connection.execute(text(f"DROP TRIGGER {name}"))
         else:
             connection.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))

@@ -102,8 +102,7 @@ def _rewrite_and_resign(pk_dir: Path) -> None:
     node = build_node(load_settings(pk_dir))
     try:
         with node.engine.begin() as connection:
-            for trigger in ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_replace",
-                            "audit_heads_no_delete"):  # fmt: skip
+            for trigger in ("audit_log_no_update", "audit_log_no_delete", "audit_heads_no_delete"):
                 connection.execute(text(f"DROP TRIGGER {trigger}"))
             connection.execute(text("DELETE FROM audit_heads WHERE origin = 'PK'"))
         with node.sessions() as session:
