@@ -89,7 +89,7 @@ def append_now(session: Session, clock: Clock, rows: list[dict[str, Any]]) -> No
     chained = []
     for row in rows:
         seq += 1
-        details = chain.json_safe(row.get("details") or {})
+        details, plain = chain.safe_and_plain(row.get("details") or {})
         values = {
             "at": at,
             "actor": row["actor"],
@@ -100,7 +100,7 @@ def append_now(session: Session, clock: Clock, rows: list[dict[str, Any]]) -> No
             "client_ip": row.get("client_ip", ""),
             "details": details,
         }
-        digest = chain.entry_hash(seq=seq, prev=prev, **{**values, "at": at_text})
+        digest = chain.entry_hash_of_safe(plain=plain, seq=seq, prev=prev, **{**values, "at": at_text})
         chained.append({**values, "seq": seq, "prev_hash": prev, "entry_hash": digest})
         prev = digest
     insert_rows(session, table_of(AuditEntry), chained)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -43,6 +44,7 @@ __all__ = [
     "HeadError",
     "entry_bytes",
     "entry_hash",
+    "entry_hash_of_safe",
     "json_safe",
     "make_head",
     "verify_head",
@@ -56,19 +58,34 @@ class HeadError(ValueError):
 def json_safe(value: Any) -> Any:
     """``details`` as the log keeps them: JSON values, with integers beyond ±(2^53 − 1) and non-finite floats
     written as strings (RFC 8785 cannot canonicalise them), tuples as lists and other values as their text."""
+    return safe_and_plain(value)[0]
+
+
+def safe_and_plain(value: Any) -> tuple[Any, bool]:
+    """:func:`json_safe` of ``value``, and whether the result is *plain*: no float and no key outside the
+    Basic Multilingual Plane, so that orjson with sorted keys writes exactly its RFC 8785 bytes (see
+    ``canonical_json``). One walk for both, since every audited commit hashes each of its entries."""
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        plain = True
+        safe: dict[str, Any] = {}
+        for key, member in value.items():
+            text = str(key)
+            safe[text], member_plain = safe_and_plain(member)
+            plain = plain and member_plain and (text.isascii() or all(ord(ch) <= 0xFFFF for ch in text))
+        return safe, plain
     if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
+        items = [safe_and_plain(member) for member in value]
+        return [item for item, _ in items], all(p for _, p in items)
     if value is None or isinstance(value, str | bool):
-        return value
+        return value, True
     if isinstance(value, int):
-        return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else str(value)
+        return (value, True) if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else (str(value), True)
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        finite = value == value and value not in (float("inf"), float("-inf"))
+        return (value, False) if finite else (str(value), True)
     if isinstance(value, datetime):
-        return format_time(value)
-    return str(value)
+        return format_time(value), True
+    return str(value), True
 
 
 def entry_bytes(
@@ -107,6 +124,31 @@ def entry_bytes(
 def entry_hash(**fields: Any) -> str:
     """``sha256hex`` of :func:`entry_bytes` (the same keyword arguments)."""
     return sha256_hex(entry_bytes(**fields))
+
+
+def entry_hash_of_safe(*, plain: bool, **fields: Any) -> str:
+    """:func:`entry_hash` of an entry whose ``details`` come from :func:`safe_and_plain` and whose ``at`` is
+    already written: when ``plain``, the bytes come straight from orjson with sorted keys (the same bytes,
+    without the canonicaliser's walk over the entry); a string orjson refuses (a lone surrogate) falls back."""
+    if plain:
+        entry = {
+            "v": CHAIN_VERSION,
+            "seq": fields["seq"],
+            "prev": fields["prev"],
+            "at": fields["at"],
+            "actor": fields["actor"],
+            "action": fields["action"],
+            "outcome": fields["outcome"],
+            "record_kind": fields["record_kind"],
+            "record_id": fields["record_id"],
+            "client_ip": fields["client_ip"],
+            "details": fields["details"],
+        }
+        try:
+            return sha256_hex(orjson.dumps(entry, option=orjson.OPT_SORT_KEYS))
+        except orjson.JSONEncodeError:
+            pass
+    return entry_hash(**fields)
 
 
 def head_digest(head: Mapping[str, Any]) -> str:

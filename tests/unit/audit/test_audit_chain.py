@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sarhad.audit import chain
-from sarhad.exchange.protocol import fingerprint, public_key_b64
+from sarhad.exchange.protocol import fingerprint, format_time, public_key_b64
 
 AT = datetime(2026, 12, 7, 9, 30, 0, 250000, tzinfo=UTC)
 ENTRY = {
@@ -81,3 +83,35 @@ def test_heads_of_one_log_contradict_when_the_same_size_differs_or_the_log_shrin
     )
     assert "shrank" in str(chain.contradiction((12, "a" * 64, early), (10, "b" * 64, late)))
     assert "shrank" in str(chain.contradiction((10, "a" * 64, late), (12, "b" * 64, early)))
+
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8)
+    | st.datetimes(timezones=st.just(UTC))
+)
+_details = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(details=st.dictionaries(st.text(max_size=6), _details, max_size=5), actor=st.text(max_size=12))
+def test_the_appenders_fast_hash_equals_the_canonical_hash_of_every_entry(details: dict, actor: str) -> None:
+    safe, plain = chain.safe_and_plain(details)
+    assert safe == chain.json_safe(details)  # non-finite floats are written as text, so no NaN survives
+    fields = {**ENTRY, "actor": actor, "details": safe, "seq": 7, "prev": "0" * 64}
+    written = {**fields, "at": format_time(AT)}
+    assert chain.entry_hash_of_safe(plain=plain, **written) == chain.entry_hash(**fields)
+
+
+def test_details_with_a_float_or_a_key_beyond_the_basic_plane_are_not_plain() -> None:
+    assert chain.safe_and_plain({"a": [1, "x", None, True]}) == ({"a": [1, "x", None, True]}, True)
+    assert chain.safe_and_plain({"litres": 1.5})[1] is False
+    assert chain.safe_and_plain({"\U0001f600": 1})[1] is False
+    assert chain.safe_and_plain({"n": 2**60}) == ({"n": str(2**60)}, True)
