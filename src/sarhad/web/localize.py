@@ -15,10 +15,13 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal
 
 from sarhad.core.calendars import localize_digits
-from sarhad.core.i18n import gettext
+from markupsafe import Markup
+
+from sarhad.core.i18n import current_language, gettext
 
 
 def N_(message: str) -> str:
@@ -134,6 +137,47 @@ def joint_title(record: Any) -> str:
 
 def _field(record: Any, name: str) -> Any:
     return record.get(name) if isinstance(record, dict) else getattr(record, name, None)
+
+
+WEEKDAY_NAMES = {
+    "mon": N_("Mon"),
+    "tue": N_("Tue"),
+    "wed": N_("Wed"),
+    "thu": N_("Thu"),
+    "fri": N_("Fri"),
+    "sat": N_("Sat"),
+    "sun": N_("Sun"),
+}
+
+
+def weekly(schedule: Any) -> Markup:
+    """``{{ crossing.hours|weekly }}``: opening days and hours in the viewer's language (``Mon, Thu 09:00–15:00``),
+    each time span isolated left-to-right so ``09:00–15:00`` keeps its order on right-to-left pages."""
+    if not schedule:
+        return Markup("")
+    if _field(schedule, "always_open"):
+        return Markup("{}").format(gettext("Open day and night, every day"))
+    comma = "، " if current_language.get() in ("ur", "fa") else ", "
+    slots = []
+    for slot in _field(schedule, "weekly") or ():
+        days = comma.join(gettext(WEEKDAY_NAMES.get(d, d)) for d in slot.get("days", ()))
+        slots.append(
+            Markup('{} <span class="num" dir="ltr">{}–{}</span>').format(days, slot.get("open", ""), slot.get("close", ""))
+        )
+    return Markup("; ").join(slots)
+
+
+def node_display_name(party: str, name: str, language: str) -> str:
+    """A node's name for the viewer: a name that is the English name of the party's country (``Pakistan`` for
+    PK, as ``sarhad demo`` and most deployments name a node) in the viewer's language (CLDR through Babel);
+    any other name as configured."""
+    try:
+        english = Locale.parse("en").territories.get(party.upper())
+        if english is not None and name.strip() == english and language in ("ur", "fa"):
+            return str(Locale.parse(language).territories.get(party.upper(), name))
+    except (ValueError, UnknownLocaleError):
+        pass
+    return name
 
 
 def label(code: object) -> str:

@@ -19,7 +19,14 @@ from sarhad.core.calendars import CalendarName, format_datetime, format_iso_date
 from sarhad.core.i18n import LANGUAGES, current_language, gettext, ngettext, pick_name
 from sarhad.core.text import strip_bidi_overrides
 from sarhad.web.deps import get_node
-from sarhad.web.localize import format_number, joint_title, label, localize_digits_in_html
+from sarhad.web.localize import (
+    format_number,
+    joint_title,
+    label,
+    localize_digits_in_html,
+    node_display_name,
+    weekly,
+)
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +48,7 @@ def environment() -> Environment:
     env.filters["bdi"] = isolate
     env.filters["label"] = label
     env.filters["joint_title"] = joint_title
+    env.filters["weekly"] = weekly
     env.filters["num"] = number
     env.globals["arrow"] = arrow
     env.globals["dt"] = viewer_datetime
@@ -193,7 +201,7 @@ def render(
         "principal": principal,
         "node": node,
         "party": settings.party,
-        "node_name": settings.name,
+        "node_name": node_display_name(settings.party, settings.name, language),
         "lang": LANGUAGES[language],
         "languages": LANGUAGES,
         "time_zone": zone,

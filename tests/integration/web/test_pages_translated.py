@@ -10,6 +10,8 @@ route shape), and fails on:
 - an English msgid of the catalogues or of the source (templates and Python, as ``scripts/i18n.py`` extracts)
   left in the page's visible text: text nodes and the ``title``, ``placeholder``, ``aria-label`` and ``alt``
   attributes, leaving out what is data (``bdi``, ``code``, ``pre``, ``textarea``, ``translate="no"``, scripts);
+- a Latin word that is not a name, a unit or a word the translators kept in their own translations (a
+  command such as ``sarhad keys rotate``): English that was never marked for translation;
 - an internal code (``under_construction``) or a raw ISO timestamp in the visible text;
 - on Persian pages, a Western digit outside data and identifiers.
 """
@@ -55,6 +57,7 @@ DATA_TAGS = frozenset(
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
 SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 ISO_TIMESTAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+LATIN_WORD = re.compile(r"(?<![\w.:/-])[A-Za-z][a-z]{2,}(?![\w.:/-])")
 SNAKE_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 WESTERN_DIGIT_TOKEN = re.compile(r"[0-9A-Za-z_./:#-]*[0-9][0-9A-Za-z_./:#-]*")
 LATIN = re.compile(r"[A-Za-z]")
@@ -163,8 +166,20 @@ class Findings:
         return f"{len(lines)} problems:\n" + "\n".join(lines[:150])
 
 
+def kept_latin_words(locale: str) -> frozenset[str]:
+    """Latin words the translators kept in their translations on purpose (commands such as ``sarhad keys
+    rotate``, ``TLP``): not English left behind when a page shows them."""
+    words = {w for text in _catalogue(locale).values() for w in LATIN_WORD.findall(text)}
+    return frozenset(words | NOT_TEXT)
+
+
 def check_page(
-    html: str, where: str, locale: str, patterns: list[tuple[str, re.Pattern[str]]], findings: Findings
+    html: str,
+    where: str,
+    locale: str,
+    patterns: list[tuple[str, re.Pattern[str]]],
+    findings: Findings,
+    allowed_latin: frozenset[str] = NOT_TEXT,
 ) -> list[str]:
     parser = VisibleText(locale)
     parser.feed(html)
@@ -172,6 +187,9 @@ def check_page(
         for msgid, pattern in patterns:
             if pattern.search(text):
                 findings.add("English", repr(msgid), where)
+        for word in LATIN_WORD.findall(text):
+            if word not in allowed_latin:
+                findings.add("Latin word", word, where)
         for code in SNAKE_CODE.findall(text):
             findings.add("internal code", code, where)
         if ISO_TIMESTAMP.search(text):
@@ -296,6 +314,7 @@ def _shape(path: str) -> str:
 
 
 def _crawl(client: TestClient, locale: str, role: str, patterns: Any, findings: Findings) -> int:
+    allowed_latin = kept_latin_words(locale)
     queue, seen, shapes = ["/"], set(), {}  # type: ignore[var-annotated]
     while queue and len(seen) < 120:
         path = queue.pop(0)
@@ -311,7 +330,7 @@ def _crawl(client: TestClient, locale: str, role: str, patterns: Any, findings: 
             continue
         assert answer.status_code == 200, (path, role, answer.status_code, answer.text[:300])
         where = f"{role}@{path}"
-        for link in check_page(answer.text, where, locale, patterns, findings):
+        for link in check_page(answer.text, where, locale, patterns, findings, allowed_latin):
             target = urlsplit(urljoin(path, link))
             if target.netloc or not target.path.startswith("/"):
                 continue
