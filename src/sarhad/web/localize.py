@@ -17,14 +17,13 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal
-
-from sarhad.core.calendars import localize_digits
 from markupsafe import Markup
 
+from sarhad.core.calendars import localize_digits
 from sarhad.core.i18n import current_language, gettext
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for a msgid translated later
     """Mark a msgid for the catalogue without translating it now (it is translated when shown)."""
     return message
 
@@ -162,7 +161,9 @@ def weekly(schedule: Any) -> Markup:
     for slot in _field(schedule, "weekly") or ():
         days = comma.join(gettext(WEEKDAY_NAMES.get(d, d)) for d in slot.get("days", ()))
         slots.append(
-            Markup('{} <span class="num" dir="ltr">{}–{}</span>').format(days, slot.get("open", ""), slot.get("close", ""))
+            Markup('{} <span class="num" dir="ltr">{}–{}</span>').format(
+                days, slot.get("open", ""), slot.get("close", "")
+            )
         )
     return Markup("; ").join(slots)
 
@@ -204,7 +205,9 @@ _TAG_NAME = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9-]*)")
 _TOKEN_WITH_DIGIT = re.compile(r"[0-9A-Za-z_./:#-]*[0-9][0-9A-Za-z_./:#-]*")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
 _KEEP_DIGITS = frozenset({"script", "style", "textarea", "code", "pre", "kbd", "samp", "bdi"})
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
 
 
 _DECIMAL = re.compile(r"^\d+\.\d+$")
@@ -234,7 +237,9 @@ def localize_digits_in_html(html: str, language: str) -> str:
     depth = 0
     for index, piece in enumerate(_TAGS.split(html)):
         if index % 2 == 0:  # text between tags
-            out.append(piece if keep_tag is not None or not piece else localize_digits_in_text(piece, language))
+            out.append(
+                piece if keep_tag is not None or not piece else localize_digits_in_text(piece, language)
+            )
             continue
         name_match = _TAG_NAME.match(piece)
         if keep_tag is None and name_match is not None and "=" in piece:

@@ -82,7 +82,8 @@ class Viewer:
     calendar: CalendarName
 
 
-viewer: ContextVar[Viewer] = ContextVar("viewer", default=Viewer("en", "UTC", "gregorian"))
+ANONYMOUS_VIEWER = Viewer("en", "UTC", "gregorian")
+viewer: ContextVar[Viewer | None] = ContextVar("viewer", default=None)
 """Who the page is rendered for (set by ``render``), so filters and macros imported without context format
 times for the viewer too."""
 
@@ -94,7 +95,7 @@ def viewer_datetime(
     digits, in a ``<time>`` element; ``dt(x, seconds=True)`` with seconds, ``dt(x, False)`` the date alone."""
     if instant is None or instant == "":
         return Markup("")
-    who = viewer.get()
+    who = viewer.get() or ANONYMOUS_VIEWER
     if _is_day(instant):  # a calendar day (``date`` or ``YYYY-MM-DD``): named in the calendar, no zone shift
         day = instant if isinstance(instant, date) else date.fromisoformat(str(instant))
         noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
@@ -147,13 +148,18 @@ def parse_instant(value: datetime | date | str) -> datetime:
     return instant
 
 
-def i18n_head(language: str, calendar: str, zone: str) -> Markup:
+def i18n_head(language: str, calendar: CalendarName, zone: str) -> Markup:
     """What every page's ``<head>`` needs for its language and calendar: the script face (Nastaliq for Urdu,
     Vazirmatn for Persian, only on those pages), the locale for scripts (``sarhad-i18n.js``: times and numbers
     in the viewer's calendar, zone and digits), and on Solar Hijri the date-time picker for date inputs."""
     parts = [
-        Markup('<meta name="sarhad-locale" content="{}" data-language="{}" data-calendar="{}" data-zone="{}">').format(
-            intl_locale(language, calendar), language, calendar, zone  # type: ignore[arg-type]
+        Markup(
+            '<meta name="sarhad-locale" content="{}" data-language="{}" data-calendar="{}" data-zone="{}">'
+        ).format(
+            intl_locale(language, calendar),
+            language,
+            calendar,
+            zone,
         ),
         Markup('<link rel="stylesheet" href="/static/i18n.css">'),
     ]

@@ -54,7 +54,9 @@ ID_PART = re.compile(r"^(?:[0-9a-f]{8,}.*|[0-9a-f-]{20,}|\d+)$", re.IGNORECASE)
 DATA_TAGS = frozenset(
     {"script", "style", "textarea", "code", "pre", "kbd", "samp", "bdi", "svg", "canvas", "title"}
 )
-VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
+VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
 SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 ISO_TIMESTAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 LATIN_WORD = re.compile(r"(?<![\w.:/-])[A-Za-z][a-z]{2,}(?![\w.:/-])")
@@ -162,7 +164,9 @@ class Findings:
         self.problems.setdefault(f"{kind}: {what}", set()).add(where)
 
     def report(self) -> str:
-        lines = [f"{key}  (on {', '.join(sorted(pages)[:3])})" for key, pages in sorted(self.problems.items())]
+        lines = [
+            f"{key}  (on {', '.join(sorted(pages)[:3])})" for key, pages in sorted(self.problems.items())
+        ]
         return f"{len(lines)} problems:\n" + "\n".join(lines[:150])
 
 
@@ -276,7 +280,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     root = tmp_path_factory.mktemp("demo")
     credentials = prepare(root, Console(quiet=True))
     nodes = {p.code: build_node(load_settings(root / p.code.lower())) for p in PARTIES}
-    built = Demo(nodes, credentials, {code: create_app(node, run_workers=False) for code, node in nodes.items()})
+    built = Demo(
+        nodes, credentials, {code: create_app(node, run_workers=False) for code, node in nodes.items()}
+    )
     try:
         _add_traffic(built)
         yield built
@@ -342,7 +348,9 @@ def _crawl(client: TestClient, locale: str, role: str, patterns: Any, findings: 
 
 
 @pytest.mark.parametrize("locale", LANGUAGES)
-def test_no_english_left_on_any_page_for_any_role(demo: Demo, locale: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_english_left_on_any_page_for_any_role(
+    demo: Demo, locale: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing: set[str] = set()
     real = i18n.translations
     known = {msgid for msgid, string in _catalogue(locale).items() if string}
@@ -354,7 +362,7 @@ def test_no_english_left_on_any_page_for_any_role(demo: Demo, locale: str, monke
     patterns = _english_patterns(locale)
     findings = Findings()
     pages = 0
-    for party, node in demo.nodes.items():
+    for party in demo.nodes:
         with TestClient(demo.apps[party]) as client:
             for short in ROLE_USERNAMES.values():
                 username = f"{party.lower()}.{short}"
