@@ -23,7 +23,7 @@ LOCALES = ("ur", "fa")
 METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
                                      "lstrip_blocks": "true"}}
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "add_nav_item": (2,)}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "add_nav_item": (2,), "N_": None}
 
 
 def template() -> Catalog:

@@ -104,6 +104,25 @@ GREGORIAN_MONTHS = {
     ),
 }
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+NUMBERING_SYSTEMS = {"en": "latn", "ur": "latn", "fa": "arabext"}
+"""CLDR's default numbering system per language, as Babel reports it (``Locale.parse(code).default_numbering_system``):
+Persian writes Extended Arabic-Indic digits (۰-۹); Urdu (``ur``, ``ur_PK``) writes Western digits (0-9)."""
+INTL_CALENDARS = {"gregorian": "gregory", "solar_hijri": "persian"}
+
+
+def localize_digits(text: str, language: str) -> str:
+    """Digits of ``text`` in the language's numbering system (Persian: ۰-۹; English and Urdu: 0-9)."""
+    if NUMBERING_SYSTEMS.get(language) == "arabext":
+        return text.translate(PERSIAN_DIGITS)
+    return text
+
+
+def intl_locale(language: str, calendar: CalendarName) -> str:
+    """The BCP 47 tag a browser's ``Intl.DateTimeFormat``/``NumberFormat`` needs to show what the server shows,
+    e.g. ``fa-IR-u-ca-persian-nu-arabext`` or ``ur-PK-u-ca-gregory-nu-latn``."""
+    region = {"fa": "fa-IR", "ur": "ur-PK"}.get(language, "en-GB")
+    numbering = NUMBERING_SYSTEMS.get(language, "latn")
+    return f"{region}-u-ca-{INTL_CALENDARS[calendar]}-nu-{numbering}"
 
 
 def to_zone(instant: datetime, zone: str) -> datetime:
@@ -128,8 +147,10 @@ def format_datetime(
     language: str = "en",
     *,
     with_time: bool = True,
+    seconds: bool = False,
 ) -> str:
-    """Human date (and time) of a UTC instant, e.g. ``2 Azar 1405, 17:30`` or ``۲ آذر ۱۴۰۵، ۱۷:۳۰``."""
+    """Human date (and time) of a UTC instant, e.g. ``2 Azar 1405, 17:30`` or ``۲ آذر ۱۴۰۵، ۱۷:۳۰``;
+    ``seconds`` adds them (``17:30:05``), for timelines where the order of steps within a minute matters."""
     local = to_zone(instant, zone)
     year, month, day = calendar_date(instant, zone, calendar)
     months = (SOLAR_HIJRI_MONTHS if calendar == "solar_hijri" else GREGORIAN_MONTHS).get(
@@ -138,10 +159,8 @@ def format_datetime(
     separator = "، " if language in ("fa", "ur") else ", "
     text = f"{day} {months[month - 1]} {year}"
     if with_time:
-        text += f"{separator}{local:%H:%M}"
-    if language == "fa":
-        text = text.translate(PERSIAN_DIGITS)
-    return text
+        text += f"{separator}{local:%H:%M:%S}" if seconds else f"{separator}{local:%H:%M}"
+    return localize_digits(text, language)
 
 
 def format_iso_date(instant: datetime, zone: str, calendar: CalendarName) -> str:

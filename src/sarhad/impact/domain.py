@@ -8,7 +8,7 @@ sides show ``revert_to`` without any further act, because both compute it from t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -49,6 +49,8 @@ class Suggestion:
     level: Level
     score: int
     reason: str
+    counts: dict[str, int] = field(default_factory=dict)
+    """The incidents counted, by incident impact level (what the page explains in the viewer's language)."""
 
 
 def suggest_level(counts: dict[str, int]) -> Suggestion:
@@ -71,7 +73,7 @@ def suggest_level(counts: dict[str, int]) -> Suggestion:
         f"{total} incident(s) in the last 30 days ({n['low']} low, {n['medium']} medium, {n['high']} high, "
         f"{n['very_high']} very high): {why} → {level.value}"
     )
-    return Suggestion(level=level, score=score, reason=reason)
+    return Suggestion(level=level, score=score, reason=reason, counts=n)
 
 
 # --- proposals and the level in force -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ forms to propose a level and to accept or reject the other side's proposal (JOIN
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
@@ -34,6 +34,29 @@ def _labels() -> dict[str, str]:
     }
 
 
+def explain(section: dict[str, Any]) -> str:
+    """The suggested level's reason in the viewer's language (the API gives it in English)."""
+    suggestion: domain.Suggestion | None = section.get("suggestion")
+    if suggestion is None:
+        return _("No incident counts on this node (the incidents package is not installed).")
+    n = suggestion.counts
+    counted = _(
+        "%(total)s incidents in the last 30 days (low %(low)s, medium %(medium)s, high %(high)s, "
+        "very high %(very_high)s)"
+    ) % {
+        "total": sum(n.values()),
+        "low": n.get("low", 0),
+        "medium": n.get("medium", 0),
+        "high": n.get("high", 0),
+        "very_high": n.get("very_high", 0),
+    }
+    scored = _("score %(score)s, so %(level)s") % {
+        "score": suggestion.score,
+        "level": _labels().get(suggestion.level.value, suggestion.level.value),
+    }
+    return f"{counted}: {scored}"
+
+
 def _page(
     request: Request, node: NodeDep, principal: Principal, errors: list[str] | None = None
 ) -> HTMLResponse:
@@ -46,6 +69,7 @@ def _page(
             "sections": sections,
             "levels": [level.value for level in domain.LEVEL_ORDER],
             "labels": _labels(),
+            "explain": explain,
             "can_decide": principal.can(Permission.JOINT_DECIDE),
             "critical_max_hours": int(domain.CRITICAL_MAX.total_seconds() // 3600),
             "errors": errors or [],
@@ -73,7 +97,7 @@ def section_page(
     return render(
         request,
         "impact_section.html",
-        {"s": current, "items": items, "labels": _labels()},
+        {"s": current, "items": items, "labels": _labels(), "explain": explain},
         principal=principal,
     )
 

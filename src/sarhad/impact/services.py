@@ -155,6 +155,7 @@ def _view(
 ) -> dict[str, Any]:
     agreed = _agreed(entry)
     in_force = domain.level_in_force(agreed.agreed_content if agreed else None, now)
+    suggestion: domain.Suggestion | None = None
     if counts is None:
         suggested, reason = None, "no incident counts on this node (the incidents package is not installed)"
     else:
@@ -174,6 +175,7 @@ def _view(
         "pending": _pending(entry, agreed, now),
         "suggested": suggested,
         "suggestion_reason": reason,
+        "suggestion": suggestion,
     }
 
 
