@@ -32,6 +32,10 @@ from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
 add_nav_item("/hotline", "Hotline", Permission.HOTLINE_READ.value)
+# The admin configures the hotline (deadlines, escalation, channels) but reads no messages: its settings page.
+add_nav_item(
+    "/hotline/admin", "Hotline", Permission.HOTLINE_ADMIN.value, unless=Permission.HOTLINE_READ.value
+)
 
 STATIC_FILES = {"hotline.js": "text/javascript; charset=utf-8", "hotline.css": "text/css; charset=utf-8"}
 STATES = [s.value for s in domain.State]
