@@ -119,3 +119,138 @@ def test_flash_banner_on_the_incidents_map_alarms_and_is_acknowledged_from_there
     finally:
         ir_context.close()
         pk_context.close()
+
+
+LIAISON_PASSWORD = "staple battery horse"
+
+
+def _add_user(data_dir: Path, username: str, roles: list[str], positions: list[str]) -> None:
+    from sarhad.accounts import services as accounts
+    from sarhad.accounts.actors import SystemActor
+    from sarhad.core.node import build_node
+
+    node = build_node(load_settings(data_dir))
+    try:
+        with node.transaction() as session:
+            accounts.create_user(
+                session, node.clock, SystemActor(), username=username, password=LIAISON_PASSWORD, roles=roles
+            )
+            session.flush()
+            for pid in positions:
+                accounts.assign_position(session, node.clock, SystemActor(), position_id=pid, username=username)
+    finally:
+        node.dispose()
+
+
+@pytest.fixture
+def pair_with_liaison(make_node_dir: Callable[..., Path]) -> Iterator[dict[str, NodeProcess]]:
+    dirs = _prepare(make_node_dir)
+    _add_user(dirs["PK"], "liaison", ["liaison_officer"], ["PK-S2-CDR"])
+    _add_user(dirs["PK"], "admin", ["admin"], [])
+    with (
+        NodeProcess(dirs["PK"], port=load_settings(dirs["PK"]).port, name="pk") as pk,
+        NodeProcess(dirs["IR"], port=load_settings(dirs["IR"]).port, name="ir") as ir,
+    ):
+        yield {"PK": pk, "IR": ir}
+
+
+def _sign_in_as(page: Page, base: str, username: str, then: str = "/") -> None:
+    page.goto(f"{base}/login?next={then}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", LIAISON_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{base}{then}")
+
+
+def _send_api(page: Page, base: str, subject: str) -> None:
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+    answer = page.request.post(
+        f"{base}/api/v1/hotline/messages",
+        headers={"X-CSRF-Token": token},
+        data={"to_position": "IR-S2-CDR", "precedence": "PRIORITY", "subject": subject, "body": "Status check."},
+    )
+    assert answer.status == 201, answer.text()
+
+
+def _nav_on_one_line(page: Page) -> bool:
+    return bool(
+        page.evaluate(
+            """() => {
+              const links = [...document.querySelectorAll('#mainnav a')];
+              const tops = new Set(links.map(a => Math.round(a.getBoundingClientRect().top)));
+              const nav = document.getElementById('mainnav');
+              return links.length > 0 && tops.size === 1 && nav.scrollWidth <= nav.clientWidth + 1
+                && document.documentElement.scrollWidth <= window.innerWidth;
+            }"""
+        )
+    )
+
+
+def test_dashboard_navigation_per_role_and_the_exchange_page_saying_up_behind_down_in_words(
+    chromium: Browser, pair_with_liaison: dict[str, NodeProcess]
+) -> None:
+    pk, ir = pair_with_liaison["PK"], pair_with_liaison["IR"]
+    context = _context(chromium, "Asia/Karachi")
+    try:
+        page = context.new_page()
+        _sign_in_as(page, pk.url, "liaison")
+        # the dashboard: every panel a liaison officer may see
+        for panel in ("messages", "requests", "incidents", "links", "alerts"):
+            expect(page.locator(f"#panel-{panel}")).to_be_visible()
+        expect(page.locator("#panel-incidents")).to_contain_text("S2")  # the section of the position held
+        # the navigation: what the role may use, on one line at 1366 px
+        nav = page.locator("#mainnav")
+        for label in ("Hotline", "Incidents", "Requests", "Bulletins", "Exchange", "Joint records"):
+            expect(nav.get_by_role("link", name=label, exact=True)).to_be_visible()
+        expect(nav.get_by_role("link", name="Users")).to_have_count(0)
+        assert _nav_on_one_line(page)
+        page.click("button[name=language][value=fa]")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        assert _nav_on_one_line(page)
+        page.click("button[name=language][value=en]")
+
+        # the exchange page: a message delivered makes the link "up"; with IR stopped it says "behind", then
+        # "down since …" after the failed attempt, all without a reload
+        page.goto(f"{pk.url}/exchange")
+        _send_api(page, pk.url, "Link check one")
+        state = page.locator("#exchange-states [data-peer=IR] [data-link-state]")
+        expect(state).to_have_attribute("data-link-state", "up", timeout=30_000)
+        expect(state).to_have_text("up")
+        page.evaluate("window.__notReloaded = true")
+        ir.stop()
+        _send_api(page, pk.url, "Link check two")
+        expect(state).to_have_attribute("data-link-state", "down", timeout=30_000)
+        expect(state).to_contain_text("down since")
+        expect(page.locator("#exchange-states [data-peer=IR]")).to_contain_text("1 record waiting")
+        assert page.evaluate("window.__notReloaded === true")
+        page.goto(f"{pk.url}/")
+        expect(page.locator("#panel-links [data-peer=IR] [data-link-state]")).to_have_attribute(
+            "data-link-state", "down"
+        )
+
+        # the admin: the hotline's settings and the exchange, no messages or incidents to read
+        admin = context.new_page()
+        context.clear_cookies()
+        _sign_in_as(admin, pk.url, "admin")
+        admin_nav = admin.locator("#mainnav")
+        expect(admin_nav.get_by_role("link", name="Hotline", exact=True)).to_have_attribute("href", "/hotline/admin")
+        expect(admin_nav.get_by_role("link", name="Users", exact=True)).to_be_visible()
+        expect(admin_nav.get_by_role("link", name="Incidents", exact=True)).to_have_count(0)
+        expect(admin.locator("#panel-messages")).to_have_count(0)
+        expect(admin.locator("#panel-links")).to_be_visible()
+        admin.click("#mainnav >> text=Hotline")
+        expect(admin).to_have_url(f"{pk.url}/hotline/admin")
+
+        # a phone: the navigation folds into a menu button that opens and closes it
+        admin.set_viewport_size({"width": 390, "height": 844})
+        toggle = admin.locator(".navtoggle")
+        expect(toggle).to_be_visible()
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        expect(admin_nav).to_be_hidden()
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        expect(admin_nav.get_by_role("link", name="Users", exact=True)).to_be_visible()
+        toggle.click()
+        expect(admin_nav).to_be_hidden()
+    finally:
+        context.close()
