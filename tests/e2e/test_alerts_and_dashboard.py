@@ -137,7 +137,9 @@ def _add_user(data_dir: Path, username: str, roles: list[str], positions: list[s
             )
             session.flush()
             for pid in positions:
-                accounts.assign_position(session, node.clock, SystemActor(), position_id=pid, username=username)
+                accounts.assign_position(
+                    session, node.clock, SystemActor(), position_id=pid, username=username
+                )
     finally:
         node.dispose()
 
@@ -167,7 +169,12 @@ def _send_api(page: Page, base: str, subject: str) -> None:
     answer = page.request.post(
         f"{base}/api/v1/hotline/messages",
         headers={"X-CSRF-Token": token},
-        data={"to_position": "IR-S2-CDR", "precedence": "PRIORITY", "subject": subject, "body": "Status check."},
+        data={
+            "to_position": "IR-S2-CDR",
+            "precedence": "PRIORITY",
+            "subject": subject,
+            "body": "Status check.",
+        },
     )
     assert answer.status == 201, answer.text()
 
@@ -233,7 +240,9 @@ def test_dashboard_navigation_per_role_and_the_exchange_page_saying_up_behind_do
         context.clear_cookies()
         _sign_in_as(admin, pk.url, "admin")
         admin_nav = admin.locator("#mainnav")
-        expect(admin_nav.get_by_role("link", name="Hotline", exact=True)).to_have_attribute("href", "/hotline/admin")
+        expect(admin_nav.get_by_role("link", name="Hotline", exact=True)).to_have_attribute(
+            "href", "/hotline/admin"
+        )
         expect(admin_nav.get_by_role("link", name="Users", exact=True)).to_be_visible()
         expect(admin_nav.get_by_role("link", name="Incidents", exact=True)).to_have_count(0)
         expect(admin.locator("#panel-messages")).to_have_count(0)
