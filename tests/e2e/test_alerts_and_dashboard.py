@@ -54,6 +54,7 @@ def test_flash_banner_on_the_incidents_map_alarms_and_is_acknowledged_from_there
     pk, ir = pair["PK"], pair["IR"]
     ir_context, pk_context = _context(chromium, "Asia/Tehran"), _context(chromium, "Asia/Karachi")
     try:
+        ir_context.grant_permissions(["notifications"], origin=ir.url)  # as if allowed on an earlier visit
         ir_page = ir_context.new_page()
         sign_in(ir_page, ir.url, "/incidents")
         banner = ir_page.locator("#alerts")
@@ -82,6 +83,7 @@ def test_flash_banner_on_the_incidents_map_alarms_and_is_acknowledged_from_there
         assert int(banner.get_attribute("data-beeps") or "0") >= 1
         expect(ir_page).to_have_title(re.compile(r"^\(1\) FLASH · "))
         expect(banner).to_have_attribute("data-favicon", "badge")
+        expect(banner).to_have_attribute("data-notified", "1")  # one desktop notification for the message
         assert (ir_page.locator("#favicon").get_attribute("href") or "").startswith("data:image/png;base64,")
         assert ir_page.url == f"{ir.url}/incidents"
         assert ir_page.evaluate("window.__notReloaded === true")

@@ -72,6 +72,9 @@
   function writeSet(key, list) {
     try { window.sessionStorage.setItem(key, JSON.stringify(list.slice(-200))); } catch (err) { /* private mode */ }
   }
+  function number(n) {  // in the page language's digits (Persian digits on Persian pages)
+    try { return new Intl.NumberFormat(document.documentElement.lang || "en").format(n); } catch (err) { return String(n); }
+  }
   function waiting() {
     if (!banner) { return []; }
     return Array.prototype.map.call(banner.querySelectorAll(".urgent-alert[data-message]"), function (el) {
@@ -154,7 +157,7 @@
     banner.dataset.count = String(list.length);
     banner.dataset.flash = String(flash);
     document.title = list.length
-      ? "(" + list.length + ") " + (flash ? labels.flash : labels.immediate) + " · " + baseTitle
+      ? "(" + number(list.length) + ") " + (flash ? labels.flash : labels.immediate) + " · " + baseTitle
       : baseTitle;
     drawBadge(list.length, flash > 0);
     notify(list);
