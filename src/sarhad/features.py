@@ -19,6 +19,7 @@ from types import ModuleType
 
 FEATURES: tuple[str, ...] = (
     "web",
+    "dashboard",
     "accounts",
     "audit",
     "border",

@@ -130,10 +130,10 @@ def test_flash_alert_appears_live_is_cleared_by_the_ack_and_the_sender_sees_it_l
     alert = ir_page.locator(".flash-alert")
     expect(alert).to_have_count(1)
     expect(alert).to_contain_text("Armed group crossing at pillar 40")
-    expect(ir_page.locator("#hotline-root")).to_have_attribute("data-alarm", "1")
+    expect(ir_page.locator("#alerts")).to_have_attribute("data-alarm", "1")
     expect(ir_page.locator("body")).to_have_class(re.compile("hotline-alarm"))
     assert ir_page.evaluate("window.__notReloaded === true")
-    assert int(ir_page.locator("#hotline-root").get_attribute("data-beeps") or "0") >= 1
+    assert int(ir_page.locator("#alerts").get_attribute("data-beeps") or "0") >= 1
 
     # PK: delivered, without a reload
     expect(page.locator("#message-state [data-state]")).to_have_attribute("data-state", "delivered")
@@ -142,7 +142,7 @@ def test_flash_alert_appears_live_is_cleared_by_the_ack_and_the_sender_sees_it_l
     # IR acknowledges from the alert: the alert and the alarm stop
     ir_page.click(".flash-alert .ack-button")
     expect(ir_page.locator(".flash-alert")).to_have_count(0)
-    expect(ir_page.locator("#hotline-root")).to_have_attribute("data-alarm", "0")
+    expect(ir_page.locator("#alerts")).to_have_attribute("data-alarm", "0")
 
     # PK: acknowledged, still without a reload, with who acknowledged
     expect(page.locator("#message-state [data-state]")).to_have_attribute("data-state", "acknowledged")

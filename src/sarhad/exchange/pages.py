@@ -1,4 +1,5 @@
-"""Exchange pages: links and their backlog, alerts, quarantine, joint records."""
+"""Exchange pages: links and their backlog (each link's state in words; the page refreshes itself every few
+seconds, ``alerts.js``), alerts, quarantine, joint records."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.core.params import RowId
+from sarhad.dashboard.links import link_state
 from sarhad.exchange import alerts, joint, peers, protocol
 from sarhad.exchange.identity import identity
 from sarhad.web.deps import NodeDep, client_ip, requires
@@ -28,11 +30,13 @@ def exchange_page(
     with node.sessions() as session:
         links = peers.peer_status(session, node, principal)
         open_alerts = alerts.list_alerts(session, principal)
+    states = {link.peer: link_state(link) for link in links}
     return render(
         request,
         "exchange.html",
         {
             "links": links,
+            "states": states,
             "alerts": open_alerts,
             "fingerprint": me.fingerprint,
             "public_key": me.public_key_b64,

@@ -1,6 +1,6 @@
 """Hotline pages: the inbox per position, compose, the thread with its state timeline and the acknowledge
-button, the report with a chart. Pages update themselves from the live-event stream (``hotline.js``); a FLASH
-message not yet acknowledged raises a visual and audible alert on every hotline page of its holders.
+button, the report with a chart. Pages update themselves from the live-event stream (``hotline.js``); a FLASH or
+IMMEDIATE message not yet acknowledged is the layout's alert banner on every page (``sarhad.dashboard.alerts``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
 add_nav_item("/hotline", "Hotline", Permission.HOTLINE_READ.value)
+# The admin configures the hotline (deadlines, escalation, channels) but reads no messages: its settings page.
+add_nav_item(
+    "/hotline/admin", "Hotline", Permission.HOTLINE_ADMIN.value, unless=Permission.HOTLINE_READ.value
+)
 
 STATIC_FILES = {"hotline.js": "text/javascript; charset=utf-8", "hotline.css": "text/css; charset=utf-8"}
 STATES = [s.value for s in domain.State]
@@ -69,10 +73,8 @@ def _live_mark(node: Node) -> int:
 def _common(request: Request, principal: Principal, mark: int) -> dict[str, Any]:
     node = request.app.state.node
     with node.sessions() as session:
-        alerts = reading.unacknowledged_flash(session, node, principal)
         held = access.held_positions(session, node, principal) or set()
     return {
-        "alerts": sorted(alerts, key=lambda m: m.created_at),
         "held": sorted(held),
         "labels": _labels(),
         "can_send": principal.can(Permission.HOTLINE_SEND),

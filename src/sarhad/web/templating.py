@@ -18,6 +18,7 @@ from sarhad.accounts.services import Principal
 from sarhad.core.calendars import CalendarName, format_datetime, format_iso_date, intl_locale
 from sarhad.core.i18n import LANGUAGES, current_language, gettext, ngettext, pick_name
 from sarhad.core.text import strip_bidi_overrides
+from sarhad.web.chrome import add_nav_item, layout_context, navigation
 from sarhad.web.deps import get_node
 from sarhad.web.localize import (
     format_number,
@@ -27,6 +28,8 @@ from sarhad.web.localize import (
     node_display_name,
     weekly,
 )
+
+__all__ = ["add_nav_item", "environment", "isolate", "navigation", "render"]
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -219,22 +222,7 @@ def render(
         "nav": navigation(principal),
         "i18n_head": i18n_head(language, calendar_name, zone),
     }
+    full.update(layout_context(request, principal))
     full.update(context or {})
     html = environment().get_template(template).render(full)
     return HTMLResponse(localize_digits_in_html(html, language), status_code=status_code)
-
-
-NAV_ITEMS: list[tuple[str, str, str | None]] = []
-"""(path, label, permission needed) — feature packages append to this when their pages module loads."""
-
-
-def add_nav_item(path: str, label: str, permission: str | None) -> None:
-    if not any(item[0] == path for item in NAV_ITEMS):
-        NAV_ITEMS.append((path, label, permission))
-
-
-def navigation(principal: Principal | None) -> list[tuple[str, str]]:
-    if principal is None:
-        return []
-    allowed = {p.value for p in principal.permissions}
-    return [(path, gettext(label)) for path, label, perm in NAV_ITEMS if perm is None or perm in allowed]

@@ -49,7 +49,7 @@ def test_compose_alert_open_acknowledge_and_report(
     deliver(pk, ir)
     sign_in(ir_client, "commander")
     inbox = ir_client.get("/hotline")
-    assert 'class="flash-alert"' in inbox.text and "Crossing" in inbox.text
+    assert 'class="urgent-alert urgent-flash flash-alert"' in inbox.text and "Crossing" in inbox.text
     assert 'src="/hotline/static/hotline.js"' in inbox.text and "<script>" not in inbox.text
     thread = ir_client.get(f"/hotline/messages/{mid}")
     assert thread.status_code == 200 and message(ir, "PK", mid).state == "seen"
@@ -62,7 +62,7 @@ def test_compose_alert_open_acknowledge_and_report(
         follow_redirects=False,
     )
     assert acked.status_code == 303 and acked.headers["location"] == "/hotline"
-    assert 'class="flash-alert"' not in ir_client.get("/hotline").text
+    assert 'class="urgent-alert urgent-flash flash-alert"' not in ir_client.get("/hotline").text
 
     deliver(ir, pk)
     detail = pk_client.get(f"/hotline/messages/{mid}").text

@@ -1,4 +1,5 @@
-// sarhad hotline pages: live updates from the Server-Sent Events stream, the FLASH alarm, the link-down banner.
+// sarhad hotline pages: live updates from the Server-Sent Events stream (the layout's shared stream, alerts.js)
+// and the link-down banner. The FLASH/IMMEDIATE alert and its alarm are the layout's, on every page (alerts.js).
 // No inline script (CSP): translated texts come from <script type="application/json" id="hotline-labels">.
 (function () {
   "use strict";
@@ -29,39 +30,10 @@
       .catch(function () { /* the next event or reconnect refreshes again */ })
       .then(function () {
         refreshing = false;
-        updateAlarm();
         checkLink();
         if (pending) { pending = false; refresh(); }
       });
   }
-
-  // --- the FLASH alarm: visual (CSS) and audible (WebAudio beep, no asset) until acknowledged ------------
-  var audio = null, timer = null;
-  function beep() {
-    try {
-      var Context = window.AudioContext || window.webkitAudioContext;
-      if (!Context) { return; }
-      audio = audio || new Context();
-      if (audio.state === "suspended") { audio.resume(); }
-      var osc = audio.createOscillator(), gain = audio.createGain();
-      osc.type = "square";
-      osc.frequency.value = 880;
-      gain.gain.value = 0.12;
-      osc.connect(gain);
-      gain.connect(audio.destination);
-      osc.start();
-      osc.stop(audio.currentTime + 0.25);
-      root.dataset.beeps = String(Number(root.dataset.beeps || "0") + 1);
-    } catch (err) { /* no audio device: the visual alert remains */ }
-  }
-  function updateAlarm() {
-    var on = document.querySelectorAll("#hotline-alerts .flash-alert").length > 0;
-    document.body.classList.toggle("hotline-alarm", on);
-    root.dataset.alarm = on ? "1" : "0";
-    if (on && !timer) { beep(); timer = window.setInterval(beep, 2000); }
-    if (!on && timer) { window.clearInterval(timer); timer = null; }
-  }
-  document.addEventListener("click", function () { if (audio && audio.state === "suspended") { audio.resume(); } });
 
   // --- link down: an urgent message of ours not delivered 30 s after it was queued -----------------------
   function checkLink() {
@@ -74,25 +46,28 @@
   }
   window.setInterval(checkLink, 1000);
 
-  // --- the stream (the browser reconnects by itself, sending Last-Event-ID) ------------------------------
+  // --- the stream: the layout's shared one (alerts.js), or one of our own ------------------------------------
+  function state(up) {
+    root.dataset.connected = up ? "1" : "0";
+    if (status) { status.textContent = up ? "● " + (labels.live || "Live") : (labels.reconnecting || "Reconnecting…"); }
+  }
+  function onEvent(topic, event) {
+    root.dataset.lastEvent = event.lastEventId;
+    refresh();
+  }
   function connect() {
+    if (window.sarhadLive) {
+      window.sarhadLive.onState(state);
+      window.sarhadLive.subscribe(TOPICS, onEvent);
+      return;
+    }
     var source = new EventSource(root.dataset.events || "/api/v1/events");
-    source.onopen = function () {
-      root.dataset.connected = "1";
-      if (status) { status.textContent = "● " + (labels.live || "Live"); }
-    };
-    source.onerror = function () {
-      root.dataset.connected = "0";
-      if (status) { status.textContent = labels.reconnecting || "Reconnecting…"; }
-    };
+    source.onopen = function () { state(true); };
+    source.onerror = function () { state(false); };
     TOPICS.forEach(function (topic) {
-      source.addEventListener(topic, function (event) {
-        root.dataset.lastEvent = event.lastEventId;
-        refresh();
-      });
+      source.addEventListener(topic, function (event) { onEvent(topic, event); });
     });
   }
-  updateAlarm();
   checkLink();
   connect();
 }());
