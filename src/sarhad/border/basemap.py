@@ -70,7 +70,7 @@ def _iso2_by_towns(polygon: BaseGeometry, towns: list[tuple[float, float, str, s
     """A country's ISO alpha-2 code: the country code most of the region's towns inside it carry."""
     prepared = prep(polygon)
     counts: Counter[str] = Counter(
-        code for lon, lat, code, _ in towns if prepared.contains(shapely.Point(lon, lat))
+        code for lon, lat, code, _ in towns if prepared.covers(shapely.Point(lon, lat))
     )
     return counts.most_common(1)[0][0] if counts else None
 
