@@ -187,13 +187,14 @@ def picture_page(
     query = {k: v for k, v in filters.items() if v}
     api_query = "&".join(f"{k}={v}" for k, v in query.items())
     labels = _labels(node, principal.language)
+    border_texts = map_texts()
     config = {
         **maps.map_config(node, principal),
         "impactUrl": "/api/v1/impact/levels",
         "party": node.party,
         "now": now.isoformat(),
         "since": (now - timedelta(days=days)).isoformat(),
-        "labels": {**map_texts(), **labels},
+        "labels": {**border_texts, **labels, "status": {**border_texts["status"], **labels["status"]}},
         "incidents": {
             "url": f"/api/v1/incidents?format=geojson&limit=2000&{api_query}",
             "labels": labels,
