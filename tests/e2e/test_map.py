@@ -132,7 +132,7 @@ def test_the_situation_map_updates_live_clusters_and_writes_times_for_the_viewer
     page.goto(f"{node.url}/incidents?days=7")
     map_el = page.locator("#map")
     expect(map_el).to_have_attribute("data-ready", "1", timeout=READY)
-    expect(page.locator("body")).to_have_attribute("data-live", "1", timeout=READY)
+    expect(page.locator("body")).to_have_attribute("data-map-live", "1", timeout=READY)
     expect(map_el).to_have_attribute("data-markers", "0")
 
     # A new incident appears on the map and in the list without a reload.

@@ -535,7 +535,7 @@
   /* --- live events ----------------------------------------------------------------------------------- */
 
   /* Calls fn(topic, data) for each live event of the given topics; one stream per page. The browser
-   * reconnects by itself (with Last-Event-ID). Sets data-live on <body>: "1" when connected. */
+   * reconnects by itself (with Last-Event-ID). Sets data-map-live on <body>: "1" when connected. */
   var stream = null;
   var handlers = [];
   function live(topics, fn) {
@@ -545,8 +545,8 @@
     }
     if (!stream) {
       stream = new EventSource("/api/v1/events");
-      stream.onopen = function () { document.body.setAttribute("data-live", "1"); };
-      stream.onerror = function () { document.body.setAttribute("data-live", "0"); };
+      stream.onopen = function () { document.body.setAttribute("data-map-live", "1"); };
+      stream.onerror = function () { document.body.setAttribute("data-map-live", "0"); };
     }
     topics.forEach(function (topic) {
       stream.addEventListener(topic, function (event) {
