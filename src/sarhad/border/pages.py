@@ -33,7 +33,45 @@ router = APIRouter(include_in_schema=False)
 add_nav_item("/map", "Map", Permission.BORDER_READ.value)
 add_nav_item("/border", "Border data", Permission.BORDER_READ.value)
 
-STATIC_FILES = {"border-map.js": "text/javascript; charset=utf-8", "border.css": "text/css; charset=utf-8"}
+STATIC_FILES = {
+    "border-map.js": "text/javascript; charset=utf-8",
+    "sarhad-map.js": "text/javascript; charset=utf-8",
+    "border.css": "text/css; charset=utf-8",
+}
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+MapOverlay = Callable[[Node, Principal], "dict[str, Any] | None"]
+MAP_OVERLAYS: list[MapOverlay] = []
+"""Layers other packages add to the one map (/map): each gives, for the viewer, ``{"kind", "script",
+"styles", ...config}`` or None (e.g. no permission). The script registers ``SarhadMap.overlay(kind, fn)``."""
+
+
+def add_map_overlay(provider: MapOverlay) -> None:
+    """Let a package put its layer on the map (incidents today; patrols and positions later)."""
+    MAP_OVERLAYS.append(provider)
+
+
+def map_digits(language: str) -> str:
+    """The digits the maps write numbers in for the viewer: Persian digits in Persian, Latin otherwise (Urdu
+    in Pakistan writes numbers in Latin digits)."""
+    return PERSIAN_DIGITS if language == "fa" else ""
+
+
+def map_labels() -> dict[str, Any]:
+    """The texts of the shared map core (sarhad-map.js): base layers, towns, "my location"."""
+    return {
+        "layers": {
+            "offline": _("Offline map"),
+            "tiles": _("Tile server"),
+            "towns": _("Towns"),
+        },
+        "myLocation": _("Show my location"),
+        "youAreHere": _("You are here"),
+        "locationUnavailable": _(
+            "Your location is not available (the browser needs permission and a secure connection)."
+        ),
+    }
+
+
 SECTION_Q = Query(None, max_length=32)
 PARTY_Q = Query(None, pattern="^(|[A-Z]{2})$")
 
@@ -53,10 +91,14 @@ def static_asset(
 # --- shared context ---------------------------------------------------------------------------------------
 
 
-def _labels() -> dict[str, Any]:
+def map_texts() -> dict[str, Any]:
     """Every text the map script shows, translated for the viewer (the script itself has no catalogue)."""
+    core = map_labels()
     return {
+        **core,
+        "modes": {"road": _("road"), "rail": _("rail")},
         "layers": {
+            **core["layers"],
             "countries": _("Country outlines"),
             "sections": _("Sections"),
             "fence": _("Fence segments"),
@@ -154,7 +196,7 @@ def _base(node: Node, principal: Principal) -> dict[str, Any]:
         "parties": _parties(node, principal),
         "can_edit": principal.can(Permission.BORDER_EDIT),
         "node_party": node.party,
-        "statuses": _labels()["status"],
+        "statuses": map_texts()["status"],
     }
 
 
@@ -172,12 +214,16 @@ def map_page(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)
 ) -> HTMLResponse:
     rows, totals, published, parties = _progress_rows(node, principal)
+    overlays = [o for provider in MAP_OVERLAYS if (o := provider(node, principal)) is not None]
     config = {
         "api": "/api/v1/border",
+        "basemapUrl": "/api/v1/border/basemap",
         "tileUrl": node.settings.tile_url,
-        "labels": _labels(),
+        "digits": map_digits(principal.language),
+        "labels": map_texts(),
         "parties": _parties(node, principal),
         "partyOrder": parties,
+        "overlays": overlays,
     }
     context = {
         "sections": rows,
@@ -185,6 +231,7 @@ def map_page(
         "published": published,
         "line_parties": parties,
         "map_config": config,
+        "overlays": overlays,
     }
     return render(request, "border/map.html", {**_base(node, principal), **context}, principal=principal)
 

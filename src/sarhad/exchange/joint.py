@@ -12,7 +12,7 @@ Each party's acts travel as that party's own records over the link: ``joint.prop
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +37,19 @@ SUBJECTS: dict[str, type[BaseModel] | None] = {}
 """Registered subjects and the schema of their content (None: any JSON object)."""
 
 
-def register_subject(name: str, schema: type[BaseModel] | None = None) -> None:
+ChangeListener = Callable[[Session, Node, JointRecord], None]
+LISTENERS: dict[str, ChangeListener] = {}
+"""Per subject: called in the transaction whenever a joint record about it gets a proposal or a decision
+(own or received), e.g. to tell live clients (the impact levels tell the maps)."""
+
+
+def register_subject(
+    name: str, schema: type[BaseModel] | None = None, on_change: ChangeListener | None = None
+) -> None:
     """Let joint records be made about ``name``, their content checked against ``schema`` (None: any object)."""
     SUBJECTS[name] = schema
+    if on_change is not None:
+        LISTENERS[name] = on_change
 
 
 register_subject("test")
@@ -330,6 +340,9 @@ def _recompute(session: Session, node: Node, joint: JointRecord) -> None:
             record_id=joint.id,
             details={"content_hash": state.agreed_hash},
         )
+    listener = LISTENERS.get(joint.subject)
+    if listener is not None:
+        listener(session, node, joint)
 
 
 def access_joint_record(session: Session, actor: Actor, joint_id: str) -> dict[str, Any]:

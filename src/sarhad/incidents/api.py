@@ -253,7 +253,15 @@ def list_incidents(
         return [incident_out(node, i, summary.get(i.id, []), language=principal.language) for i in rows]
     with node.transaction() as session:
         if format == "geojson":
-            collection = exports.map_features(session, node, principal, flt, principal.language)
+            collection = exports.map_features(
+                session,
+                node,
+                principal,
+                flt,
+                principal.language,
+                zone=principal.time_zone,
+                calendar=principal.calendar,
+            )
             record_export(
                 session,
                 node.clock,

@@ -4,6 +4,7 @@ GeoJSON map query (the picture page and ``format=geojson``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor, require
 from sarhad.accounts.domain import Permission
+from sarhad.core.calendars import format_datetime
 from sarhad.core.formats import csv_text, iso_utc
 from sarhad.core.node import Node
 from sarhad.incidents.models import Incident
@@ -108,10 +110,19 @@ _MAP_COLUMNS = (
 
 
 def map_features(
-    session: Session, node: Node, actor: Actor, flt: IncidentFilter, language: str = "en"
+    session: Session,
+    node: Node,
+    actor: Actor,
+    flt: IncidentFilter,
+    language: str = "en",
+    *,
+    zone: str | None = None,
+    calendar: str = "gregorian",
 ) -> dict[str, Any]:
     """The map query: the filter's incidents as a GeoJSON FeatureCollection, newest first, reading only the
-    columns a map needs (no ORM objects, no JSON columns) — what the picture page and ``format=geojson`` use."""
+    columns a map needs (no ORM objects, no JSON columns) — what the picture page and ``format=geojson`` use.
+    With the viewer's ``zone``, each feature also has ``occurred_text``: the time in their calendar, zone and
+    digits, for the map's popups."""
     require(actor, Permission.INCIDENTS_READ, "reading incidents")
     query = filter_query(node, flt, *_MAP_COLUMNS).order_by(Incident.occurred_at.desc(), Incident.id.desc())
     rows = session.execute(query.limit(max(1, min(flt.limit, MAX_LIST)))).all()
@@ -133,6 +144,7 @@ def map_features(
                     "type_name": names.get(code, code),
                     "status": status,
                     "occurred_at": iso_utc(occurred),
+                    **({"occurred_text": _when(occurred, zone, calendar, language)} if zone else {}),
                     "side": side,
                     "section": section,
                     "impact_level": impact,
@@ -142,3 +154,7 @@ def map_features(
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def _when(instant: datetime, zone: str, calendar: str, language: str) -> str:
+    return format_datetime(instant, zone, calendar, language)  # type: ignore[arg-type]

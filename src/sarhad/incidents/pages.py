@@ -19,12 +19,14 @@ from pydantic import ValidationError
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export, record_list_read
+from sarhad.border.pages import add_map_overlay, map_texts
 from sarhad.core.errors import ErrorCode, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
+from sarhad.core.node import Node
 from sarhad.core.params import parse_count
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.peers import configured_peers
-from sarhad.incidents import attachments, domain, reading, reports, sharing, versions, writing
+from sarhad.incidents import attachments, domain, maps, reading, reports, sharing, versions, writing
 from sarhad.incidents.api import parse_filter, read_upload
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import IncidentCreateIn, IncidentUpdateIn
@@ -39,6 +41,8 @@ add_nav_item("/incidents/reports/daily", "Situation report", Permission.INCIDENT
 
 STATIC_FILES = {
     "incidents-map.js": "text/javascript; charset=utf-8",
+    "incidents-layer.js": "text/javascript; charset=utf-8",
+    "incident-place.js": "text/javascript; charset=utf-8",
     "incidents.css": "text/css; charset=utf-8",
 }
 WINDOWS = (1, 7, 30, 90, 365)
@@ -125,7 +129,19 @@ def _labels(node: Any, language: str) -> dict[str, Any]:
         "shownUntil": _("Shown up to"),
         "impactUnavailable": _("Impact levels are not available; sections are shown neutral."),
         "loadFailed": _("The map could not be loaded."),
+        "statusLabel": _("Status"),
+        "layer": _("Incidents"),
     }
+
+
+def _map_overlay(node: Node, principal: Principal) -> dict[str, Any] | None:
+    """The incidents of the last 30 days as a layer of the one map (/map), for those who may read them."""
+    if not principal.can(Permission.INCIDENTS_READ):
+        return None
+    return maps.incidents_overlay(_labels(node, principal.language))
+
+
+add_map_overlay(_map_overlay)
 
 
 def _type_choices(node: Any, language: str) -> list[tuple[str, str]]:
@@ -170,15 +186,20 @@ def picture_page(
     now = node.clock.now()
     query = {k: v for k, v in filters.items() if v}
     api_query = "&".join(f"{k}={v}" for k, v in query.items())
+    labels = _labels(node, principal.language)
+    border_texts = map_texts()
     config = {
-        "borderApi": "/api/v1/border",
-        "incidentsUrl": f"/api/v1/incidents?format=geojson&limit=2000&{api_query}",
+        **maps.map_config(node, principal),
         "impactUrl": "/api/v1/impact/levels",
         "party": node.party,
         "now": now.isoformat(),
         "since": (now - timedelta(days=days)).isoformat(),
-        "tileUrl": node.settings.tile_url,
-        "labels": _labels(node, principal.language),
+        "labels": {**border_texts, **labels, "status": {**border_texts["status"], **labels["status"]}},
+        "incidents": {
+            "url": f"/api/v1/incidents?format=geojson&limit=2000&{api_query}",
+            "labels": labels,
+            "live": True,
+        },
     }
     return _page(
         request,
@@ -378,6 +399,7 @@ def _form_page(
             "errors": errors or [],
             "far": far,
             "can_release": principal.can(Permission.RECORDS_RELEASE),
+            "place_config": maps.place_config(node, principal, picker=True),
         },
         principal,
         status_code=422 if errors else 200,
@@ -569,6 +591,9 @@ def detail_page(
             and domain.editable_status(incident.status),
             "can_release": own and principal.can(Permission.RECORDS_RELEASE) and incident.status != "draft",
             "max_mb": domain.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+            "place_config": maps.place_config(
+                node, principal, point=(incident.lat, incident.lon), impact=incident.impact_level
+            ),
         },
         principal,
     )

@@ -29,7 +29,7 @@ from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND, Status
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import IncidentContent
-from sarhad.incidents.versions import INCIDENTS, current_content, materialize_version
+from sarhad.incidents.versions import INCIDENTS, announce, current_content, materialize_version
 from sarhad.incidents.writing import access_own_incident
 
 # --- releasing and withdrawing our own ------------------------------------------------------------------------
@@ -86,6 +86,7 @@ def withdraw_incident(
     incident = records.withdraw_own(session, node, actor, INCIDENTS, incident_id, reason, client_ip=client_ip)
     # Like every change, a withdrawal writes out the version 1 row a bulk-imported incident has not written yet.
     materialize_version(session, incident)
+    announce(session, node, incident.origin, incident.id, "withdraw")
     return incident
 
 
@@ -167,8 +168,10 @@ def apply_received(session: Session, node: Node, record: IncomingRecord) -> None
     records.store_received(
         session, node, INCIDENTS, record, fill, new_row=first, history={"change": "received"}
     )
+    announce(session, node, record.origin, record.record_id, "received")
 
 
 def withdraw_received(session: Session, node: Node, record: IncomingRecord) -> None:
     """Apply a peer's tombstone: the incident is no longer shown here (an unknown one is ignored)."""
     records.apply_received_withdrawal(session, node, INCIDENTS, record)
+    announce(session, node, record.origin, record.record_id, "withdrawn")

@@ -15,12 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.accounts.actors import Actor
+from sarhad.accounts.domain import Permission
 from sarhad.core.node import Node
 from sarhad.exchange import records
 from sarhad.exchange import release as exchange_release
 from sarhad.incidents import domain
 from sarhad.incidents.domain import KIND
 from sarhad.incidents.models import Incident, IncidentVersion
+from sarhad.live import services as live
+
+LIVE_TOPIC = "incident.changed"
 
 # The ``incident`` record kind for the shared-record lifecycle (``exchange.records``). Each history row also
 # says which change made the version (``create``, ``update``, ``validate``, ``received``, ...).
@@ -68,6 +72,14 @@ def new_version(
         details=details,
         history={"change": change},
     )
+    announce(session, node, incident.origin, incident.id, change)
+
+
+def announce(session: Session, node: Node, origin: str, incident_id: str, change: str) -> None:
+    """Tell live clients (the situation map) that an incident was created, changed, received or withdrawn.
+    Ids only: each client reads the incidents again with its own filter and permissions."""
+    data = {"origin": origin, "id": incident_id, "change": change}
+    live.publish(session, node, LIVE_TOPIC, data, permission=Permission.INCIDENTS_READ.value)
 
 
 def materialize_version(session: Session, incident: Incident) -> None:

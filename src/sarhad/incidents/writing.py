@@ -29,7 +29,7 @@ from sarhad.incidents.models import Incident
 from sarhad.incidents.reading import incident_exists
 from sarhad.incidents.schemas import IncidentContentIn
 from sarhad.incidents.taxonomy import taxonomy
-from sarhad.incidents.versions import INCIDENTS, materialize_version, new_version
+from sarhad.incidents.versions import INCIDENTS, announce, materialize_version, new_version
 
 
 @dataclass
@@ -207,6 +207,7 @@ def create_incident(
     records.release_new(
         session, node, actor, INCIDENTS, incident, targets, content=content, client_ip=client_ip
     )
+    announce(session, node, incident.origin, incident.id, "create")
     return Written(incident, warnings)
 
 

@@ -34,7 +34,13 @@ def test_map_page_loads_leaflet_and_its_script_from_this_node_only(client: TestC
     assert 'id="map"' in html
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
     sources = [re.search(r'src="([^"]+)"', attrs).group(1) for attrs, _ in scripts if "src=" in attrs]  # type: ignore[union-attr]
-    assert sources == ["/static/leaflet/leaflet.js", "/border/static/border-map.js"]
+    # Leaflet, the map core, the layers other packages plug in (incidents: the cluster plugin and its layer),
+    # then the page's script; every one of them served by this node.
+    assert sources[:2] == ["/static/leaflet/leaflet.js", "/border/static/sarhad-map.js"]
+    assert sources[-1] == "/border/static/border-map.js"
+    assert "/incidents/static/incidents-layer.js" in sources
+    for source in sources:
+        assert source.startswith("/") and client.get(source).status_code == 200, source
     assert "/static/leaflet/leaflet.css" in html
     assert "http://" not in " ".join(sources) and "https://" not in html.split("<body")[0]  # no CDN
     # The only inline <script> is a JSON data block, which the Content-Security-Policy does not execute.

@@ -1,10 +1,9 @@
-/* sarhad situational picture.
- *
- * Draws, with Leaflet (xstatic-leaflet), the country outlines and border sections from the border GeoJSON API,
- * colours each section by its shared impact level (GET /api/v1/impact/levels; neutral when that fails or has
- * no level for the section), and the incidents of the page's filter (GET /api/v1/incidents?format=geojson)
- * as circles: fill = impact level, outline = origin (own or received), dashed outline = exercise.
- * A time slider hides incidents that occurred after the chosen moment, on the map and in the list.
+/* sarhad situational picture, on the shared map core (sarhad-map.js) and the incidents layer
+ * (incidents-layer.js): the offline basemap, the border data (sections coloured by their shared impact level
+ * from GET /api/v1/impact/levels, neutral when that fails; crossings, markets, posts, fence), and the
+ * incidents of the page's filter, clustered. A time slider hides incidents that occurred after the chosen
+ * moment, on the map and in the list. Live: new and changed incidents appear, change or leave the map and the
+ * list, and sections change colour when an impact level changes, without reloading (live events).
  * Texts come translated from the page (#picture-config). When everything is drawn, #map gets data-ready="1"
  * and data-markers="<incidents shown>" (the browser tests wait for them); on failure data-error.
  */
@@ -13,151 +12,49 @@
 
   var mapEl = document.getElementById("map");
   var configEl = document.getElementById("picture-config");
-  if (!mapEl || !configEl || typeof L === "undefined") {
+  if (!mapEl || !configEl || typeof SarhadIncidents === "undefined") {
     return;
   }
   var cfg = JSON.parse(configEl.textContent);
   var T = cfg.labels;
   var IMPACT = { low: "#16a34a", medium: "#eab308", high: "#ea580c", very_high: "#b91c1c", critical: "#7f1d1d" };
   var NEUTRAL = "#94a3b8";
-  var OWN = "#0f172a";
-  var RECEIVED = "#7c2d12";
-
-  var map = L.map(mapEl, { zoomSnap: 0.25, attributionControl: Boolean(cfg.tileUrl) });
-  map.setView([28, 62], 6);
-  [["countries", 300], ["sections", 380], ["incidents", 450]].forEach(function (pane) {
-    map.createPane(pane[0]).style.zIndex = String(pane[1]);
-  });
-  if (cfg.tileUrl) {
-    L.tileLayer(cfg.tileUrl, { maxZoom: 18 }).addTo(map);
-  }
-
-  function getJson(url, accept) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: accept || "application/json" } }).then(
-      function (response) {
-        if (!response.ok) {
-          throw new Error(url + ": HTTP " + response.status);
-        }
-        return response.json();
-      }
-    );
-  }
-
-  function popup(props) {
-    var box = document.createElement("div");
-    box.className = "map-popup";
-    var heading = document.createElement("h4");
-    heading.textContent = (T.types[props.type] || props.type) + (props.exercise ? " · " + T.exercise : "");
-    box.appendChild(heading);
-    var table = document.createElement("table");
-    [
-      [props.own ? T.own : T.received, props.origin],
-      [T.occurred, new Date(props.occurred_at).toLocaleString()],
-      [T.section, props.section || "—"],
-      [T.side, props.side || "—"],
-      ["", (T.status[props.status] || props.status) + " · " + (T.impact[props.impact_level] || props.impact_level)],
-    ].forEach(function (row) {
-      var tr = table.insertRow();
-      var th = document.createElement("th");
-      th.scope = "row";
-      th.textContent = row[0];
-      tr.appendChild(th);
-      tr.insertCell().textContent = row[1];
-    });
-    box.appendChild(table);
-    var link = document.createElement("a");
-    link.href = "/incidents/" + encodeURIComponent(props.origin) + "/" + encodeURIComponent(props.id);
-    link.textContent = T.details;
-    link.className = "incident-link";
-    box.appendChild(link);
-    return box;
-  }
-
-  var markers = [];
-  var listItems = Array.prototype.slice.call(document.querySelectorAll("#incident-list li[data-key]"));
+  var ctx = SarhadMap.create(mapEl, cfg);
+  var levels = {};
+  var list = document.getElementById("incident-list");
   var slider = document.getElementById("time-slider");
   var sliderOut = document.getElementById("slider-value");
   var since = new Date(cfg.since).getTime();
+  var incidents = null;
 
-  function applySlider() {
-    var hours = slider ? Number(slider.value) : Infinity;
-    var limit = since + hours * 3600 * 1000;
-    var shown = 0;
-    markers.forEach(function (m) {
-      var visible = m.occurred <= limit;
-      if (visible && !map.hasLayer(m.layer)) {
-        m.layer.addTo(map);
-      } else if (!visible && map.hasLayer(m.layer)) {
-        map.removeLayer(m.layer);
-      }
-      if (visible) {
-        shown += 1;
-      }
-    });
-    listItems.forEach(function (li) {
-      li.classList.toggle("hidden-by-slider", new Date(li.dataset.occurred).getTime() > limit);
-    });
-    if (sliderOut) {
-      sliderOut.textContent = new Date(Math.min(limit, new Date(cfg.now).getTime())).toISOString().slice(0, 16).replace("T", " ") + " UTC";
-    }
-    var count = document.getElementById("incident-count");
-    if (count) {
-      count.textContent = String(shown);
-    }
-    mapEl.dataset.markers = String(shown);
+  function sectionStyle(f) {
+    var level = levels[f.properties.id];
+    return {
+      className: "border-section section-" + f.properties.id + " impact-" + (level || "none"),
+      color: IMPACT[level] || NEUTRAL,
+      weight: 14,
+      opacity: 0.55,
+      lineCap: "butt",
+    };
   }
 
-  function drawIncidents(fc) {
-    var byKey = {};
-    listItems.forEach(function (li) {
-      byKey[li.dataset.key] = li;
-    });
-    fc.features.forEach(function (f) {
-      var p = f.properties;
-      var layer = L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
-        pane: "incidents",
-        radius: 7,
-        color: p.own ? OWN : RECEIVED,
-        weight: p.own ? 2 : 3,
-        dashArray: p.exercise ? "3 2" : null,
-        fillColor: IMPACT[p.impact_level] || NEUTRAL,
-        fillOpacity: 0.85,
-        className:
-          "incident-marker origin-" + p.origin + " type-" + p.type + (p.exercise ? " exercise" : "") + (p.own ? " own" : " received"),
+  function readLevels() {
+    return SarhadMap.getJson(cfg.impactUrl)
+      .then(function (answer) {
+        levels = {};
+        ((answer && answer.sections) || []).forEach(function (s) {
+          if (s && s.section && s.level) {
+            levels[s.section] = s.level;
+          }
+        });
+        return true;
+      })
+      .catch(function () {
+        return false; /* impact levels are optional: sections stay neutral */
       });
-      layer.bindPopup(popup(p));
-      var li = byKey[p.origin + "/" + p.id];
-      if (li) {
-        layer.on("popupopen", function () {
-          li.classList.add("active");
-          li.scrollIntoView({ block: "nearest" });
-        });
-        layer.on("popupclose", function () {
-          li.classList.remove("active");
-        });
-        li.addEventListener("mouseenter", function () {
-          layer.setStyle({ radius: 11 });
-        });
-        li.addEventListener("mouseleave", function () {
-          layer.setStyle({ radius: 7 });
-        });
-      }
-      markers.push({ layer: layer, occurred: new Date(p.occurred_at).getTime() });
-      layer.addTo(map);
-    });
   }
 
-  function sectionLevels(answer) {
-    var levels = {};
-    ((answer && answer.sections) || []).forEach(function (s) {
-      if (s && s.section && s.level) {
-        levels[s.section] = s.level;
-      }
-    });
-    return levels;
-  }
-
-  function legend(levels, available) {
+  function legend(available) {
     var el = document.getElementById("impact-legend");
     if (!el) {
       return;
@@ -182,48 +79,122 @@
     mapEl.dataset.impact = available ? "1" : "0";
   }
 
-  function draw(results) {
-    var countries = results[0];
-    var sections = results[1];
-    var impact = results[2];
-    var incidents = results[3];
-    var levels = sectionLevels(impact);
-    var outlines = L.geoJSON(countries, {
-      pane: "countries",
-      style: function () {
-        return { color: "#6b7280", weight: 1, fillColor: "#e5e7eb", fillOpacity: 0.35 };
-      },
-    }).addTo(map);
-    var sectionLayer = L.geoJSON(sections, {
-      pane: "sections",
-      style: function (f) {
-        var level = levels[f.properties.id];
-        return {
-          className: "border-section section-" + f.properties.id + " impact-" + (level || "none"),
-          color: IMPACT[level] || NEUTRAL,
-          weight: 14,
-          opacity: 0.55,
-          lineCap: "butt",
-        };
-      },
-      onEachFeature: function (f, layer) {
-        var level = levels[f.properties.id];
-        layer.bindTooltip(f.properties.id + " · " + (T.impact[level] || T.impact.none), { sticky: true });
-      },
-    }).addTo(map);
-    legend(levels, impact !== null);
-    drawIncidents(incidents);
-    var bounds = sectionLayer.getBounds();
-    if (bounds.isValid()) {
-      map.fitBounds(bounds.pad(0.25));
-    } else if (outlines.getBounds().isValid()) {
-      map.fitBounds(outlines.getBounds());
+  /* --- the list beside the map ------------------------------------------------------------------------ */
+
+  function pill(kind, value, text) {
+    var span = document.createElement("span");
+    span.className = "pill " + kind + "-" + value;
+    span.textContent = text;
+    return span;
+  }
+
+  /* A list entry like the server's, for an incident that arrived or changed since the page was loaded. */
+  function listItem(p) {
+    var li = document.createElement("li");
+    li.dataset.key = p.origin + "/" + p.id;
+    li.dataset.occurred = p.occurred_at;
+    li.dataset.type = p.type;
+    li.className = "incident-item live-item" + (p.exercise ? " exercise" : "");
+    var badge = document.createElement("span");
+    badge.className = "party-badge origin-badge " + (p.own ? "own" : "received");
+    badge.textContent = p.origin;
+    li.appendChild(badge);
+    li.appendChild(document.createTextNode(" "));
+    var link = document.createElement("a");
+    link.href = "/incidents/" + encodeURIComponent(p.origin) + "/" + encodeURIComponent(p.id);
+    var strong = document.createElement("strong");
+    strong.textContent = p.type_name || p.type;
+    link.appendChild(strong);
+    li.appendChild(link);
+    if (p.exercise) {
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(pill("exercise", "tag", T.exercise));
     }
-    if (slider) {
-      slider.addEventListener("input", applySlider);
+    li.appendChild(document.createElement("br"));
+    var meta = document.createElement("span");
+    meta.className = "muted small";
+    meta.textContent = (p.occurred_text || p.occurred_at) + " · " + T.section + " " + (p.section || "—") + " · " + T.side + " " + (p.side || "—");
+    li.appendChild(meta);
+    li.appendChild(document.createElement("br"));
+    li.appendChild(pill("status", p.status, T.status[p.status] || p.status));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(pill("impact", p.impact_level, T.impact[p.impact_level] || p.impact_level));
+    return li;
+  }
+
+  function itemFor(key) {
+    return list ? list.querySelector('li[data-key="' + key.replace(/["\\]/g, "") + '"]') : null;
+  }
+
+  function link(entry) {
+    var li = itemFor(entry.key);
+    if (!li) {
+      return;
     }
+    entry.marker.on("popupopen", function () {
+      li.classList.add("active");
+      li.scrollIntoView({ block: "nearest" });
+    });
+    entry.marker.on("popupclose", function () { li.classList.remove("active"); });
+    li.addEventListener("click", function (event) {
+      if (event.target.closest("a")) {
+        return;
+      }
+      incidents.group.zoomToShowLayer
+        ? incidents.group.zoomToShowLayer(entry.marker, function () { entry.marker.openPopup(); })
+        : entry.marker.openPopup();
+    });
+  }
+
+  function onChange(added, changed, removed) {
+    if (list) {
+      var empty = list.querySelector("li.muted");
+      removed.forEach(function (entry) {
+        var li = itemFor(entry.key);
+        if (li) {
+          li.remove();
+        }
+      });
+      changed.concat(added).forEach(function (entry) {
+        var fresh = listItem(entry.props);
+        var old = itemFor(entry.key);
+        if (old) {
+          old.replaceWith(fresh);
+        } else {
+          list.insertBefore(fresh, list.firstChild);
+          if (empty) {
+            empty.remove();
+          }
+        }
+        fresh.classList.add(old ? "live-changed" : "live-new");
+      });
+    }
+    changed.concat(added).forEach(link);
     applySlider();
-    mapEl.dataset.ready = "1";
+  }
+
+  /* --- the time slider ---------------------------------------------------------------------------------- */
+
+  function applySlider() {
+    var hours = slider ? Number(slider.value) : Infinity;
+    var atEnd = !slider || Number(slider.value) >= Number(slider.max);
+    var limit = atEnd ? Infinity : since + hours * 3600 * 1000; /* at its end, also what happens from now on */
+    incidents.visible = function (entry) { return entry.occurred <= limit; };
+    var shown = incidents.apply();
+    if (list) {
+      Array.prototype.forEach.call(list.querySelectorAll("li[data-key]"), function (li) {
+        li.classList.toggle("hidden-by-slider", new Date(li.dataset.occurred).getTime() > limit);
+      });
+    }
+    if (sliderOut) {
+      var moment = atEnd ? new Date() : new Date(limit);
+      sliderOut.textContent = ctx.num(moment.toISOString().slice(0, 16).replace("T", " ")) + " UTC";
+    }
+    var count = document.getElementById("incident-count");
+    if (count) {
+      count.textContent = ctx.num(String(shown));
+    }
+    mapEl.dataset.markers = String(shown);
   }
 
   function fail(error) {
@@ -234,14 +205,61 @@
     mapEl.parentNode.insertBefore(note, mapEl);
   }
 
-  Promise.all([
-    getJson(cfg.borderApi + "/countries", "application/geo+json"),
-    getJson(cfg.borderApi + "/sections", "application/geo+json"),
-    getJson(cfg.impactUrl).catch(function () {
-      return null; /* impact levels are optional: sections stay neutral */
-    }),
-    getJson(cfg.incidentsUrl, "application/geo+json"),
-  ])
-    .then(draw)
+  /* phones: the filters fold into a compact bar above the map */
+  var toggle = document.getElementById("filters-toggle");
+  var form = document.getElementById("picture-filters");
+  if (toggle && form) {
+    toggle.addEventListener("click", function () {
+      var open = form.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      window.setTimeout(function () { ctx.map.invalidateSize(); }, 50);
+    });
+  }
+
+  var sections = null;
+  Promise.all([SarhadMap.basemap(ctx), readLevels()])
+    .then(function (results) {
+      legend(results[1]);
+      return SarhadMap.border(ctx, ["sections", "fence", "line", "crossings", "markets", "posts"], {
+        off: ["fence", "markets", "posts"],
+        sectionStyle: sectionStyle,
+        sectionTooltip: function (f) {
+          var level = levels[f.properties.id];
+          return f.properties.id + " · " + (T.impact[level] || T.impact.none);
+        },
+      });
+    })
+    .then(function (drawn) {
+      sections = drawn.sections;
+      var bounds = sections.getBounds();
+      if (bounds.isValid()) {
+        ctx.map.fitBounds(bounds.pad(0.25));
+      }
+      return SarhadIncidents.layer(ctx, cfg.incidents);
+    })
+    .then(function (state) {
+      incidents = state;
+      Object.keys(state.entries).forEach(function (key) { link(state.entries[key]); });
+      state.onChange = onChange;
+      if (slider) {
+        slider.addEventListener("input", applySlider);
+      }
+      applySlider();
+      SarhadMap.live(["impact.changed"], function () {
+        readLevels().then(function (available) {
+          legend(available);
+          sections.eachLayer(function (layer) {
+            var style = sectionStyle(layer.feature);
+            layer.setStyle(style);
+            var el = layer.getElement && layer.getElement();
+            if (el) {
+              el.setAttribute("class", style.className + " leaflet-interactive");
+            }
+          });
+          mapEl.setAttribute("data-impact-updates", String(Number(mapEl.getAttribute("data-impact-updates") || 0) + 1));
+        });
+      });
+      mapEl.dataset.ready = "1";
+    })
     .catch(fail);
 })();
