@@ -17,7 +17,17 @@ from sarhad.core.errors import InvalidInput, PayloadTooLarge
 from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.release import Delivery
-from sarhad.incidents import attachments, domain, exports, reading, reports, sharing, versions, writing
+from sarhad.incidents import (
+    attachments,
+    domain,
+    exports,
+    reading,
+    report_pdf,
+    reports,
+    sharing,
+    versions,
+    writing,
+)
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import (
     DeliveryOut,
@@ -305,7 +315,9 @@ def daily_report(
         )
     if format == "pdf":
         return Response(
-            reports.daily_report_pdf(node, report),
+            report_pdf.daily_report_pdf(
+                node, report, report_pdf.Viewer(principal.language, principal.time_zone, principal.calendar)
+            ),
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="sitrep-{node.party}-{report.day}.pdf"'},
         )
