@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
@@ -14,7 +14,7 @@ from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export, record_list_read
 from sarhad.border.domain import parse_bbox
 from sarhad.core.errors import InvalidInput, PayloadTooLarge
-from sarhad.core.formats import csv_response, iso_utc
+from sarhad.core.formats import csv_response, geojson_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.release import Delivery
 from sarhad.incidents import (
@@ -273,7 +273,8 @@ def list_incidents(
                 format,
                 client_ip(request),
             )
-            return JSONResponse(collection, media_type="application/geo+json")
+            stamp = (iso_utc(node.clock.now()) or "")[:10]
+            return geojson_response(collection, f"incidents-{node.party}-{stamp}.geojson")
         rows = reading.list_incidents(session, node, principal, flt)
         record_export(
             session, node.clock, principal.username, "incident", len(rows), format, client_ip(request)
