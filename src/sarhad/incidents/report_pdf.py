@@ -35,6 +35,7 @@ from sarhad.core.i18n import LANGUAGES, current_language
 from sarhad.core.i18n import gettext as _
 from sarhad.core.node import Node
 from sarhad.incidents.reports import DailyReport
+from sarhad.web.chartdata import digits
 
 DEFAULT_FONT_DIR = Path("/usr/share/fonts/truetype/noto")
 FONT_FILES: dict[str, tuple[str, str]] = {
@@ -338,7 +339,7 @@ def daily_report_pdf(node: Node, report: DailyReport, viewer: Viewer | None = No
             title=pdf_text(title) if font is None else title,
             rtl=rtl,
             font=font,
-            page_label=lambda n: _("Page %(number)s") % {"number": n},
+            page_label=lambda n: _("Page %(number)s") % {"number": digits(str(n), language)},
         )
         pdf.set_title(pdf_text(f"Daily situation report {report.party} {report.day.isoformat()}"))
         pdf.set_lang(language)
