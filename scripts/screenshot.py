@@ -91,13 +91,14 @@ def demo_nodes(root: Path, console: Console) -> Iterator[dict[str, dict[str, str
         console.print("using the demo nodes already running")
         yield json.loads((root / "credentials.json").read_text(encoding="utf-8"))
         return
+    from sarhad.core.files import open_private_log
     from sarhad.demo import PARTIES, _wait_ready, prepare
 
     credentials = prepare(root, console)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for party in PARTIES:
-            log = (root / party.code.lower() / "node.log").open("ab")
+            log = os.fdopen(open_private_log(root / party.code.lower() / "node.log"), "ab")
             processes.append(
                 subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
                     [sys.executable, "-m", "sarhad", "serve", "--data-dir", str(root / party.code.lower())],
