@@ -92,7 +92,7 @@ def demo_nodes(root: Path, console: Console) -> Iterator[dict[str, dict[str, str
         yield json.loads((root / "credentials.json").read_text(encoding="utf-8"))
         return
     from sarhad.core.files import open_private_log
-    from sarhad.demo import PARTIES, _wait_ready, prepare
+    from sarhad.demo import PARTIES, prepare, wait_ready
 
     credentials = prepare(root, console)
     processes: list[subprocess.Popen[bytes]] = []
@@ -108,7 +108,7 @@ def demo_nodes(root: Path, console: Console) -> Iterator[dict[str, dict[str, str
             )
             log.close()
         for party, process in zip(PARTIES, processes, strict=True):
-            _wait_ready(f"http://127.0.0.1:{party.port}", process)
+            wait_ready(f"http://127.0.0.1:{party.port}", process)
         time.sleep(3)  # a few seconds for the delivery workers to carry the seeded releases over
         yield credentials
     finally:
