@@ -300,9 +300,14 @@ def daily_report(
     request: Request,
     day: Annotated[date | None, Query(description="The day in the node's zone (default: today)")] = None,
     format: Literal["json", "pdf"] = "json",
+    language: Annotated[
+        Literal["en", "ur", "fa"] | None,
+        Query(description="The PDF's language (default: the caller's); calendar and zone are the caller's"),
+    ] = None,
     principal: Principal = requires(Permission.INCIDENTS_READ),
 ) -> Response | dict[str, Any]:
-    """The daily situation report for 00:00–24:00 of ``day`` in the node's time zone."""
+    """The daily situation report for 00:00–24:00 of ``day`` in the node's time zone; ``format=pdf`` writes
+    it for the caller (language, calendar, time zone) as a download."""
     with node.transaction() as session:
         report = reports.daily_report(session, node, principal, day)
         record_export(
@@ -317,10 +322,15 @@ def daily_report(
     if format == "pdf":
         return Response(
             report_pdf.daily_report_pdf(
-                node, report, report_pdf.Viewer(principal.language, principal.time_zone, principal.calendar)
+                node,
+                report,
+                report_pdf.Viewer(language or principal.language, principal.time_zone, principal.calendar),
             ),
             media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="sitrep-{node.party}-{report.day}.pdf"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="sitrep-{node.party}-{report.day}'
+                f'-{language or principal.language}.pdf"'
+            },
         )
     return report.as_dict()
 

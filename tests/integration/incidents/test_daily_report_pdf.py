@@ -255,3 +255,19 @@ def test_map_draws_the_border_and_the_days_incidents(
     plate = _pages(empty, "RGB")[0].crop((_mm(15), top, width - _mm(15), top + _mm(100)))
     assert _pixels_near(plate, report_pdf.IMPACT_COLOURS["medium"]) == 0
     assert _pixels_near(plate, report_pdf.INK, 30) > 300
+
+
+def test_the_pdf_language_can_be_chosen_and_an_unknown_one_is_refused(
+    client: TestClient, pk: Node, day: str, tmp_path: Path
+) -> None:
+    _reader(pk, "reader_en", "en", "Asia/Tehran", "solar_hijri")
+    headers = bearer(client, "reader_en")
+    url = f"/api/v1/incidents/reports/daily?day={day}&format=pdf"
+    answer = client.get(f"{url}&language=fa", headers=headers)
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == f'attachment; filename="sitrep-PK-{day}-fa.pdf"'
+    path = tmp_path / "chosen.pdf"
+    path.write_bytes(answer.content)
+    assert "گزارش وضعیت روزانه" in _text(path)
+    refused = client.get(f"{url}&language=de", headers=headers)
+    assert refused.status_code == 422 and "language" in refused.text
