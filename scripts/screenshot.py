@@ -72,7 +72,14 @@ SHOTS = (
         ready="figure[data-drawn='1']",
     ),
     Shot("daily-report-ur", "PK", "analyst", "/incidents/reports/daily", DESKTOP, language="ur"),
-    Shot("hotline-fa-phone", "IR", "commander", "/hotline", PHONE),
+    Shot(
+        "statistics-fa-phone",
+        "IR",
+        "analyst",
+        "/incidents/reports/statistics",
+        PHONE,
+        ready="figure[data-drawn='1']",
+    ),
     Shot("bulletins-phone", "PK", "liaison", "/bulletins", PHONE),
 )
 
