@@ -34,6 +34,7 @@ from sarhad.core.calendars import PERSIAN_DIGITS, format_datetime
 from sarhad.core.i18n import LANGUAGES, current_language
 from sarhad.core.i18n import gettext as _
 from sarhad.core.node import Node
+from sarhad.core.text import strip_bidi_overrides
 from sarhad.incidents.reports import DailyReport
 from sarhad.web.chartdata import digits
 
@@ -130,6 +131,8 @@ class _ReportPdf(FPDF):
             self.set_font(self.font_name, style, size)
 
     def _text(self, text: str) -> str:
+        # no bidi embeddings or overrides from stored or received text: they cannot reorder the line
+        text = strip_bidi_overrides(text)
         return pdf_text(text) if self.font_name is None else bidi_text(text, rtl=self.rtl)
 
     def tlp_mark(self, y: float) -> None:
