@@ -140,7 +140,7 @@ migrate: install ## upgrade the database of the node in DATA_DIR to the newest s
 	$(BIN)/sarhad migrate --data-dir $(DATA_DIR)
 
 .PHONY: screenshot
-screenshot: install ## screenshot the map page of a running demo into docs/images (run `make demo` first)
+screenshot: system-deps install ## screenshots of the main pages (desktop and phone; en, fa, ur) into docs/images, from the demo's two nodes (started if not running)
 	$(BIN)/python scripts/screenshot.py
 
 .PHONY: i18n

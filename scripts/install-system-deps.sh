@@ -6,6 +6,8 @@
 #   chromium-driver   WebDriver for the same browser (tools that prefer it over Playwright)
 #   fonts-noto-core   glyphs for Urdu and Persian pages: Noto Naskh Arabic, Noto Nastaliq Urdu,
 #                     Noto Sans Arabic (fonts-noto-extra adds nothing for these scripts)
+#   poppler-utils     pdftoppm and pdftotext: the report PDF tests render the Urdu and Persian reports to PNG
+#                     and read their text back
 #   python3-venv      `python3 -m venv` on Debian's own python3 (the venv needs ensurepip)
 #   npm               the npm client that fetches the front-end assets (scripts/vendor-assets.py); only when
 #                     no npm is on the PATH (a Node.js install of its own brings one)
@@ -25,12 +27,13 @@ declare -A PROBES=(
     [chromium]="/usr/bin/chromium"
     [chromium-driver]="/usr/bin/chromedriver"
     [fonts-noto-core]="/usr/share/fonts/truetype/noto/NotoNastaliqUrdu-Regular.ttf"
+    [poppler-utils]="/usr/bin/pdftoppm"
     [python3-venv]="/usr/lib/python3*/ensurepip/__init__.py"
     [npm]="$(command -v npm || echo /usr/bin/npm)"
 )
 
 missing=()
-for package in postgresql chromium chromium-driver fonts-noto-core python3-venv npm; do
+for package in postgresql chromium chromium-driver fonts-noto-core poppler-utils python3-venv npm; do
     # shellcheck disable=SC2086 # the probe is a glob on purpose
     if ! compgen -G ${PROBES[$package]} >/dev/null; then
         missing+=("$package")
@@ -38,7 +41,7 @@ for package in postgresql chromium chromium-driver fonts-noto-core python3-venv 
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install-system-deps: all present (postgresql, chromium, chromium-driver, fonts-noto-core, python3-venv, npm)"
+    echo "install-system-deps: all present (postgresql, chromium, chromium-driver, fonts-noto-core, poppler-utils, python3-venv, npm)"
     exit 0
 fi
 

@@ -187,7 +187,7 @@ def prepare(root: Path, console: Console) -> dict[str, dict[str, str]]:
     return credentials
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> dict[str, Any]:
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -220,7 +220,7 @@ def run_demo(root: Path, console: Console) -> None:
                 )
             )
         for party, process in zip(PARTIES, processes, strict=True):
-            _wait_ready(f"http://127.0.0.1:{party.port}", process)
+            wait_ready(f"http://127.0.0.1:{party.port}", process)
         table = Table("party", "address", "username", "password", title="sarhad demo: two nodes are up")
         for party in PARTIES:
             for username, password in credentials.get(party.code, {}).items():

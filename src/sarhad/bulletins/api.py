@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
@@ -25,7 +25,7 @@ from sarhad.bulletins.schemas import (
     VersionOut,
     WithdrawIn,
 )
-from sarhad.core.formats import csv_response, iso_utc
+from sarhad.core.formats import csv_response, geojson_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.domain import Tlp
 from sarhad.exchange.release import Delivery
@@ -178,7 +178,8 @@ def list_bulletins(
         return csv_response(
             services.bulletins_as_csv(rows, summary), f"bulletins-{node.party}-{stamp[:10]}.csv"
         )
-    return JSONResponse(services.bulletins_as_geojson(rows), media_type="application/geo+json")
+    stamp = (iso_utc(node.clock.now()) or "")[:10]
+    return geojson_response(services.bulletins_as_geojson(rows), f"bulletins-{node.party}-{stamp}.geojson")
 
 
 @router.get("/{origin}/{bulletin_id}", response_model=BulletinDetailOut)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -71,11 +72,24 @@ def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+
+
 def csv_response(text: str, filename: str) -> Response:
     """A CSV download: the text as UTF-8 with the filename the browser saves it under."""
     return Response(
         text,
         media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def geojson_response(collection: dict[str, Any], filename: str) -> Response:
+    """A GeoJSON export (RFC 7946, ``application/geo+json``) that a browser saves as ``filename``; a script
+    that fetches the same address reads it as usual (``Content-Disposition`` only tells a browser to save)."""
+    return Response(
+        json.dumps(collection, ensure_ascii=False, allow_nan=False, separators=(",", ":")),
+        media_type=GEOJSON_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from sarhad.accounts.models import Position
 from sarhad.accounts.services import Principal, current_holders, list_positions
 from sarhad.audit.services import record_export, record_list_read
 from sarhad.core.errors import InvalidInput
-from sarhad.core.formats import csv_response
+from sarhad.core.formats import csv_response, geojson_response
 from sarhad.core.node import Node
 from sarhad.hotline import access, configuration, domain, reading, reports, sending
 from sarhad.hotline.models import HotlineMessage
@@ -173,9 +173,9 @@ def list_messages(
         record_export(
             session, node.clock, principal.username, "hotline", len(rows), format, client_ip(request)
         )
-    if format == "geojson":
-        return JSONResponse(reports.messages_geojson(node, rows), media_type="application/geo+json")
     stamp = node.clock.now().strftime("%Y-%m-%d")
+    if format == "geojson":
+        return geojson_response(reports.messages_geojson(node, rows), f"hotline-{node.party}-{stamp}.geojson")
     return csv_response(reports.messages_csv(node, rows), f"hotline-{node.party}-{stamp}.csv")
 
 

@@ -26,7 +26,7 @@ from sarhad.hotline import access, configuration, domain, reading, reports, send
 from sarhad.hotline.models import HotlineMessage
 from sarhad.hotline.schemas import MessageIn
 from sarhad.live import services as live
-from sarhad.web.charts import grouped_bar_chart
+from sarhad.web.chartdata import Chart, Series
 from sarhad.web.deps import NodeDep, client_ip, public, requires
 from sarhad.web.templating import add_nav_item, render
 
@@ -351,14 +351,17 @@ def report_page(
     with node.sessions() as session:
         rows = reports.report(session, node, since, until)
     categories = [f"{r.precedence} {r.channel.split(' → ')[-1]}" for r in rows]
-    chart = grouped_bar_chart(
-        categories,
-        {
-            _("Median to acknowledgement (s)"): [r.ack_p50 or 0.0 for r in rows],
-            _("90th percentile to acknowledgement (s)"): [r.ack_p90 or 0.0 for r in rows],
-        },
+    chart = Chart(
+        id="hotline-ack",
         title=_("Time to acknowledgement per channel and precedence"),
-        unit="s",
+        labels=categories,
+        series=[
+            Series(_("Median to acknowledgement (s)"), [r.ack_p50 for r in rows]),
+            Series(_("90th percentile to acknowledgement (s)"), [r.ack_p90 for r in rows]),
+        ],
+        unit=_("seconds"),
+        language=principal.language,
+        category_title=_("Channel"),
         empty_text=_("No messages in this period."),
     )
     context = _common(request, principal, mark)

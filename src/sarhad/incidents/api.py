@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from sarhad.accounts.domain import Permission
@@ -14,10 +14,20 @@ from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export, record_list_read
 from sarhad.border.domain import parse_bbox
 from sarhad.core.errors import InvalidInput, PayloadTooLarge
-from sarhad.core.formats import csv_response, iso_utc
+from sarhad.core.formats import csv_response, geojson_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.release import Delivery
-from sarhad.incidents import attachments, domain, exports, reading, reports, sharing, versions, writing
+from sarhad.incidents import (
+    attachments,
+    domain,
+    exports,
+    reading,
+    report_pdf,
+    reports,
+    sharing,
+    versions,
+    writing,
+)
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import (
     DeliveryOut,
@@ -271,7 +281,8 @@ def list_incidents(
                 format,
                 client_ip(request),
             )
-            return JSONResponse(collection, media_type="application/geo+json")
+            stamp = (iso_utc(node.clock.now()) or "")[:10]
+            return geojson_response(collection, f"incidents-{node.party}-{stamp}.geojson")
         rows = reading.list_incidents(session, node, principal, flt)
         record_export(
             session, node.clock, principal.username, "incident", len(rows), format, client_ip(request)
@@ -297,9 +308,14 @@ def daily_report(
     request: Request,
     day: Annotated[date | None, Query(description="The day in the node's zone (default: today)")] = None,
     format: Literal["json", "pdf"] = "json",
+    language: Annotated[
+        Literal["en", "ur", "fa"] | None,
+        Query(description="The PDF's language (default: the caller's); calendar and zone are the caller's"),
+    ] = None,
     principal: Principal = requires(Permission.INCIDENTS_READ),
 ) -> Response | dict[str, Any]:
-    """The daily situation report for 00:00–24:00 of ``day`` in the node's time zone."""
+    """The daily situation report for 00:00–24:00 of ``day`` in the node's time zone; ``format=pdf`` writes
+    it for the caller (language, calendar, time zone) as a download."""
     with node.transaction() as session:
         report = reports.daily_report(session, node, principal, day)
         record_export(
@@ -313,9 +329,16 @@ def daily_report(
         )
     if format == "pdf":
         return Response(
-            reports.daily_report_pdf(node, report),
+            report_pdf.daily_report_pdf(
+                node,
+                report,
+                report_pdf.Viewer(language or principal.language, principal.time_zone, principal.calendar),
+            ),
             media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="sitrep-{node.party}-{report.day}.pdf"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="sitrep-{node.party}-{report.day}'
+                f'-{language or principal.language}.pdf"'
+            },
         )
     return report.as_dict()
 

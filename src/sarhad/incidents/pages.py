@@ -26,12 +26,22 @@ from sarhad.core.node import Node
 from sarhad.core.params import parse_count
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.peers import configured_peers
-from sarhad.incidents import attachments, domain, maps, reading, reports, sharing, versions, writing
+from sarhad.incidents import (
+    attachments,
+    domain,
+    maps,
+    reading,
+    report_charts,
+    reports,
+    sharing,
+    versions,
+    writing,
+)
 from sarhad.incidents.api import parse_filter, read_upload
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import IncidentCreateIn, IncidentUpdateIn
 from sarhad.incidents.taxonomy import taxonomy, type_name
-from sarhad.web import charts
+from sarhad.web.chartdata import Chart, Series
 from sarhad.web.deps import NodeDep, client_ip, public, requires
 from sarhad.web.templating import add_nav_item, render
 
@@ -478,9 +488,15 @@ def daily_report_page(
             "daily-report-page",
             client_ip(request),
         )
-    by_type_chart = charts.bar_chart(
-        [(type_name(node, k, principal.language), float(v)) for k, v in report.by_type.items()],
+    by_type_chart = Chart(
+        id="by-type",
         title=_("Incidents by type"),
+        labels=[type_name(node, k, principal.language) for k in report.by_type],
+        series=[Series(_("Incidents"), [float(v) for v in report.by_type.values()])],
+        unit=_("incidents"),
+        horizontal=True,
+        language=principal.language,
+        category_title=_("Type"),
         empty_text=_("No incidents"),
     )
     return _page(
@@ -506,35 +522,10 @@ def statistics_page(
 ) -> HTMLResponse:
     with node.sessions() as session:
         stats = reports.statistics(session, node, principal, weeks=weeks)
-    per_section = charts.grouped_bar_chart(
-        stats.weeks,
-        {section: [float(v) for v in values] for section, values in stats.per_section_week.items()},
-        title=_("Incidents per section per week"),
-        empty_text=_("No incidents"),
-    )
-    seizures = charts.line_chart(
-        stats.months,
-        {name: list(values) for name, values in stats.seizures.items()},
-        title=_("Seizures by substance per month"),
-        empty_text=_("No seizures"),
-    )
-    responses = charts.grouped_bar_chart(
-        [r["month"] for r in stats.responses],
-        {
-            _("answered on time"): [float(r["answered_on_time"]) for r in stats.responses],
-            _("answered late"): [float(r["answered_late"]) for r in stats.responses],
-            _("open"): [float(r["open"]) for r in stats.responses],
-            _("overdue"): [float(r["overdue"]) for r in stats.responses],
-        }
-        if stats.responses
-        else {},
-        title=_("Response to requests"),
-        empty_text=_("No requests") if stats.requests_available else _("Requests are not available"),
-    )
     return _page(
         request,
         "incidents/statistics.html",
-        {"stats": stats, "weeks": weeks, "charts": [per_section, seizures, responses]},
+        {"stats": stats, "weeks": weeks, "charts": report_charts.statistics_charts(stats, principal)},
         principal,
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,6 +29,16 @@ from sarhad.incidents.models import Incident
 
 log = logging.getLogger(__name__)
 NOTABLE_MAX = 50
+MAP_POINTS_MAX = 5000
+TLP_ORDER = ("clear", "green", "amber", "amber+strict", "red")
+REPORT_TLP_FLOOR = "amber"
+
+
+def strictest_tlp(labels: set[str]) -> str:
+    """The label a report carries: the strictest of what it counts, and at least amber (it is written for the
+    parties' officers, like an incident by default); an unknown label counts as red."""
+    ranks = [TLP_ORDER.index(t) if t in TLP_ORDER else len(TLP_ORDER) - 1 for t in labels]
+    return TLP_ORDER[max([TLP_ORDER.index(REPORT_TLP_FLOOR), *ranks])]
 
 
 def node_zone(node: Node) -> ZoneInfo:
@@ -92,6 +101,10 @@ class DailyReport:
     notable: list[Incident]
     open_requests: list[dict[str, Any]] = field(default_factory=list)
     requests_available: bool = False
+    tlp: str = (
+        "amber"  # the strictest label of the incidents counted, never below amber (see docs/incidents.md)
+    )
+    points: list[tuple[float, float, str]] = field(default_factory=list)  # (lon, lat, impact) for the map
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +146,7 @@ class DailyReport:
                 for r in self.open_requests
             ],
             "requests_available": self.requests_available,
+            "tlp": self.tlp,
         }
 
 
@@ -169,6 +183,16 @@ def daily_report(session: Session, node: Node, actor: Actor, day: date | None = 
         by_origin[origin] += count
         matrix[type_code][section] += count
         total += count
+    points: list[tuple[float, float, str]] = []
+    labels: set[str] = set()
+    for lon, lat, impact, tlp in session.execute(
+        select(Incident.lon, Incident.lat, Incident.impact_level, Incident.tlp)
+        .where(*window)
+        .order_by(Incident.occurred_at)
+        .limit(MAP_POINTS_MAX)
+    ):
+        points.append((float(lon), float(lat), str(impact)))
+        labels.add(str(tlp))
     seizure_rows = session.execute(select(Incident.seizures).where(*window)).all()
     sums: dict[tuple[str, str], float] = defaultdict(float)
     for (items,) in seizure_rows:
@@ -214,6 +238,8 @@ def daily_report(session: Session, node: Node, actor: Actor, day: date | None = 
         notable=notable,
         open_requests=requests,
         requests_available=available,
+        tlp=strictest_tlp(labels),
+        points=points,
     )
 
 
@@ -304,89 +330,3 @@ def statistics(session: Session, node: Node, actor: Actor, *, weeks: int = 12) -
         responses=responses,
         requests_available=available,
     )
-
-
-# --- PDF --------------------------------------------------------------------------------------------------
-
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
-
-
-def pdf_text(text: str) -> str:
-    """Text the PDF's core font can show without mangling it.
-
-    The PDF is rendered in English with a core font (no Arabic-script shaping): a text in Urdu or Persian is
-    replaced by a pointer to the page rather than printed as disconnected or reversed letters; other
-    characters outside Latin-1 become '?'.
-    """
-    if _ARABIC_SCRIPT.search(text):
-        return "[text in Urdu/Persian: see the report page]"
-    text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u2019", "'").replace("\u2018", "'")
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
-def daily_report_pdf(node: Node, report: DailyReport) -> bytes:
-    from fpdf import FPDF  # imported lazily: only the PDF export needs it
-
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    pdf.set_title(pdf_text(f"Daily situation report {report.party} {report.day.isoformat()}"))
-    pdf.set_font("Helvetica", "B", 15)
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-
-    def line(text: str, size: int = 10, style: str = "", height: float = 6) -> None:
-        pdf.set_font("Helvetica", style, size)
-        pdf.multi_cell(width, height, pdf_text(text), new_x="LMARGIN", new_y="NEXT")
-
-    line(f"Daily situation report - {report.party} - {report.day.isoformat()}", 15, "B", 8)
-    line(
-        f"Period 00:00-24:00 {report.zone} ({iso_utc(report.since)} to {iso_utc(report.until)}); "
-        f"generated {iso_utc(report.generated_at)}",
-        9,
-    )
-    line(
-        f"Incidents: {report.total}  (by origin: "
-        + (", ".join(f"{k} {v}" for k, v in report.by_origin.items()) or "none")
-        + ")",
-        11,
-        "B",
-    )
-    pdf.ln(2)
-    line("By type", 12, "B")
-    for code, n in report.by_type.items() or {"none": 0}.items():
-        line(f"  {code.replace('_', ' ')}: {n}")
-    line("By section", 12, "B")
-    for section, n in report.by_section.items() or {"none": 0}.items():
-        line(f"  {section}: {n}")
-    if report.seizures:
-        line("Seizures", 12, "B")
-        for s in report.seizures:
-            line(f"  {s['item']}: {s['quantity']:g} {s['unit']}")
-    line("Notable incidents", 12, "B")
-    if not report.notable:
-        line("  none")
-    for i in report.notable:
-        casualties = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in i.casualties.items())
-        line(
-            f"  {i.occurred_at.astimezone(ZoneInfo(report.zone)).strftime('%H:%M')} {i.origin} "
-            f"{i.type.replace('_', ' ')} - section {i.section_id or '-'} ({i.side or '-'} side), impact "
-            f"{i.impact_level.replace('_', ' ')}{'; ' + casualties if casualties else ''}"
-            f"{' [EXERCISE]' if i.exercise else ''}",
-            10,
-            "B",
-        )
-        line(f"    {i.description[:400]}", 9)
-    line("Open requests", 12, "B")
-    if not report.requests_available:
-        line("  (requests are not available on this node)")
-    elif not report.open_requests:
-        line("  none")
-    for r in report.open_requests:
-        deadline = r["deadline"]
-        when = iso_utc(deadline) if isinstance(deadline, datetime) else str(deadline)
-        line(
-            f"  {r['direction']} {r['kind']} {r['action']} - incident {r['incident_origin']}/{r['incident_id']} "
-            f"- deadline {when}{' OVERDUE' if r['overdue'] else ''}: {r['summary']}"
-        )
-    out = pdf.output()
-    return bytes(out)

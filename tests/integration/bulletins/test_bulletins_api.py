@@ -245,7 +245,12 @@ def test_csv_and_geojson_exports_are_audited(client: TestClient, liaison: dict[s
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert len(rows) == 2
     assert {r["title"] for r in rows} >= {'\'=HYPERLINK("http://evil")'}  # formula neutralised
-    geo = client.get("/api/v1/bulletins?format=geojson", headers=liaison).json()
+    exported = client.get("/api/v1/bulletins?format=geojson", headers=liaison)
+    # a download: the browser saves it as a file with a sensible name
+    disposition = exported.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="bulletins-PK-') and disposition.endswith('.geojson"')
+    assert exported.headers["content-type"].startswith("application/geo+json")
+    geo = exported.json()
     assert geo["type"] == "FeatureCollection" and len(geo["features"]) == 1
     assert geo["features"][0]["geometry"]["coordinates"] == [61.5955, 28.9636]
     assert audit_actions(pk, "bulletin.export") == ["bulletin.export", "bulletin.export"]

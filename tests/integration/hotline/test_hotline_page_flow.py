@@ -68,7 +68,10 @@ def test_compose_alert_open_acknowledge_and_report(
     detail = pk_client.get(f"/hotline/messages/{mid}").text
     assert "Signed acknowledgement held" in detail and "On it" in detail
     report = pk_client.get("/hotline/report")
-    assert report.status_code == 200 and "<svg" in report.text and "PK-S1-CDR" in report.text
+    assert report.status_code == 200 and "PK-S1-CDR" in report.text
+    assert (
+        'class="chart-data"' in report.text and "/static/vendor/chart.js/dist/chart.umd.min.js" in report.text
+    )
     assert pk_client.get("/hotline/static/hotline.js").status_code == 200
     assert pk_client.get("/hotline/static/nope.js").status_code == 404
 

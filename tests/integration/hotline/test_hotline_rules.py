@@ -200,7 +200,12 @@ def test_read_side_positions_channels_filters_csv_report_and_config(
     assert "'=cmd()" in csv.text  # a spreadsheet formula is neutralised
     located = {**body, "subject": "located", "lat": 27.5, "lon": 62.25}
     assert pk_client.post("/api/v1/hotline/messages", json=located, headers=headers).status_code == 201
-    geo = pk_client.get("/api/v1/hotline/messages?format=geojson", headers=headers).json()
+    exported = pk_client.get("/api/v1/hotline/messages?format=geojson", headers=headers)
+    # a download: the browser saves it as a file with a sensible name
+    disposition = exported.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="hotline-PK-') and disposition.endswith('.geojson"')
+    assert exported.headers["content-type"].startswith("application/geo+json")
+    geo = exported.json()
     assert [f["geometry"]["coordinates"] for f in geo["features"]] == [[62.25, 27.5]]
     # the ministry's holder does not see the section commander's messages
     assert pk_client.get("/api/v1/hotline/messages", headers=token(pk_client, "secretariat")).json() == []

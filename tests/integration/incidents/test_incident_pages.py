@@ -109,7 +109,10 @@ def test_daily_report_page_json_and_pdf(client: TestClient, liaison: dict[str, s
     page = client.get(f"/incidents/reports/daily?day={day}")
     assert page.status_code == 200 and 'id="report-total">2<' in page.text
     stats = client.get("/incidents/reports/statistics")
-    assert stats.status_code == 200 and "<svg" in stats.text
+    assert stats.status_code == 200 and 'class="chart-data"' in stats.text
+    # one chart per seizure unit, and the figures table as the fallback without JavaScript
+    assert 'id="chart-seizures-kg"' in stats.text and "kilograms" in stats.text
+    assert "<table" in stats.text.split('id="chart-per-section-week"')[1].split("</figure>")[0]
     numbers = client.get("/api/v1/incidents/reports/statistics?weeks=4", headers=liaison).json()
     assert sum(sum(v) for v in numbers["incidents_per_section_week"].values()) == 2
     assert numbers["seizures_per_month"]["hashish (kg)"][-1] >= 120

@@ -278,7 +278,12 @@ def test_list_filters_and_exports(client: TestClient, liaison: dict[str, str], p
     exported = client.get("/api/v1/incidents?format=csv", headers=liaison)
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert {r["id"] for r in rows} == {a["id"], b["id"]} and rows[0]["section"] == "S5"
-    geo = client.get("/api/v1/incidents?format=geojson", headers=liaison).json()
+    exported = client.get("/api/v1/incidents?format=geojson", headers=liaison)
+    # a download: the browser saves it as a file with a sensible name
+    disposition = exported.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="incidents-PK-') and disposition.endswith('.geojson"')
+    assert exported.headers["content-type"].startswith("application/geo+json")
+    geo = exported.json()
     assert geo["type"] == "FeatureCollection"
     assert geo["features"][0]["geometry"]["coordinates"] == [a["lon"], a["lat"]]
 
