@@ -204,6 +204,7 @@ _TAGS = re.compile(r"(<!--.*?-->|<[^>]*>)", re.DOTALL)
 _TAG_NAME = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9-]*)")
 _TOKEN_WITH_DIGIT = re.compile(r"[0-9A-Za-z_./:#-]*[0-9][0-9A-Za-z_./:#-]*")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
+_DIGIT = re.compile(r"[0-9]")
 _KEEP_DIGITS = frozenset({"script", "style", "textarea", "code", "pre", "kbd", "samp", "bdi"})
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
@@ -237,12 +238,12 @@ def localize_digits_in_html(html: str, language: str) -> str:
     depth = 0
     for index, piece in enumerate(_TAGS.split(html)):
         if index % 2 == 0:  # text between tags
-            out.append(
-                piece if keep_tag is not None or not piece else localize_digits_in_text(piece, language)
-            )
+            digits = keep_tag is None and _DIGIT.search(piece) is not None
+            out.append(localize_digits_in_text(piece, language) if digits else piece)
             continue
         name_match = _TAG_NAME.match(piece)
-        if keep_tag is None and name_match is not None and "=" in piece:
+        shown = 'title="' in piece or 'aria-label="' in piece or 'alt="' in piece
+        if keep_tag is None and name_match is not None and shown and _DIGIT.search(piece):
             piece = _SHOWN_ATTRIBUTE.sub(  # what a tooltip or a screen reader says is text too
                 lambda m: m.group(1) + localize_digits_in_text(m.group(2), language) + m.group(3), piece
             )

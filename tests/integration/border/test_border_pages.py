@@ -34,10 +34,11 @@ def test_map_page_loads_leaflet_and_its_script_from_this_node_only(client: TestC
     assert 'id="map"' in html
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
     sources = [re.search(r'src="([^"]+)"', attrs).group(1) for attrs, _ in scripts if "src=" in attrs]  # type: ignore[union-attr]
-    # Leaflet, the map core, the layers other packages plug in (incidents: the cluster plugin and its layer),
-    # then the page's script; every one of them served by this node.
-    assert sources[:2] == ["/static/leaflet/leaflet.js", "/border/static/sarhad-map.js"]
-    assert sources[-1] == "/border/static/border-map.js"
+    # The layout's own script (times, numbers and the Solar Hijri picker for the viewer), Leaflet, the map core,
+    # the layers other packages plug in (incidents: the cluster plugin and its layer), then the page's script;
+    # every one of them served by this node.
+    assert sources[:3] == ["/static/sarhad-i18n.js", "/static/leaflet/leaflet.js", "/border/static/sarhad-map.js"]
+    assert "/border/static/border-map.js" in sources
     assert "/incidents/static/incidents-layer.js" in sources
     for source in sources:
         assert source.startswith("/") and client.get(source).status_code == 200, source

@@ -47,7 +47,7 @@ def test_form_creates_an_incident_and_the_picture_lists_it(
     assert answer.status_code == 303, answer.text
     detail = client.get(answer.headers["location"])
     assert detail.status_code == 200
-    assert "S5" in detail.text and "EXERCISE" in detail.text and "diesel 800 l" in detail.text
+    assert "S5" in detail.text and "EXERCISE" in detail.text and "<bdi>diesel</bdi> 800 l" in detail.text
     picture = client.get("/incidents?days=7&type=fuel_smuggling")
     assert picture.status_code == 200
     assert 'id="picture-config"' in picture.text and "incidents-map.js" in picture.text

@@ -41,7 +41,7 @@ from sarhad.demo import PARTIES, ROLE_USERNAMES, prepare
 from sarhad.requests.demo import deliver_in_process
 from support.pages import post_login
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # 18 sign-ins, a few hundred pages per language
 
 SOURCE = Path(i18n.__file__).resolve().parent.parent
 LANGUAGES = ("ur", "fa")
