@@ -216,6 +216,9 @@ def test_dashboard_navigation_per_role_and_the_exchange_page_saying_up_behind_do
         page.click("button[name=language][value=fa]")
         expect(page.locator("html")).to_have_attribute("dir", "rtl")
         assert _nav_on_one_line(page)
+        page.click("button[name=language][value=ur]")
+        expect(page.locator("html")).to_have_attribute("lang", "ur")
+        assert _nav_on_one_line(page)
         page.click("button[name=language][value=en]")
 
         # the exchange page: a message delivered makes the link "up"; with IR stopped it says "behind", then

@@ -34,12 +34,14 @@ def test_map_page_loads_leaflet_and_its_script_from_this_node_only(client: TestC
     assert 'id="map"' in html
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
     sources = [re.search(r'src="([^"]+)"', attrs).group(1) for attrs, _ in scripts if "src=" in attrs]  # type: ignore[union-attr]
-    # The layout's own script (times, numbers and the Solar Hijri picker for the viewer), Leaflet, the map core,
-    # the layers other packages plug in (incidents: the cluster plugin and its layer), then the page's script;
-    # every one of them served by this node.
-    assert sources[:3] == ["/static/sarhad-i18n.js", "/static/leaflet/leaflet.js", "/border/static/sarhad-map.js"]
-    assert "/border/static/border-map.js" in sources
-    assert "/incidents/static/incidents-layer.js" in sources
+    # The layout's own scripts (times, numbers and the Solar Hijri picker for the viewer; the alerts banner),
+    # Leaflet, the map core, the layers other packages plug in (incidents: the cluster plugin and its layer),
+    # then the page's script; every one of them served by this node.
+    assert "/static/alerts.js" in sources
+    page = [s for s in sources if s not in ("/static/alerts.js", "/static/sarhad-i18n.js")]
+    assert page[:2] == ["/static/leaflet/leaflet.js", "/border/static/sarhad-map.js"]
+    assert "/border/static/border-map.js" in page
+    assert "/incidents/static/incidents-layer.js" in page
     for source in sources:
         assert source.startswith("/") and client.get(source).status_code == 200, source
     assert "/static/leaflet/leaflet.css" in html

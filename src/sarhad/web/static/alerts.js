@@ -1,5 +1,5 @@
 // sarhad: the layout's script, on every page. No inline script (CSP script-src 'self'); translated texts come
-// from <script type="application/json" id="alerts-labels">.
+// from the banner's data-labels attribute (JSON).
 //  1. The alert banner (#alerts): FLASH/IMMEDIATE hotline messages waiting for the viewer's positions. It is
 //     rendered by the server; on each hotline live event it is re-read (GET /alerts/banner) and swapped. While
 //     a message waits: the tab title says "(n) FLASH · …", the favicon gets a badge, a desktop notification is
@@ -11,8 +11,8 @@
 (function () {
   "use strict";
   var banner = document.getElementById("alerts");
-  var labelsNode = document.getElementById("alerts-labels");
-  var labels = labelsNode ? JSON.parse(labelsNode.textContent || "{}") : {};
+  var labels = {};
+  try { labels = banner ? JSON.parse(banner.getAttribute("data-labels") || "{}") : {}; } catch (err) { labels = {}; }
   var HOTLINE = ["hotline.message", "hotline.delivered", "hotline.seen", "hotline.acknowledged",
                  "hotline.escalated", "hotline.closed", "hotline.link_down"];
 
