@@ -38,10 +38,10 @@ def test_map_page_loads_leaflet_and_its_script_from_this_node_only(client: TestC
     # Leaflet, the map core, the layers other packages plug in (incidents: the cluster plugin and its layer),
     # then the page's script; every one of them served by this node.
     assert "/static/alerts.js" in sources
-    page = [s for s in sources if s not in ("/static/alerts.js", "/static/sarhad-i18n.js")]
-    assert page[:2] == ["/static/leaflet/leaflet.js", "/border/static/sarhad-map.js"]
-    assert "/border/static/border-map.js" in page
-    assert "/incidents/static/incidents-layer.js" in page
+    own = [s for s in sources if s not in ("/static/alerts.js", "/static/sarhad-i18n.js")]
+    assert own[:2] == ["/static/leaflet/leaflet.js", "/border/static/sarhad-map.js"]
+    assert "/border/static/border-map.js" in own
+    assert "/incidents/static/incidents-layer.js" in own
     for source in sources:
         assert source.startswith("/") and client.get(source).status_code == 200, source
     assert "/static/leaflet/leaflet.css" in html
