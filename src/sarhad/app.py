@@ -127,7 +127,9 @@ def create_app(
 
     openapi.install(app)  # every refusal the node answers, declared (sarhad.web.openapi)
     app.mount("/static/leaflet", StaticFiles(directory=_leaflet_dir()), name="leaflet")
-    app.mount("/static/leaflet-markercluster", StaticFiles(directory=_markercluster_dir()), name="markercluster")
+    app.mount(
+        "/static/leaflet-markercluster", StaticFiles(directory=_markercluster_dir()), name="markercluster"
+    )
     app.mount("/static/swagger-ui", StaticFiles(directory=_swagger_ui_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=PACKAGE_ROOT / "web" / "static"), name="static")
     return app

@@ -5,6 +5,7 @@ zone and digits, "my location", the incident form's map picker, the detail page'
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -86,8 +87,6 @@ def test_the_basemap_is_built_from_high_resolution_public_data() -> None:
     assert path.exists(), "run `make install` (it builds src/sarhad/border/basemap/region.json)"
     document = basemap.served(None, path)
     assert document is not None
-    import json
-
     layers = json.loads(document)["layers"]
     pk_ir = [f for f in layers["boundaries"]["features"] if f["properties"]["parties"] == ["IR", "PK"]]
     assert len(pk_ir) == 1
