@@ -95,6 +95,15 @@ def test_flash_banner_on_the_incidents_map_alarms_and_is_acknowledged_from_there
         expect(other.locator("#alerts")).to_have_attribute("data-count", "1")
         other.close()
 
+        # the alarm follows the officer who moves on to another page (by the navigation)
+        nav_page = ir_context.new_page()
+        nav_page.goto(f"{ir.url}/incidents")
+        nav_page.click("#mainnav >> text=Bulletins")
+        expect(nav_page).to_have_url(f"{ir.url}/bulletins")
+        expect(nav_page.locator("#alerts")).to_have_attribute("data-alarm", "1")
+        expect(nav_page.locator("#alerts")).to_have_attribute("data-audio", "running")
+        nav_page.close()
+
         # muting silences the alarm but keeps the banner; unmuting brings it back
         ir_page.click("#alerts-mute")
         expect(banner).to_have_attribute("data-alarm", "0")

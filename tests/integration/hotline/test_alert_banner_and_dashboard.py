@@ -4,11 +4,13 @@ the home dashboard's panels per role, and the navigation per role."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from hotline_helpers import PASSWORD, audit_actions, deliver, token
 
 from sarhad.core.node import Node
+from sarhad.incidents.models import Incident
 from support.pages import post_login
 
 
@@ -127,3 +129,40 @@ def test_the_dashboard_shows_each_role_only_its_panels_and_the_navigation_what_i
     home = ir_client.get("/").text
     assert 'id="panel-messages"' in home and "You hold no position" in home
     assert 'id="panel-requests"' in home and 'id="panel-links"' not in home
+
+
+def test_todays_incidents_on_the_dashboard_are_those_of_the_sections_of_the_positions_held(
+    pk: Node, ir: Node, pk_client: TestClient
+) -> None:
+    from sarhad.accounts import services as accounts
+    from sarhad.accounts.actors import SystemActor
+
+    commander = token(pk_client, "commander")
+    occurred = (pk.clock.now() - timedelta(minutes=5)).isoformat()
+    body = {
+        "type": "drug_smuggling",
+        "occurred_at": occurred,
+        "lat": 28.95,  # a few km east of Taftan, on Pakistan's side
+        "lon": 61.70,
+        "description": "Vehicle intercepted east of Taftan.",
+        "impact_level": "medium",
+        "source_reliability": "B",
+        "info_credibility": "2",
+    }
+    created = pk_client.post("/api/v1/incidents", json=body, headers=commander)
+    assert created.status_code == 201, created.text
+    incident_id = created.json()["id"]
+    with pk.transaction() as session:
+        # these nodes have no border line to place it by: it is put in section S5 as placement would
+        session.get(Incident, ("PK", incident_id)).section_id = "S5"  # type: ignore[union-attr]
+        # the deputy takes the duty of section S1 only
+        accounts.assign_position(session, pk.clock, SystemActor(), position_id="PK-S1-CDR", username="deputy")
+
+    sign_in(pk_client, "deputy")
+    home = pk_client.get("/").text
+    panel = home.split('id="panel-incidents"', 1)[1].split("</section>", 1)[0]
+    assert "S1" in panel and 'data-incident="' not in panel  # S5's incident is not in S1
+
+    sign_in(pk_client, "commander")  # holds every section's commander position
+    panel = pk_client.get("/").text.split('id="panel-incidents"', 1)[1].split("</section>", 1)[0]
+    assert f'data-incident="PK/{incident_id}"' in panel
