@@ -31,6 +31,7 @@ from sarhad.incidents.schemas import IncidentCreateIn, IncidentUpdateIn
 from sarhad.incidents.taxonomy import taxonomy, type_name
 from sarhad.web import charts
 from sarhad.web.deps import NodeDep, client_ip, public, requires
+from sarhad.web.forms import FormErrors, form_errors
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -251,28 +252,61 @@ def _values_from(incident: Incident | None, zone: str, now: datetime) -> dict[st
     }
 
 
-def _parse_seizures(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+def _field_labels() -> dict[str, str]:
+    """The form's inputs, in its order, with their labels (the error summary names fields by these)."""
+    labels = {
+        "type": _("Type"),
+        "occurred_at": _("Occurred at"),
+        "lat": _("Latitude"),
+        "lon": _("Longitude"),
+        "description": _("Description"),
+        "impact_level": _("Impact level"),
+        "source_reliability": _("Source reliability (A–F)"),
+        "info_credibility": _("Information credibility (1–6)"),
+    }
+    names = codes()
+    labels.update({f"casualty_{c}": names[c] for c in domain.CASUALTY_CATEGORIES})
+    labels.update(
+        {
+            "seizures": _("Seizures"),
+            "persons_apprehended": _("Persons apprehended"),
+            "tlp": _("TLP"),
+            "handling": _("Handling"),
+            "release_to": _("Release to"),
+        }
+    )
+    return labels
+
+
+PATHS = {f"casualties.{c}": f"casualty_{c}" for c in domain.CASUALTY_CATEGORIES} | {"lat/lon": "lat"}
+
+
+def _parse_seizures(text: str, errors: FormErrors) -> list[dict[str, Any]]:
     """One seizure per line: ``item; quantity; unit``."""
-    items, problems = [], []
+    items = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split(";")]
         if len(parts) != 3:
-            problems.append(_("Seizures, line %(n)s: write item; quantity; unit") % {"n": n})
+            errors.add("seizures", _("Line %(n)s: write item; quantity; unit") % {"n": n})
             continue
         try:
             quantity = float(parts[1].replace(",", "."))
         except ValueError:
-            problems.append(_("Seizures, line %(n)s: the quantity is not a number") % {"n": n})
+            errors.add("seizures", _("Line %(n)s: the quantity is not a number") % {"n": n})
             continue
         items.append({"item": parts[0], "quantity": quantity, "unit": parts[2]})
-    return items, problems
+    return items
 
 
-async def _form_values(request: Request, zone: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """(values as typed, data in the API's JSON shape, problems)."""
+async def _form_values(
+    request: Request, node: Any, principal: Principal
+) -> tuple[dict[str, Any], dict[str, Any], FormErrors]:
+    """(values as typed, data in the API's JSON shape, every problem found in them)."""
     form = await request.form()
+    zone = principal.time_zone
+    errors = form_errors(principal, _field_labels(), PATHS)
 
     def text(name: str, cap: int = 2000) -> str:
         value = form.get(name)
@@ -300,7 +334,6 @@ async def _form_values(request: Request, zone: str) -> tuple[dict[str, Any], dic
         "follow_up_id": text("follow_up_id", 64),
         "version": text("version", 12),
     }
-    problems: list[str] = []
     data: dict[str, Any] = {
         "type": values["type"],
         "description": values["description"],
@@ -311,41 +344,54 @@ async def _form_values(request: Request, zone: str) -> tuple[dict[str, Any], dic
         "confirm_far": values["confirm_far"],
     }
     for name in ("lat", "lon"):
+        raw = values[name].strip().replace(",", ".")
+        if not raw:
+            errors.add(name, _("Fill this in."))
+            continue
         try:
-            data[name] = float(values[name].strip().replace(",", "."))
+            data[name] = float(raw)
         except ValueError:
-            problems.append(f"{name}: " + _("not a number"))
+            errors.add(name, _("Write a number in degrees, such as 28.95."))
     try:
         moment = datetime.fromisoformat(values["occurred_at"].strip())
         data["occurred_at"] = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
     except ValueError:
-        problems.append("occurred_at: " + _("not a date and time"))
+        errors.add("occurred_at", _("Write a date and time."))
     persons = parse_count(values["persons_apprehended"])
     if persons is None:
-        problems.append("persons_apprehended: " + _("not a whole number"))
+        errors.add("persons_apprehended", _("Write a whole number, 0 or more."))
     else:
         data["persons_apprehended"] = persons
     casualties: dict[str, int] = {}
     for category in domain.CASUALTY_CATEGORIES:
         raw = text(f"casualty_{category}", 12).strip()
+        values[f"casualty_{category}"] = raw
         if raw:
             count = parse_count(raw)
             if count is not None:
                 casualties[category] = count
             else:
-                problems.append(f"casualties.{category}: " + _("not a whole number"))
+                errors.add(f"casualty_{category}", _("Write a whole number, 0 or more."))
     values["casualties"] = casualties
     data["casualties"] = casualties
-    seizures, seizure_problems = _parse_seizures(values["seizures"])
-    problems += seizure_problems
-    data["seizures"] = seizures
-    return values, data, problems
-
-
-def _problems(exc: ValidationError | SarhadError) -> list[str]:
-    if isinstance(exc, ValidationError):
-        return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-    return [exc.message]
+    data["seizures"] = _parse_seizures(values["seizures"], errors)
+    for problem in domain.incident_problems(
+        type=data["type"],
+        occurred_at=data.get("occurred_at"),
+        lat=data.get("lat"),
+        lon=data.get("lon"),
+        description=data["description"],
+        impact_level=data["impact_level"],
+        now=node.clock.now(),
+        types=taxonomy(node),
+        casualties=casualties,
+        seizures=data["seizures"],
+        persons_apprehended=data.get("persons_apprehended"),
+        source_reliability=data["source_reliability"],
+        info_credibility=data["info_credibility"],
+    ):
+        errors.add_exception(problem)
+    return values, data, errors
 
 
 def _form_page(
@@ -355,7 +401,7 @@ def _form_page(
     values: dict[str, Any],
     *,
     incident: Incident | None = None,
-    errors: list[str] | None = None,
+    errors: FormErrors | None = None,
     far: bool = False,
 ) -> HTMLResponse:
     with node.sessions() as session:
@@ -375,7 +421,7 @@ def _form_page(
             "units": domain.UNITS,
             "tlps": [t.value for t in Tlp],
             "handlings": [h.value for h in Handling],
-            "errors": errors or [],
+            "errors": errors or form_errors(principal, _field_labels(), PATHS),
             "far": far,
             "can_release": principal.can(Permission.RECORDS_RELEASE),
         },
@@ -401,7 +447,7 @@ def new_page(
 async def create(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.INCIDENTS_WRITE)
 ) -> Response:
-    values, data, problems = await _form_values(request, principal.time_zone)
+    values, data, problems = await _form_values(request, node, principal)
     data.update(
         tlp=values["tlp"], handling=values["handling"], release_to=values["release_to"], draft=values["draft"]
     )
@@ -430,7 +476,7 @@ async def create(
                 f"/incidents/{written.incident.origin}/{written.incident.id}", status_code=303
             )
         except (ValidationError, SarhadError) as exc:
-            problems = _problems(exc)
+            problems.add_exception(exc)
             far = isinstance(exc, SarhadError) and exc.code == ErrorCode.FAR_FROM_BORDER
     return _form_page(request, node, principal, values, errors=problems, far=far)
 
@@ -569,6 +615,8 @@ def detail_page(
             and domain.editable_status(incident.status),
             "can_release": own and principal.can(Permission.RECORDS_RELEASE) and incident.status != "draft",
             "max_mb": domain.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+            "can_request": bool(peers) and principal.can(Permission.REQUESTS_WRITE),
+            "can_read_requests": principal.can(Permission.REQUESTS_READ),
         },
         principal,
     )
@@ -603,7 +651,7 @@ async def edit(
 ) -> Response:
     with node.sessions() as session:
         incident = writing.access_own_incident(session, node, principal, incident_id, origin)
-    values, data, problems = await _form_values(request, principal.time_zone)
+    values, data, problems = await _form_values(request, node, principal)
     if values["version"]:
         data["version"] = values["version"]
     far = False
@@ -623,7 +671,7 @@ async def edit(
                 )
             return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)
         except (ValidationError, SarhadError) as exc:
-            problems = _problems(exc)
+            problems.add_exception(exc)
             far = isinstance(exc, SarhadError) and exc.code == ErrorCode.FAR_FROM_BORDER
     return _form_page(request, node, principal, values, incident=incident, errors=problems, far=far)
 
