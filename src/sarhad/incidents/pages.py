@@ -13,25 +13,25 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export, record_list_read
-from sarhad.core.errors import ErrorCode, NotFound, SarhadError
+from sarhad.core.errors import ErrorCode, InvalidInput, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.core.params import parse_count
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.peers import configured_peers
-from sarhad.incidents import attachments, domain, reading, reports, sharing, versions, writing
+from sarhad.incidents import attachments, bulk, domain, imports, reading, reports, sharing, versions, writing
 from sarhad.incidents.api import parse_filter, read_upload
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import IncidentCreateIn, IncidentUpdateIn
 from sarhad.incidents.taxonomy import taxonomy, type_name
 from sarhad.web import charts
 from sarhad.web.deps import NodeDep, client_ip, public, requires
-from sarhad.web.forms import FormErrors, form_errors
+from sarhad.web.forms import FormErrors, form_errors, row_message
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -41,6 +41,7 @@ add_nav_item("/incidents/reports/daily", "Situation report", Permission.INCIDENT
 STATIC_FILES = {
     "incidents-map.js": "text/javascript; charset=utf-8",
     "incidents.css": "text/css; charset=utf-8",
+    "incidents-import.js": "text/javascript; charset=utf-8",
 }
 WINDOWS = (1, 7, 30, 90, 365)
 TEXT_CAP = domain.DESCRIPTION_MAX * 2
@@ -479,6 +480,92 @@ async def create(
             problems.add_exception(exc)
             far = isinstance(exc, SarhadError) and exc.code == ErrorCode.FAR_FROM_BORDER
     return _form_page(request, node, principal, values, errors=problems, far=far)
+
+
+# --- CSV import (a background job the page follows) ---------------------------------------------------------
+
+IMPORT_MAX_BYTES = 30 * 1024 * 1024
+
+
+def _import_labels() -> dict[str, str]:
+    """The import's columns, named as the form names them (for the refused rows)."""
+    labels = {"file": _("CSV file"), "row": _("Row"), "lat/lon": _("Location")}
+    labels.update(_field_labels())
+    labels.update({"casualties": _("Casualties"), "exercise": _("Exercise data"), "status": _("Status")})
+    return labels
+
+
+def _row_problem(error: Any, labels: dict[str, str]) -> tuple[int, str, str]:
+    return error.line, labels.get(error.field, error.field), row_message(error.message)
+
+
+def _import_page(
+    request: Request,
+    node: Any,
+    principal: Principal,
+    *,
+    job: imports.ImportJob | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    labels = _import_labels()
+    return _page(
+        request,
+        "incidents/import.html",
+        {
+            "job": job,
+            "row_errors": [_row_problem(e, labels) for e in job.errors] if job else [],
+            "file_error": row_message(job.file_error) if job and job.file_error else "",
+            "errors": errors or form_errors(principal, {"file": labels["file"]}),
+            "max_mb": IMPORT_MAX_BYTES // (1024 * 1024),
+            "count_template": _("%(done)s of %(total)s rows checked"),
+            "required": bulk.REQUIRED,
+            "optional": bulk.OPTIONAL,
+        },
+        principal,
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/incidents/import", response_class=HTMLResponse)
+def import_page(
+    request: Request,
+    node: NodeDep,
+    job: Annotated[str, Query(max_length=64)] = "",
+    principal: Principal = requires(Permission.INCIDENTS_WRITE),
+) -> HTMLResponse:
+    found = imports.get_job(principal, job) if job else None
+    return _import_page(request, node, principal, job=found)
+
+
+@router.post("/incidents/import", response_model=None)
+async def import_upload(
+    request: Request,
+    node: NodeDep,
+    file: Annotated[UploadFile | None, File()] = None,
+    confirm_far: Annotated[str, Form(max_length=4)] = "",
+    principal: Principal = requires(Permission.INCIDENTS_WRITE),
+) -> Response:
+    errors = form_errors(principal, {"file": _("CSV file")})
+    data = await file.read(IMPORT_MAX_BYTES + 1) if file is not None else b""
+    if len(data) > IMPORT_MAX_BYTES:
+        errors.add("file", _("The file is larger than %(mb)s MB: split it.") % {"mb": IMPORT_MAX_BYTES >> 20})
+    elif not data.strip():
+        errors.add("file", _("Choose a CSV file with at least one incident."))
+    else:
+        try:
+            job = imports.start_import(
+                node, principal, data, (file.filename if file else "") or "", confirm_far=bool(confirm_far)
+            )
+            return RedirectResponse(f"/incidents/import?job={job.id}", status_code=303)
+        except InvalidInput:
+            errors.add("file", _("The file is not UTF-8 text: save it as CSV UTF-8."))
+    return _import_page(request, node, principal, errors=errors)
+
+
+@router.get("/incidents/import/{job_id}/status")
+def import_status(job_id: str, principal: Principal = requires(Permission.INCIDENTS_WRITE)) -> JSONResponse:
+    """How far the caller's import got (the page's progress bar polls this)."""
+    return JSONResponse(imports.get_job(principal, job_id).as_dict())
 
 
 # --- reports (before the detail routes: their paths have the same shape) ----------------------------------

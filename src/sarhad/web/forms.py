@@ -250,3 +250,49 @@ def error_page_text(code: ErrorCode, status: int) -> tuple[str, str]:
     if status in (400, 422):
         return _("This could not be done"), code_message(code) or _("Something in the request is not right.")
     return _("Something went wrong"), _("Try again; if it goes on, tell the node's operator.")
+
+
+IMPORT_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(r"(\d+) values for (\d+) columns"),
+        lambda m: (
+            _("This line has %(got)s values for %(want)s columns.") % {"got": m.group(1), "want": m.group(2)}
+        ),
+    ),
+    (
+        re.compile(r"is not an ISO 8601 time"),
+        lambda m: _("Write a date and time with its zone, such as 2026-11-20T14:30:00+05:00."),
+    ),
+    (re.compile(r"is not yes or no"), lambda m: _("Write yes or no.")),
+    (re.compile(r"is not category=count"), lambda m: _("Write category=count, such as security_injured=2.")),
+    (
+        re.compile(r"is not item:quantity:unit"),
+        lambda m: _("Write item:quantity:unit, such as opium:120:kg."),
+    ),
+    (re.compile(r"is not a whole number"), lambda m: _("Write a whole number, 0 or more.")),
+    (re.compile(r"is not a (finite )?number"), lambda m: _("Write a number.")),
+    (re.compile(r"draft or reported"), lambda m: _("Write draft or reported.")),
+    (
+        re.compile(r"missing column\(s\): ([^(]+)"),
+        lambda m: _("The first line must name the columns; missing: %(c)s.") % {"c": m.group(1).strip()},
+    ),
+    (
+        re.compile(r"unknown column\(s\): ([^;]+)"),
+        lambda m: _("Unknown columns: %(c)s. Check their spelling.") % {"c": m.group(1).strip()},
+    ),
+    (re.compile(r"the file is empty"), lambda m: _("The file is empty.")),
+    (re.compile(r"a column is named twice"), lambda m: _("A column is named twice.")),
+    (
+        re.compile(r"^line (\d+): .*(quote|longer than)"),
+        lambda m: _("Line %(n)s: a quote is not closed, or a value is far too long.") % {"n": m.group(1)},
+    ),
+)
+
+
+def row_message(message: str) -> str:
+    """A refused import row's (or file's) message in the user's words and language."""
+    for pattern, words in IMPORT_WORDS:
+        match = pattern.search(message)
+        if match:
+            return words(match)
+    return rule_message(message)
