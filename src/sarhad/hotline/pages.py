@@ -28,6 +28,7 @@ from sarhad.hotline.schemas import MessageIn
 from sarhad.live import services as live
 from sarhad.web.charts import grouped_bar_chart
 from sarhad.web.deps import NodeDep, client_ip, public, requires
+from sarhad.web.forms import FormErrors, form_errors
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -119,12 +120,33 @@ def inbox(
     return render(request, "hotline_inbox.html", context, principal=principal)
 
 
+def _compose_labels() -> dict[str, str]:
+    return {
+        "channel": _("Channel"),
+        "precedence": _("Precedence"),
+        "subject": _("Subject"),
+        "body": _("Message"),
+        "lat": _("Latitude"),
+        "lon": _("Longitude"),
+        "incident": _("Incident"),
+    }
+
+
+def _incident_choices(session: Any, node: Node, principal: Principal) -> list[Any] | None:
+    """Recent incidents to refer to (None when the user may not read incidents: a typed reference then)."""
+    if not principal.can(Permission.INCIDENTS_READ):
+        return None
+    from sarhad.incidents import choices  # lazy: the incidents package is optional here
+
+    return list(choices.recent_choices(session, node, principal, principal.language))
+
+
 def _compose_page(
     request: Request,
     principal: Principal,
     values: dict[str, Any],
     *,
-    errors: list[str] | None = None,
+    errors: FormErrors | None = None,
     reply_to: HotlineMessage | None = None,
 ) -> HTMLResponse:
     node = request.app.state.node
@@ -132,12 +154,14 @@ def _compose_page(
     with node.sessions() as session:
         held = access.held_positions(session, node, principal) or set()
         channels = [c for c in configuration.list_channels(session) if c.own_position_id in held]
+        incidents = _incident_choices(session, node, principal)
     context = _common(request, principal, mark)
     context.update(
         {
             "values": values,
-            "errors": errors or [],
+            "errors": errors or form_errors(principal, _compose_labels()),
             "channels": channels,
+            "incidents": incidents,
             "precedences": domain.PRECEDENCES,
             "reply_to": reply_to,
             "body_max": domain.BODY_MAX,
@@ -196,15 +220,18 @@ def compose_submit(
         "incident": incident,
         "reply_to": reply_to,
     }
-    problems: list[str] = []
+    problems = form_errors(principal, _compose_labels())
     coordinates: dict[str, float | None] = {}
     for name, raw in (("lat", lat), ("lon", lon)):
         text = raw.strip().replace(",", ".")
         try:
             coordinates[name] = float(text) if text else None
         except ValueError:
-            problems.append(f"{name}: " + _("not a number"))
+            problems.add(name, _("Write a number in degrees, such as 28.95."))
             coordinates[name] = None
+    for name, typed in (("subject", subject), ("body", body)):
+        if not typed.strip():
+            problems.add(name, _("Fill this in."))
     original = None
     if not problems:
         try:
@@ -221,10 +248,8 @@ def compose_submit(
             with node.transaction() as session:
                 message = sending.send_message(session, node, principal, data, client_ip=client_ip(request))
             return RedirectResponse(f"/hotline/messages/{message.id}", status_code=303)
-        except ValidationError as exc:
-            problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        except SarhadError as exc:
-            problems = [exc.message]
+        except (ValidationError, SarhadError) as exc:
+            problems.add_exception(exc)
     if reply_to:
         with node.sessions() as session:
             try:

@@ -7,7 +7,6 @@ refuses; a refused form is shown again with the reasons and what was typed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -131,41 +130,13 @@ def requests_page(
 
 def _incidents_of(
     session: Any, node: Any, principal: Principal, keys: list[tuple[str, str]]
-) -> dict[tuple[str, str], IncidentView]:
+) -> dict[tuple[str, str], Any]:
     """The incidents the requests refer to, by type, place and time (for a viewer who may read incidents)."""
     if not principal.can(Permission.INCIDENTS_READ):
         return {}
-    from sarhad.incidents import reading  # lazy: the incidents package is optional here
+    from sarhad.incidents import choices  # lazy: the incidents package is optional here
 
-    found = reading.incident_summaries(session, principal, keys)
-    return {key: _incident_view(node, principal, s) for key, s in found.items()}
-
-
-@dataclass(frozen=True)
-class IncidentView:
-    key: str
-    origin: str
-    id: str
-    type_name: str
-    place: str
-    occurred_at: datetime
-
-
-def _incident_view(node: Any, principal: Principal, summary: Any) -> IncidentView:
-    from sarhad.incidents.taxonomy import type_name
-
-    place = _("section %(s)s") % {"s": summary.section_id} if summary.section_id else ""
-    if summary.side:
-        place = f"{place} ({summary.side})" if place else summary.side
-    coordinates = f"{summary.lat:.3f}, {summary.lon:.3f}"
-    return IncidentView(
-        key=summary.key,
-        origin=summary.origin,
-        id=summary.id,
-        type_name=type_name(node, summary.type, principal.language),
-        place=f"{place} · {coordinates}" if place else coordinates,
-        occurred_at=summary.occurred_at,
-    )
+    return choices.views_of(session, node, principal, principal.language, keys)
 
 
 def countdown_words() -> dict[str, str]:
@@ -220,15 +191,12 @@ def _form(
     labels = _labels()
     with node.sessions() as session:
         peers = configured_peers(session)
-        choices: list[IncidentView] = []
+        incidents: list[Any] = []
         if principal.can(Permission.INCIDENTS_READ):
-            from sarhad.incidents import reading
+            from sarhad.incidents import choices  # lazy: the incidents package is optional here
 
-            recent = reading.recent_incidents(session, node, principal)
             chosen = (values["incident_origin"], values["incident_id"])
-            if chosen[1] and all((s.origin, s.id) != chosen for s in recent):
-                recent = list(reading.incident_summaries(session, principal, [chosen]).values()) + recent
-            choices = [_incident_view(node, principal, s) for s in recent]
+            incidents = choices.recent_choices(session, node, principal, principal.language, keep=chosen)
     return render(
         request,
         "request_form.html",
@@ -238,7 +206,7 @@ def _form(
             "actions": ACTIONS,
             "deadlines": DEADLINES,
             "labels": labels,
-            "incidents": choices,
+            "incidents": incidents,
             "errors": errors or form_errors(principal, _field_labels(labels), PATHS),
         },
         principal=principal,

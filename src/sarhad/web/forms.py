@@ -80,8 +80,11 @@ class FormErrors:
         """Every problem of a refusal, each next to its field; returns itself."""
         if isinstance(exc, ValidationError):
             for error in exc.errors():
-                location = ".".join(str(p) for p in error.get("loc", ()))
-                self.add(self.input_for(location), self.words(validation_message(error)))
+                path = [str(p) for p in error.get("loc", ())]
+                message = validation_message(error)
+                if path and path[-1] in COORDINATE_WORDS and str(error.get("type", "")).endswith(RANGE_KINDS):
+                    message = COORDINATE_WORDS[path[-1]]()
+                self.add(self.input_for(".".join(path)), self.words(message))
         elif isinstance(exc, RuleError):
             self.add(self.input_for(exc.field), self.words(rule_message(exc.message)))
         else:
@@ -107,6 +110,13 @@ class FormErrors:
             return formatter(moment) if moment.tzinfo else match.group(0)
 
         return ISO_TIME.sub(replace, message)
+
+
+COORDINATE_WORDS: dict[str, Callable[[], str]] = {
+    "lat": lambda: _("A latitude is between -90 and 90 degrees."),
+    "lon": lambda: _("A longitude is between -180 and 180 degrees."),
+}
+RANGE_KINDS = ("than", "than_equal")
 
 
 def form_errors(
