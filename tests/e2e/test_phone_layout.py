@@ -119,7 +119,14 @@ def concrete_urls(pair: DemoPair, node: str) -> dict[str, list[str]]:
         "/api/v1/border/crossings",
         lambda i: i["properties"].get("crossing_kind") == "official_crossing",
     )
-    market = _first(url, liaison, "/api/v1/border/markets", lambda i: i["properties"]["host_party"] != other)
+    markets = httpx.get(
+        f"{url}/api/v1/border/markets", headers={"Authorization": f"Bearer {liaison}"}, timeout=10
+    ).json()["features"]
+    # only the host party edits a market, and the demo's markets are all on PK's side: IR has none to edit
+    hosted = [
+        m["properties"].get("id", m.get("id")) for m in markets if m["properties"]["host_party"] != other
+    ]
+    assert hosted or node == "ir"
     fence = _first(url, liaison, "/api/v1/border/fence", lambda i: i["properties"]["party"] != other)
     joint = httpx.get(f"{url}/api/v1/joint", headers={"Authorization": f"Bearer {liaison}"}, timeout=10)
     joints = joint.json() if joint.status_code == 200 else []
@@ -136,7 +143,7 @@ def concrete_urls(pair: DemoPair, node: str) -> dict[str, list[str]]:
         ],
         "/hotline/messages/{message_id}": [{"message_id": message["id"]}],
         "/border/crossings/{crossing_id}/edit": [{"crossing_id": crossing["crossing"]}],
-        "/border/markets/{market_id}/edit": [{"market_id": market["id"]}],
+        "/border/markets/{market_id}/edit": [{"market_id": m} for m in hosted[:1]],
         "/border/fence/{segment_id}/edit": [{"segment_id": fence["id"]}],
         "/impact/{section}": [{"section": "S5"}],
         "/joint/{joint_id}": [{"joint_id": j["id"]} for j in joints[:1]],

@@ -414,7 +414,8 @@ def _parse_policy(text: str) -> list[dict[str, Any]]:
             continue
         if len(parts) != 2:
             raise InvalidInput(
-                _("line %(n)d: write '<seconds or deadline> <parent or position id>'") % {"n": number}
+                _("line %(n)d: write '<seconds or deadline> <parent or position id>'") % {"n": number},
+                details={"field": "steps"},
             )
         wait: int | None
         if parts[0] == "deadline":
@@ -422,13 +423,43 @@ def _parse_policy(text: str) -> list[dict[str, Any]]:
         elif parse_count(parts[0]) is not None:
             wait = parse_count(parts[0])
         else:
-            raise InvalidInput(_("line %(n)d: the wait is a number of seconds or 'deadline'") % {"n": number})
+            raise InvalidInput(
+                _("line %(n)d: the wait is a number of seconds or 'deadline'") % {"n": number},
+                details={"field": "steps"},
+            )
         steps.append({"wait_seconds": wait, "notify": parts[1]})
     return steps
 
 
+def _admin_labels() -> dict[str, str]:
+    return {
+        "flash": "FLASH",
+        "immediate": "IMMEDIATE",
+        "priority": "PRIORITY",
+        "routine": "ROUTINE",
+        "steps": _("Steps"),
+        "max_repeats": _("Repeats"),
+        "own_position": _("Our position"),
+        "counterpart_party": _("Party"),
+        "counterpart_position": _("Counterpart position id"),
+        "name_en": _("Name (English)"),
+    }
+
+
+def _admin_errors(principal: Principal, exc: SarhadError | None = None) -> FormErrors:
+    paths = {p: p.lower() for p in domain.PRECEDENCES}  # the deadline rules name the precedence
+    errors = form_errors(principal, _admin_labels(), paths)
+    return errors.add_exception(exc) if exc is not None else errors
+
+
 def _admin_page(
-    request: Request, node: Node, principal: Principal, *, errors: list[str] | None = None, done: str = ""
+    request: Request,
+    node: Node,
+    principal: Principal,
+    *,
+    errors: FormErrors | None = None,
+    done: str = "",
+    form: str = "",
 ) -> HTMLResponse:
     mark = _live_mark(node)
     with node.sessions() as session:
@@ -447,7 +478,8 @@ def _admin_page(
             "repeats": repeats,
             "channels": channels,
             "peers": peers,
-            "errors": errors or [],
+            "errors": errors or _admin_errors(principal),
+            "error_form": form,
             "done": done,
         }
     )
@@ -475,16 +507,17 @@ def admin_deadlines(
     principal: Principal = requires(Permission.HOTLINE_ADMIN),
 ) -> Response:
     raw = {"FLASH": flash, "IMMEDIATE": immediate, "PRIORITY": priority, "ROUTINE": routine}
-    bad = [k for k, v in raw.items() if parse_count(v) is None]
-    if bad:
-        return _admin_page(
-            request, node, principal, errors=[f"{k}: " + _("a whole number of seconds") for k in bad]
-        )
+    errors = _admin_errors(principal)
+    for key, value in raw.items():
+        if parse_count(value) is None:
+            errors.add(key.lower(), _("Write a whole number of seconds."))
+    if errors:
+        return _admin_page(request, node, principal, errors=errors, form="deadlines")
     try:
         with node.transaction() as session:
             configuration.set_deadlines(session, node, principal, {k: int(v) for k, v in raw.items()})
     except SarhadError as exc:
-        return _admin_page(request, node, principal, errors=[exc.message])
+        return _admin_page(request, node, principal, errors=_admin_errors(principal, exc), form="deadlines")
     return RedirectResponse("/hotline/admin?saved=deadlines", status_code=303)
 
 
@@ -499,13 +532,14 @@ def admin_policy(
 ) -> Response:
     try:
         if not max_repeats.strip().isdigit():
-            raise InvalidInput("max_repeats: " + _("a whole number"))
+            raise InvalidInput(_("Write a whole number."), details={"field": "max_repeats"})
         with node.transaction() as session:
             configuration.set_policy(
                 session, node, principal, position, _parse_policy(steps), int(max_repeats)
             )
     except SarhadError as exc:
-        return _admin_page(request, node, principal, errors=[exc.message])
+        errors = _admin_errors(principal, exc)
+        return _admin_page(request, node, principal, errors=errors, form=f"policy:{position}")
     return RedirectResponse("/hotline/admin?saved=policy", status_code=303)
 
 
@@ -534,5 +568,5 @@ def admin_channel(
                 counterpart_names=names,
             )
     except SarhadError as exc:
-        return _admin_page(request, node, principal, errors=[exc.message])
+        return _admin_page(request, node, principal, errors=_admin_errors(principal, exc), form="channel")
     return RedirectResponse("/hotline/admin?saved=channel", status_code=303)
