@@ -33,6 +33,8 @@ def liaison(chromium: Browser, pair: DemoPair) -> Iterator[Page]:
     page.fill("input[name=password]", pair.password("pk.liaison"))
     page.click("button[type=submit]")
     expect(page).not_to_have_url(re.compile(r"/login"))
+    page.click("button[name=language][value=en]")  # the language is the user's; a test may have changed it
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     try:
         yield page
     finally:

@@ -323,6 +323,7 @@ def _detail(
         )
         events = services.timeline(session, found)
         deliveries = services.deliveries_of(session, found)
+        incident = _incidents_of(session, node, principal, [(found.incident_origin, found.incident_id)])
     now = node.clock.now()
     incoming = found.origin != node.party
     return render(
@@ -330,6 +331,7 @@ def _detail(
         "request.html",
         {
             "r": found,
+            "incident": next(iter(incident.values()), None),
             "incoming": incoming,
             "events": events,
             "deliveries": deliveries,
