@@ -155,6 +155,10 @@ def _compose_page(
         held = access.held_positions(session, node, principal) or set()
         channels = [c for c in configuration.list_channels(session) if c.own_position_id in held]
         incidents = _incident_choices(session, node, principal)
+    if incidents:  # received incidents named in the choice are a list read
+        record_list_read(
+            node, principal.username, "incident", "incident", incidents, client_ip=client_ip(request)
+        )
     context = _common(request, principal, mark)
     context.update(
         {

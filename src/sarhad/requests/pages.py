@@ -102,6 +102,7 @@ def requests_page(
             session, node, principal, [(r.incident_origin, r.incident_id) for r in rows]
         )
     record_list_read(node, principal.username, "request", "request", rows, client_ip=client_ip(request))
+    _audit_incidents(request, node, principal, list(incidents.values()))
     now = node.clock.now()
     filters = {k: v for k, v in request.query_params.items() if v}
     api_filters = dict(filters)
@@ -137,6 +138,11 @@ def _incidents_of(
     from sarhad.incidents import choices  # lazy: the incidents package is optional here
 
     return choices.views_of(session, node, principal, principal.language, keys)
+
+
+def _audit_incidents(request: Request, node: Any, principal: Principal, shown: list[Any]) -> None:
+    """Received incidents named on a page (by type, place and time) are a list read, audited as such."""
+    record_list_read(node, principal.username, "incident", "incident", shown, client_ip=client_ip(request))
 
 
 def countdown_words() -> dict[str, str]:
@@ -197,6 +203,7 @@ def _form(
 
             chosen = (values["incident_origin"], values["incident_id"])
             incidents = choices.recent_choices(session, node, principal, principal.language, keep=chosen)
+    _audit_incidents(request, node, principal, incidents)
     return render(
         request,
         "request_form.html",
@@ -324,6 +331,7 @@ def _detail(
         events = services.timeline(session, found)
         deliveries = services.deliveries_of(session, found)
         incident = _incidents_of(session, node, principal, [(found.incident_origin, found.incident_id)])
+    _audit_incidents(request, node, principal, list(incident.values()))
     now = node.clock.now()
     incoming = found.origin != node.party
     return render(

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from request_helpers import PASSWORD, create_incident, snapshot
+from sqlalchemy import select
 
+from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node
 from support.inprocess import deliver
@@ -36,6 +38,10 @@ def test_a_request_made_on_the_page_is_overdue_on_both_lists_and_answered_late_w
     sign_in(ir_client, "liaison")
     form = ir_client.get(f"/requests/new?incident=PK/{incident_id}", headers=PAGE)
     assert form.status_code == 200 and f'value="PK/{incident_id}" selected' in form.text
+    assert 'name="incident_id"' not in form.text  # the incident is chosen, never typed
+    with ir.sessions() as session:  # PK's incident named in the choice: a list read of received records
+        listed = session.scalars(select(AuditEntry).where(AuditEntry.action == "incident.list")).all()
+    assert any(f"PK/{incident_id}" in entry.details["records"] for entry in listed)
     token = csrf(form.text)
     refused = ir_client.post(
         "/requests/new",
