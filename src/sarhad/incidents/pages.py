@@ -7,10 +7,9 @@ API refuses; a refused form is shown again with the reasons and what was typed.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from importlib.resources import files
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -21,11 +20,11 @@ from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export, record_list_read
 from sarhad.core.errors import ErrorCode, InvalidInput, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
-from sarhad.core.params import parse_count
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.peers import configured_peers
 from sarhad.incidents import attachments, bulk, domain, imports, reading, reports, sharing, versions, writing
 from sarhad.incidents.api import parse_filter, read_upload
+from sarhad.incidents.form_values import PATHS, form_values, values_from
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import IncidentCreateIn, IncidentUpdateIn
 from sarhad.incidents.taxonomy import taxonomy, type_name
@@ -44,7 +43,6 @@ STATIC_FILES = {
     "incidents-import.js": "text/javascript; charset=utf-8",
 }
 WINDOWS = (1, 7, 30, 90, 365)
-TEXT_CAP = domain.DESCRIPTION_MAX * 2
 
 
 @router.get("/incidents/static/{name}")
@@ -205,54 +203,6 @@ def picture_page(
 # --- the form -----------------------------------------------------------------------------------------------
 
 
-def _local_input(value: Any, zone: str) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
-    return str(value or "")
-
-
-def _values_from(incident: Incident | None, zone: str, now: datetime) -> dict[str, Any]:
-    if incident is None:
-        return {
-            "type": "",
-            "occurred_at": _local_input(now, zone),
-            "lat": "",
-            "lon": "",
-            "description": "",
-            "impact_level": "low",
-            "persons_apprehended": "0",
-            "source_reliability": "F",
-            "info_credibility": "6",
-            "exercise": False,
-            "casualties": {},
-            "seizures": "",
-            "tlp": Tlp.AMBER.value,
-            "handling": Handling.NO_ONWARD.value,
-            "release_to": [],
-            "draft": False,
-            "confirm_far": False,
-            "follow_up_origin": "",
-            "follow_up_id": "",
-            "version": "",
-        }
-    return {
-        "type": incident.type,
-        "occurred_at": _local_input(incident.occurred_at, zone),
-        "lat": str(incident.lat),
-        "lon": str(incident.lon),
-        "description": incident.description,
-        "impact_level": incident.impact_level,
-        "persons_apprehended": str(incident.persons_apprehended),
-        "source_reliability": incident.source_reliability,
-        "info_credibility": incident.info_credibility,
-        "exercise": incident.exercise,
-        "casualties": dict(incident.casualties),
-        "seizures": "\n".join(f"{s['item']}; {s['quantity']:g}; {s['unit']}" for s in incident.seizures),
-        "confirm_far": False,
-        "version": str(incident.version),
-    }
-
-
 def _field_labels() -> dict[str, str]:
     """The form's inputs, in its order, with their labels (the error summary names fields by these)."""
     labels = {
@@ -277,122 +227,6 @@ def _field_labels() -> dict[str, str]:
         }
     )
     return labels
-
-
-PATHS = {f"casualties.{c}": f"casualty_{c}" for c in domain.CASUALTY_CATEGORIES} | {"lat/lon": "lat"}
-
-
-def _parse_seizures(text: str, errors: FormErrors) -> list[dict[str, Any]]:
-    """One seizure per line: ``item; quantity; unit``."""
-    items = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split(";")]
-        if len(parts) != 3:
-            errors.add("seizures", _("Line %(n)s: write item; quantity; unit") % {"n": n})
-            continue
-        try:
-            quantity = float(parts[1].replace(",", "."))
-        except ValueError:
-            errors.add("seizures", _("Line %(n)s: the quantity is not a number") % {"n": n})
-            continue
-        items.append({"item": parts[0], "quantity": quantity, "unit": parts[2]})
-    return items
-
-
-async def _form_values(
-    request: Request, node: Any, principal: Principal
-) -> tuple[dict[str, Any], dict[str, Any], FormErrors]:
-    """(values as typed, data in the API's JSON shape, every problem found in them)."""
-    form = await request.form()
-    zone = principal.time_zone
-    errors = form_errors(principal, _field_labels(), PATHS)
-
-    def text(name: str, cap: int = 2000) -> str:
-        value = form.get(name)
-        return value[:cap] if isinstance(value, str) else ""
-
-    values: dict[str, Any] = {
-        "type": text("type", 40),
-        "occurred_at": text("occurred_at", 40),
-        "lat": text("lat", 40),
-        "lon": text("lon", 40),
-        "description": text("description", TEXT_CAP),
-        "impact_level": text("impact_level", 16),
-        "persons_apprehended": text("persons_apprehended", 12) or "0",
-        "source_reliability": text("source_reliability", 1) or "F",
-        "info_credibility": text("info_credibility", 1) or "6",
-        "exercise": bool(form.get("exercise")),
-        "casualties": {},
-        "seizures": text("seizures", 10_000),
-        "tlp": text("tlp", 16) or Tlp.AMBER.value,
-        "handling": text("handling", 16) or Handling.NO_ONWARD.value,
-        "release_to": [v for v in form.getlist("release_to") if isinstance(v, str)][:32],
-        "draft": bool(form.get("draft")),
-        "confirm_far": bool(form.get("confirm_far")),
-        "follow_up_origin": text("follow_up_origin", 2),
-        "follow_up_id": text("follow_up_id", 64),
-        "version": text("version", 12),
-    }
-    data: dict[str, Any] = {
-        "type": values["type"],
-        "description": values["description"],
-        "impact_level": values["impact_level"],
-        "source_reliability": values["source_reliability"],
-        "info_credibility": values["info_credibility"],
-        "exercise": values["exercise"],
-        "confirm_far": values["confirm_far"],
-    }
-    for name in ("lat", "lon"):
-        raw = values[name].strip().replace(",", ".")
-        if not raw:
-            errors.add(name, _("Fill this in."))
-            continue
-        try:
-            data[name] = float(raw)
-        except ValueError:
-            errors.add(name, _("Write a number in degrees, such as 28.95."))
-    try:
-        moment = datetime.fromisoformat(values["occurred_at"].strip())
-        data["occurred_at"] = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
-    except ValueError:
-        errors.add("occurred_at", _("Write a date and time."))
-    persons = parse_count(values["persons_apprehended"])
-    if persons is None:
-        errors.add("persons_apprehended", _("Write a whole number, 0 or more."))
-    else:
-        data["persons_apprehended"] = persons
-    casualties: dict[str, int] = {}
-    for category in domain.CASUALTY_CATEGORIES:
-        raw = text(f"casualty_{category}", 12).strip()
-        values[f"casualty_{category}"] = raw
-        if raw:
-            count = parse_count(raw)
-            if count is not None:
-                casualties[category] = count
-            else:
-                errors.add(f"casualty_{category}", _("Write a whole number, 0 or more."))
-    values["casualties"] = casualties
-    data["casualties"] = casualties
-    data["seizures"] = _parse_seizures(values["seizures"], errors)
-    for problem in domain.incident_problems(
-        type=data["type"],
-        occurred_at=data.get("occurred_at"),
-        lat=data.get("lat"),
-        lon=data.get("lon"),
-        description=data["description"],
-        impact_level=data["impact_level"],
-        now=node.clock.now(),
-        types=taxonomy(node),
-        casualties=casualties,
-        seizures=data["seizures"],
-        persons_apprehended=data.get("persons_apprehended"),
-        source_reliability=data["source_reliability"],
-        info_credibility=data["info_credibility"],
-    ):
-        errors.add_exception(problem)
-    return values, data, errors
 
 
 def _form_page(
@@ -439,7 +273,7 @@ def new_page(
     follow_up_id: Annotated[str, Query(max_length=64)] = "",
     principal: Principal = requires(Permission.INCIDENTS_WRITE),
 ) -> HTMLResponse:
-    values = _values_from(None, principal.time_zone, node.clock.now())
+    values = values_from(None, principal.time_zone, node.clock.now())
     values.update(follow_up_origin=follow_up_origin, follow_up_id=follow_up_id)
     return _form_page(request, node, principal, values)
 
@@ -448,7 +282,7 @@ def new_page(
 async def create(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.INCIDENTS_WRITE)
 ) -> Response:
-    values, data, problems = await _form_values(request, node, principal)
+    values, data, problems = await form_values(request, node, principal, _field_labels())
     data.update(
         tlp=values["tlp"], handling=values["handling"], release_to=values["release_to"], draft=values["draft"]
     )
@@ -723,7 +557,7 @@ def edit_page(
         request,
         node,
         principal,
-        _values_from(incident, principal.time_zone, node.clock.now()),
+        values_from(incident, principal.time_zone, node.clock.now()),
         incident=incident,
     )
 
@@ -738,7 +572,7 @@ async def edit(
 ) -> Response:
     with node.sessions() as session:
         incident = writing.access_own_incident(session, node, principal, incident_id, origin)
-    values, data, problems = await _form_values(request, node, principal)
+    values, data, problems = await form_values(request, node, principal, _field_labels())
     if values["version"]:
         data["version"] = values["version"]
     far = False
