@@ -19,12 +19,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sarhad import __version__
 from sarhad.audit.services import record_refusal
 from sarhad.core.database import ensure_migrated
-from sarhad.core.errors import NotAuthenticated, SarhadError
+from sarhad.core.errors import NotAuthenticated, NotFound, SarhadError
+from sarhad.core.i18n import LANGUAGES, current_language
 from sarhad.core.node import Node
 from sarhad.core.sqlite import SqliteWriters, write_ahead_log_checkpoints_in_background
 from sarhad.features import FEATURES, feature_module
 from sarhad.web import openapi
 from sarhad.web.deps import public
+from sarhad.web.forms import error_page_text
 from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware, NoStoreMiddleware
 from sarhad.web.templating import PACKAGE_ROOT, render
 from sarhad.web.text_guard import refuse_nul
@@ -244,10 +246,13 @@ def _install_errors(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         principal = getattr(request.state, "principal", None)
+        language = principal.language if principal is not None else request.cookies.get("sarhad_lang", "")
+        current_language.set(language if language in LANGUAGES else "en")
+        title, explanation = error_page_text(exc.code, exc.status_code)
         return render(
             request,
             "error.html",
-            {"title": exc.code, "message": exc.message},
+            {"title": title, "explanation": explanation, "message": exc.message},
             principal=principal,
             status_code=exc.status_code,
         )
@@ -272,6 +277,8 @@ def _install_errors(app: FastAPI) -> None:
         if exc.status_code == 405:  # the methods of the path's own routes, not of the first route matched
             return _method_not_allowed(request)
         code = {404: "not_found"}.get(exc.status_code, "http_error")
+        if exc.status_code == 404 and not _wants_json(request):  # a page that does not exist: said in words
+            return await sarhad_error(request, NotFound(str(exc.detail)))
         headers = dict(exc.headers or {})
         return JSONResponse(
             {"error": {"code": code, "message": str(exc.detail)}},

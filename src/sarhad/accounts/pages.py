@@ -18,6 +18,7 @@ from sarhad.core.errors import ErrorCode, InvalidInput, PermissionDenied, Sarhad
 from sarhad.core.i18n import LANGUAGES, gettext
 from sarhad.core.node import Node
 from sarhad.web.deps import LANGUAGE_COOKIE, SESSION_COOKIE, NodeDep, client_ip, public, requires
+from sarhad.web.forms import FormErrors, form_errors
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -163,26 +164,51 @@ def choose_language_anonymous(
     return response
 
 
-@router.get("/me", response_class=HTMLResponse)
-def preferences_page(
-    request: Request, node: NodeDep, principal: Principal = requires(Permission.PROFILE)
+def _me_labels() -> dict[str, str]:
+    return {"language": gettext("Language"), "time_zone": gettext("Time zone"), "calendar": gettext("Calendar")}
+
+
+def _me_page(
+    request: Request, node: Node, principal: Principal, errors: FormErrors | None = None
 ) -> HTMLResponse:
     with node.sessions() as session:
         positions = services.positions_held(session, principal.user_id, node.clock.now())
     zones = sorted(set(COMMON_ZONES) | {principal.time_zone})
-    return render(request, "me.html", {"positions": positions, "zones": zones}, principal=principal)
+    return render(
+        request,
+        "me.html",
+        {"positions": positions, "zones": zones, "errors": errors or form_errors(principal, _me_labels())},
+        principal=principal,
+        status_code=422 if errors else 200,
+    )
 
 
-@router.post("/me")
+@router.get("/me", response_class=HTMLResponse)
+def preferences_page(
+    request: Request, node: NodeDep, principal: Principal = requires(Permission.PROFILE)
+) -> HTMLResponse:
+    return _me_page(request, node, principal)
+
+
+@router.post("/me", response_model=None)
 def save_preferences(
+    request: Request,
     node: NodeDep,
-    language: Annotated[str, Form()],
-    time_zone: Annotated[str, Form()],
-    calendar: Annotated[str, Form()],
+    language: Annotated[str, Form(max_length=8)] = "",
+    time_zone: Annotated[str, Form(max_length=64)] = "",
+    calendar: Annotated[str, Form(max_length=16)] = "",
     principal: Principal = requires(Permission.PROFILE),
-) -> RedirectResponse:
-    if language not in LANGUAGES or calendar not in CALENDARS or time_zone not in available_timezones():
-        raise InvalidInput("unknown language, calendar or time zone")
+) -> Response:
+    errors = form_errors(principal, _me_labels())
+    for name, ok in (
+        ("language", language in LANGUAGES),
+        ("time_zone", time_zone in available_timezones()),
+        ("calendar", calendar in CALENDARS),
+    ):
+        if not ok:
+            errors.add(name, gettext("Choose one of the options."))
+    if errors:
+        return _me_page(request, node, principal, errors)
     with node.transaction() as session:
         services.set_preferences(
             session, node.clock, principal, language=language, time_zone=time_zone, calendar=calendar

@@ -21,12 +21,13 @@ from sarhad.accounts.services import Principal
 from sarhad.border import domain, edits, exports, queries
 from sarhad.border.api import crossings_collection, list_filter, markets_collection, sections_collection
 from sarhad.border.schemas import CrossingPatch, FencePatch, MarketPatch
-from sarhad.core.errors import NotFound, SarhadError
+from sarhad.core.errors import NotFound, RuleError, SarhadError
 from sarhad.core.formats import iso_utc
 from sarhad.core.i18n import gettext as _
 from sarhad.core.i18n import pick_name
 from sarhad.core.node import Node
 from sarhad.web.deps import NodeDep, client_ip, public, requires
+from sarhad.web.forms import FormErrors, form_errors, rule_message
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -368,15 +369,36 @@ def fence_page(
 # --- edit forms --------------------------------------------------------------------------------------------
 
 
-def _problems(exc: ValidationError | ValueError | SarhadError) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) + ': ' if err['loc'] else ''}{err['msg'].removeprefix('Value error, ')}"
-            for err in exc.errors()
-        )
-    if isinstance(exc, SarhadError):
-        return exc.message
-    return str(exc)
+def _edit_labels() -> dict[str, str]:
+    """The inputs of the edit forms (crossing, market, fence segment), with their labels."""
+    return {
+        "status": _("Status"),
+        "always_open": _("Open day and night, every day"),
+        "weekly": _("Weekly hours"),
+        "time_zone": _("Time zone of the hours"),
+        "note": _("Note"),
+        "reason": _("Reason for the change (kept in the audit log)"),
+    }
+
+
+PATHS = {
+    "hours.weekly": "weekly",
+    "hours.time_zone": "time_zone",
+    "hours.note": "note",
+    "hours.always_open": "always_open",
+    "schedule.weekly": "weekly",
+    "schedule.time_zone": "time_zone",
+    "schedule.note": "note",
+    "weekly": "weekly",
+}
+
+
+def _problems(principal: Principal, exc: ValidationError | ValueError | SarhadError) -> FormErrors:
+    errors = form_errors(principal, _edit_labels(), PATHS)
+    if isinstance(exc, ValidationError | SarhadError | RuleError):
+        return errors.add_exception(exc)
+    errors.add("weekly", rule_message(str(exc)))  # the weekly slots as typed (domain.parse_weekly_text)
+    return errors
 
 
 def _form_page(
@@ -388,13 +410,14 @@ def _form_page(
     choices: Any,
     *,
     values: dict[str, Any] | None = None,
-    error: str | None = None,
+    errors: FormErrors | None = None,
 ) -> HTMLResponse:
     """An edit form: the item, the values (as stored, or as typed when refused) and the status choices."""
     context = {**_base(node, principal), **form, "status_choices": choices}
-    if error is not None:
-        context |= {"values": values, "error": error}
-    return render(request, template, context, principal=principal, status_code=422 if error else 200)
+    context["errors"] = errors or form_errors(principal, _edit_labels(), PATHS)
+    if errors:
+        context["values"] = values
+    return render(request, template, context, principal=principal, status_code=422 if errors else 200)
 
 
 def _save_form(
@@ -420,7 +443,14 @@ def _save_form(
         if isinstance(exc, SarhadError) and exc.status_code != 422:
             raise
         return _form_page(
-            request, node, principal, template, form(), choices, values=values, error=_problems(exc)
+            request,
+            node,
+            principal,
+            template,
+            form(),
+            choices,
+            values=values,
+            errors=_problems(principal, exc),
         )
     return RedirectResponse(done, status_code=303)
 

@@ -29,6 +29,7 @@ from sarhad.exchange.peers import configured_peers
 from sarhad.exchange.record_rules import TLP_ORDER
 from sarhad.exchange.release import Delivery
 from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.forms import FormErrors, form_errors
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -79,17 +80,39 @@ def _local_input(value: Any, zone: str) -> str:
     return str(value or "")
 
 
-def _parse_form(values: dict[str, Any], zone: str) -> tuple[dict[str, Any], list[str]]:
+def _field_labels() -> dict[str, str]:
+    return {
+        "title": gettext("Title"),
+        "body": gettext("Text"),
+        "place_name": gettext("Name"),
+        "lat": gettext("Latitude"),
+        "lon": gettext("Longitude"),
+        "valid_from": gettext("From"),
+        "valid_until": gettext("Until"),
+        "tlp": gettext("TLP"),
+        "handling": gettext("Handling"),
+        "release_to": gettext("Release to"),
+    }
+
+
+PATHS = {"place.name": "place_name", "place.lat": "lat", "place.lon": "lon", "place": "lat"}
+
+
+def _parse_form(values: dict[str, Any], principal: Principal) -> tuple[dict[str, Any], FormErrors]:
     """Raw form strings to the API's JSON shape; times typed in the viewer's zone. Returns (data, problems)."""
-    problems: list[str] = []
+    zone = principal.time_zone
+    problems = form_errors(principal, _field_labels(), PATHS)
     data: dict[str, Any] = {"title": values["title"], "body": values["body"]}
+    for name in ("title", "body"):
+        if not str(values[name]).strip():
+            problems.add(name, gettext("Fill this in."))
     coordinates: dict[str, float | None] = {}
     for name in ("lat", "lon"):
         raw = str(values[name]).strip().replace(",", ".")
         try:
             coordinates[name] = float(raw) if raw else None
         except ValueError:
-            problems.append(f"{name}: " + gettext("not a number"))
+            problems.add(name, gettext("Write a number in degrees, such as 28.95."))
             coordinates[name] = None
     if values["place_name"].strip() or coordinates["lat"] is not None or coordinates["lon"] is not None:
         data["place"] = {"name": values["place_name"], **coordinates}
@@ -100,14 +123,10 @@ def _parse_form(values: dict[str, Any], zone: str) -> tuple[dict[str, Any], list
         try:
             moment = datetime.fromisoformat(raw)
         except ValueError:
-            problems.append(f"{name}: " + gettext("not a date and time"))
+            problems.add(name, gettext("Write a date and time."))
             continue
         data[name] = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
     return data, problems
-
-
-def _validation_problems(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
 
 
 def _form_page(
@@ -117,7 +136,7 @@ def _form_page(
     values: dict[str, Any],
     *,
     bulletin: Bulletin | None = None,
-    errors: list[str] | None = None,
+    errors: FormErrors | None = None,
 ) -> HTMLResponse:
     shown = dict(values)
     for name in ("valid_from", "valid_until"):
@@ -131,7 +150,7 @@ def _form_page(
             "peers": peers,
             "tlps": TLPS,
             "handlings": HANDLINGS,
-            "errors": errors or [],
+            "errors": errors or form_errors(principal, _field_labels(), PATHS),
             "can_release": principal.can(Permission.RECORDS_RELEASE),
         },
         principal=principal,
@@ -222,7 +241,7 @@ def compose(
         "release_to": release_to or [],
         "version": "",
     }
-    data, problems = _parse_form(values, principal.time_zone)
+    data, problems = _parse_form(values, principal)
     data.update(tlp=tlp, handling=handling, release_to=release_to or [])
     created: Bulletin | None = None
     if not problems:
@@ -239,10 +258,8 @@ def compose(
                     release_to=checked.release_to,
                     client_ip=client_ip(request),
                 )
-        except ValidationError as exc:
-            problems = _validation_problems(exc)
-        except InvalidInput as exc:
-            problems = [exc.message]
+        except (ValidationError, InvalidInput) as exc:
+            problems.add_exception(exc)
     if created is not None:
         return RedirectResponse(f"/bulletins/{created.origin}/{created.id}", status_code=303)
     with node.sessions() as session:
@@ -344,7 +361,7 @@ def edit(
         "release_to": [],
         "version": version,
     }
-    data, problems = _parse_form(values, principal.time_zone)
+    data, problems = _parse_form(values, principal)
     data.update(tlp=tlp or None, version=version or None)
     if not problems:
         try:
@@ -362,10 +379,8 @@ def edit(
                     client_ip=client_ip(request),
                 )
             return RedirectResponse(f"/bulletins/{origin}/{bulletin_id}", status_code=303)
-        except ValidationError as exc:
-            problems = _validation_problems(exc)
-        except InvalidInput as exc:
-            problems = [exc.message]
+        except (ValidationError, InvalidInput) as exc:
+            problems.add_exception(exc)
     with node.sessions() as session:
         bulletin = services.access_own_bulletin(session, node, principal, bulletin_id, origin)
     return _form_page(request, principal, [], values, bulletin=bulletin, errors=problems)

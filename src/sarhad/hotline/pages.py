@@ -28,6 +28,7 @@ from sarhad.hotline.schemas import MessageIn
 from sarhad.live import services as live
 from sarhad.web.chartdata import Chart, Series
 from sarhad.web.deps import NodeDep, client_ip, public, requires
+from sarhad.web.forms import FormErrors, form_errors
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -121,12 +122,33 @@ def inbox(
     return render(request, "hotline_inbox.html", context, principal=principal)
 
 
+def _compose_labels() -> dict[str, str]:
+    return {
+        "channel": _("Channel"),
+        "precedence": _("Precedence"),
+        "subject": _("Subject"),
+        "body": _("Message"),
+        "lat": _("Latitude"),
+        "lon": _("Longitude"),
+        "incident": _("Incident"),
+    }
+
+
+def _incident_choices(session: Any, node: Node, principal: Principal) -> list[Any] | None:
+    """Recent incidents to refer to (None when the user may not read incidents: a typed reference then)."""
+    if not principal.can(Permission.INCIDENTS_READ):
+        return None
+    from sarhad.incidents import choices  # lazy: the incidents package is optional here
+
+    return list(choices.recent_choices(session, node, principal, principal.language))
+
+
 def _compose_page(
     request: Request,
     principal: Principal,
     values: dict[str, Any],
     *,
-    errors: list[str] | None = None,
+    errors: FormErrors | None = None,
     reply_to: HotlineMessage | None = None,
 ) -> HTMLResponse:
     node = request.app.state.node
@@ -134,12 +156,18 @@ def _compose_page(
     with node.sessions() as session:
         held = access.held_positions(session, node, principal) or set()
         channels = [c for c in configuration.list_channels(session) if c.own_position_id in held]
+        incidents = _incident_choices(session, node, principal)
+    if incidents:  # received incidents named in the choice are a list read
+        record_list_read(
+            node, principal.username, "incident", "incident", incidents, client_ip=client_ip(request)
+        )
     context = _common(request, principal, mark)
     context.update(
         {
             "values": values,
-            "errors": errors or [],
+            "errors": errors or form_errors(principal, _compose_labels()),
             "channels": channels,
+            "incidents": incidents,
             "precedences": domain.PRECEDENCES,
             "reply_to": reply_to,
             "body_max": domain.BODY_MAX,
@@ -198,15 +226,18 @@ def compose_submit(
         "incident": incident,
         "reply_to": reply_to,
     }
-    problems: list[str] = []
+    problems = form_errors(principal, _compose_labels())
     coordinates: dict[str, float | None] = {}
     for name, raw in (("lat", lat), ("lon", lon)):
         text = raw.strip().replace(",", ".")
         try:
             coordinates[name] = float(text) if text else None
         except ValueError:
-            problems.append(f"{name}: " + _("not a number"))
+            problems.add(name, _("Write a number in degrees, such as 28.95."))
             coordinates[name] = None
+    for name, typed in (("subject", subject), ("body", body)):
+        if not typed.strip():
+            problems.add(name, _("Fill this in."))
     original = None
     if not problems:
         try:
@@ -223,10 +254,8 @@ def compose_submit(
             with node.transaction() as session:
                 message = sending.send_message(session, node, principal, data, client_ip=client_ip(request))
             return RedirectResponse(f"/hotline/messages/{message.id}", status_code=303)
-        except ValidationError as exc:
-            problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        except SarhadError as exc:
-            problems = [exc.message]
+        except (ValidationError, SarhadError) as exc:
+            problems.add_exception(exc)
     if reply_to:
         with node.sessions() as session:
             try:
@@ -394,7 +423,8 @@ def _parse_policy(text: str) -> list[dict[str, Any]]:
             continue
         if len(parts) != 2:
             raise InvalidInput(
-                _("line %(n)d: write '<seconds or deadline> <parent or position id>'") % {"n": number}
+                _("line %(n)d: write '<seconds or deadline> <parent or position id>'") % {"n": number},
+                details={"field": "steps"},
             )
         wait: int | None
         if parts[0] == "deadline":
@@ -402,13 +432,43 @@ def _parse_policy(text: str) -> list[dict[str, Any]]:
         elif parse_count(parts[0]) is not None:
             wait = parse_count(parts[0])
         else:
-            raise InvalidInput(_("line %(n)d: the wait is a number of seconds or 'deadline'") % {"n": number})
+            raise InvalidInput(
+                _("line %(n)d: the wait is a number of seconds or 'deadline'") % {"n": number},
+                details={"field": "steps"},
+            )
         steps.append({"wait_seconds": wait, "notify": parts[1]})
     return steps
 
 
+def _admin_labels() -> dict[str, str]:
+    return {
+        "flash": "FLASH",
+        "immediate": "IMMEDIATE",
+        "priority": "PRIORITY",
+        "routine": "ROUTINE",
+        "steps": _("Steps"),
+        "max_repeats": _("Repeats"),
+        "own_position": _("Our position"),
+        "counterpart_party": _("Party"),
+        "counterpart_position": _("Counterpart position id"),
+        "name_en": _("Name (English)"),
+    }
+
+
+def _admin_errors(principal: Principal, exc: SarhadError | None = None) -> FormErrors:
+    paths = {p: p.lower() for p in domain.PRECEDENCES}  # the deadline rules name the precedence
+    errors = form_errors(principal, _admin_labels(), paths)
+    return errors.add_exception(exc) if exc is not None else errors
+
+
 def _admin_page(
-    request: Request, node: Node, principal: Principal, *, errors: list[str] | None = None, done: str = ""
+    request: Request,
+    node: Node,
+    principal: Principal,
+    *,
+    errors: FormErrors | None = None,
+    done: str = "",
+    form: str = "",
 ) -> HTMLResponse:
     mark = _live_mark(node)
     with node.sessions() as session:
@@ -427,7 +487,8 @@ def _admin_page(
             "repeats": repeats,
             "channels": channels,
             "peers": peers,
-            "errors": errors or [],
+            "errors": errors or _admin_errors(principal),
+            "error_form": form,
             "done": done,
         }
     )
@@ -455,16 +516,17 @@ def admin_deadlines(
     principal: Principal = requires(Permission.HOTLINE_ADMIN),
 ) -> Response:
     raw = {"FLASH": flash, "IMMEDIATE": immediate, "PRIORITY": priority, "ROUTINE": routine}
-    bad = [k for k, v in raw.items() if parse_count(v) is None]
-    if bad:
-        return _admin_page(
-            request, node, principal, errors=[f"{k}: " + _("a whole number of seconds") for k in bad]
-        )
+    errors = _admin_errors(principal)
+    for key, value in raw.items():
+        if parse_count(value) is None:
+            errors.add(key.lower(), _("Write a whole number of seconds."))
+    if errors:
+        return _admin_page(request, node, principal, errors=errors, form="deadlines")
     try:
         with node.transaction() as session:
             configuration.set_deadlines(session, node, principal, {k: int(v) for k, v in raw.items()})
     except SarhadError as exc:
-        return _admin_page(request, node, principal, errors=[exc.message])
+        return _admin_page(request, node, principal, errors=_admin_errors(principal, exc), form="deadlines")
     return RedirectResponse("/hotline/admin?saved=deadlines", status_code=303)
 
 
@@ -479,13 +541,14 @@ def admin_policy(
 ) -> Response:
     try:
         if not max_repeats.strip().isdigit():
-            raise InvalidInput("max_repeats: " + _("a whole number"))
+            raise InvalidInput(_("Write a whole number."), details={"field": "max_repeats"})
         with node.transaction() as session:
             configuration.set_policy(
                 session, node, principal, position, _parse_policy(steps), int(max_repeats)
             )
     except SarhadError as exc:
-        return _admin_page(request, node, principal, errors=[exc.message])
+        errors = _admin_errors(principal, exc)
+        return _admin_page(request, node, principal, errors=errors, form=f"policy:{position}")
     return RedirectResponse("/hotline/admin?saved=policy", status_code=303)
 
 
@@ -514,5 +577,5 @@ def admin_channel(
                 counterpart_names=names,
             )
     except SarhadError as exc:
-        return _admin_page(request, node, principal, errors=[exc.message])
+        return _admin_page(request, node, principal, errors=_admin_errors(principal, exc), form="channel")
     return RedirectResponse("/hotline/admin?saved=channel", status_code=303)

@@ -16,6 +16,7 @@ from sarhad.core.errors import InvalidInput, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.impact import domain, services
 from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.forms import FormErrors, form_errors
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -57,8 +58,16 @@ def explain(section: dict[str, Any]) -> str:
     return f"{counted}: {scored}"
 
 
+def _field_labels() -> dict[str, str]:
+    return {"level": _("Level"), "expires_at": _("Expires (critical only)"), "reason": _("Reason")}
 def _page(
-    request: Request, node: NodeDep, principal: Principal, errors: list[str] | None = None
+    request: Request,
+    node: NodeDep,
+    principal: Principal,
+    errors: FormErrors | None = None,
+    *,
+    section: str = "",
+    form: str = "",
 ) -> HTMLResponse:
     with node.sessions() as session:
         sections = services.section_levels(session, node, principal)
@@ -72,7 +81,9 @@ def _page(
             "explain": explain,
             "can_decide": principal.can(Permission.JOINT_DECIDE),
             "critical_max_hours": int(domain.CRITICAL_MAX.total_seconds() // 3600),
-            "errors": errors or [],
+            "errors": errors or form_errors(principal, _field_labels()),
+            "error_section": section,
+            "error_form": form,
         },
         principal=principal,
         status_code=422 if errors else 200,
@@ -118,7 +129,7 @@ def propose(
             try:
                 expires = datetime.fromisoformat(expires_at.strip())
             except ValueError:
-                raise InvalidInput("expires_at: " + _("not a date and time")) from None
+                raise InvalidInput(_("Write a date and time."), details={"field": "expires_at"}) from None
             if expires.tzinfo is None:  # typed in the viewer's zone
                 expires = expires.replace(tzinfo=ZoneInfo(principal.time_zone))
         with node.transaction() as session:
@@ -133,7 +144,8 @@ def propose(
                 client_ip=client_ip(request),
             )
     except SarhadError as exc:
-        return _page(request, node, principal, [f"{section}: {exc.message}"])
+        errors = form_errors(principal, _field_labels()).add_exception(exc)
+        return _page(request, node, principal, errors, section=section, form="propose")
     return RedirectResponse("/impact", status_code=303)
 
 
@@ -160,5 +172,6 @@ def decide(
                 client_ip=client_ip(request),
             )
     except SarhadError as exc:
-        return _page(request, node, principal, [f"{section}: {exc.message}"])
+        errors = form_errors(principal, _field_labels()).add_exception(exc)
+        return _page(request, node, principal, errors, section=section, form="decide")
     return RedirectResponse("/impact", status_code=303)

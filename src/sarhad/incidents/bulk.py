@@ -16,8 +16,16 @@ persons_apprehended    no        whole number (default 0)
 source_reliability     no        A–F (default F)
 info_credibility       no        1–6 (default 6)
 exercise               no        yes/no, true/false, 1/0 (default no)
-status                 no        draft or reported (default reported)
+status                 no        draft, or reported (the default); validated, closed and dismissed are
+                                 imported as reported (the workflow's later steps are acts of this node)
 =====================  ========  =====================================================================
+
+The list's CSV export (``GET /api/v1/incidents?format=csv``, ``exports.incidents_csv``) imports as it is: its
+other columns (``origin, id, version, reported_at, side, section, distance_to_border_m, tlp, updated_at,
+received_at``) are read and ignored — each row becomes a new incident of this node, placed again by the
+locator — its seizures (``opium 120 kg; diesel 800 l``) are read as well as the ``item:quantity:unit`` form, and
+the apostrophe the export puts before a text cell starting with ``= + - @`` (a spreadsheet formula guard) is
+taken off again.
 
 Imported incidents are version 1 as written: the version row (history) of version 1 is the incident row itself
 and is written out the first time the incident changes (``versions.materialize_version``), so the import writes
@@ -47,6 +55,7 @@ from sarhad.accounts.domain import Permission
 from sarhad.audit.services import record_event
 from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import InvalidInput, RuleError
+from sarhad.core.formats import CSV_FORMULA_PREFIXES
 from sarhad.core.ids import new_id
 from sarhad.core.node import Node
 from sarhad.core.text import check_no_nul
@@ -68,6 +77,20 @@ OPTIONAL = (
     "exercise",
     "status",
 )
+EXPORT_ONLY = (
+    "origin",
+    "id",
+    "version",
+    "reported_at",
+    "side",
+    "section",
+    "distance_to_border_m",
+    "tlp",
+    "updated_at",
+    "received_at",
+)
+"""Columns of the list's CSV export that an import reads and ignores (the export re-imports)."""
+IMPORTED_AS_REPORTED = ("validated", "closed", "dismissed")
 TRUE = {"yes", "true", "1", "y"}
 FALSE = {"no", "false", "0", "n", ""}
 CHUNK = 5000
@@ -120,6 +143,8 @@ def _parse_casualties(text: str) -> dict[str, int]:
 
 
 def _parse_seizures(text: str) -> list[dict[str, Any]]:
+    if text.strip() and "|" not in text and ":" not in text:
+        return _parse_exported_seizures(text)
     items = []
     for part in text.split("|"):
         if not part.strip():
@@ -133,6 +158,30 @@ def _parse_seizures(text: str) -> list[dict[str, Any]]:
             raise RuleError("seizures", f"quantity {bits[1]!r} is not a number") from None
         items.append({"item": bits[0], "quantity": quantity, "unit": bits[2]})
     return items
+
+
+def _parse_exported_seizures(text: str) -> list[dict[str, Any]]:
+    """The export's form: ``item quantity unit`` separated by ``;`` (the item may have spaces)."""
+    items = []
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        bits = part.strip().rsplit(None, 2)
+        if len(bits) != 3:
+            raise RuleError("seizures", f"{part.strip()!r} is not item:quantity:unit")
+        try:
+            quantity = float(bits[1])
+        except ValueError:
+            raise RuleError("seizures", f"quantity {bits[1]!r} is not a number") from None
+        items.append({"item": bits[0], "quantity": quantity, "unit": bits[2]})
+    return items
+
+
+def _unguarded(value: str) -> str:
+    """A text cell without the apostrophe ``core.formats.csv_safe`` puts before a would-be formula."""
+    if value.startswith("'") and value[1:].startswith(CSV_FORMULA_PREFIXES):
+        return value[1:]
+    return value
 
 
 def _number(name: str, text: str) -> float:
@@ -192,10 +241,11 @@ def check_header(header: list[str] | None) -> list[str]:
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise ImportFileError(f"missing column(s): {', '.join(missing)} (required: {', '.join(REQUIRED)})")
-    unknown = [c for c in names if c not in REQUIRED and c not in OPTIONAL]
+    unknown = [c for c in names if c not in REQUIRED and c not in OPTIONAL and c not in EXPORT_ONLY]
     if unknown:
         raise ImportFileError(
-            f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(REQUIRED + OPTIONAL)}"
+            f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(REQUIRED + OPTIONAL)} "
+            f"(and, ignored, the export's {', '.join(EXPORT_ONLY)})"
         )
     if len(set(names)) != len(names):
         raise ImportFileError("a column is named twice")
@@ -232,7 +282,7 @@ def parse_rows(
             report.add_error(RowError(line, "row", f"{len(values)} values for {width} columns"))
             continue
         try:
-            row = dict(zip(names, values, strict=True))
+            row = {k: _unguarded(v) for k, v in zip(names, values, strict=True)}
             check_no_nul(row, "")
             fields, status = _check_row(row, now, types)
         except RuleError as exc:
@@ -275,6 +325,8 @@ def _check_row(row: dict[str, str], now: datetime, types: Any) -> tuple[Incident
     if exercise_text not in TRUE and exercise_text not in FALSE:
         raise RuleError("exercise", f"{exercise_text!r} is not yes or no")
     status = row.get("status", "").strip().lower() or Status.REPORTED.value
+    if status in IMPORTED_AS_REPORTED:
+        status = Status.REPORTED.value
     if status not in (Status.DRAFT.value, Status.REPORTED.value):
         raise RuleError("status", "an imported incident is a draft or reported")
     persons = row.get("persons_apprehended", "").strip() or "0"

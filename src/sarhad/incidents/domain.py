@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -269,6 +269,52 @@ def check_confidence(reliability: str, credibility: str) -> tuple[str, str]:
     if credibility not in CREDIBILITY:
         raise RuleError("info_credibility", "information credibility is a digit from 1 to 6")
     return reliability, credibility
+
+
+def incident_problems(
+    *,
+    type: str,
+    occurred_at: datetime | None,
+    lat: float | None,
+    lon: float | None,
+    description: str,
+    impact_level: str,
+    now: datetime,
+    types: Mapping[str, IncidentType],
+    casualties: Mapping[str, int] | None = None,
+    seizures: Sequence[Mapping[str, Any]] | None = None,
+    persons_apprehended: int | None = 0,
+    source_reliability: str = "F",
+    info_credibility: str = "6",
+) -> list[RuleError]:
+    """Every content rule that ``check_incident`` applies, each on its own, so a form can show all that are
+    broken at once (``check_incident`` stops at the first). A value given as None was already refused by the
+    caller (not a number, not a time) and is not checked again."""
+    checks: list[Callable[[], object]] = [
+        lambda: check_type(type, types),
+        lambda: check_description(description),
+        lambda: check_casualties(casualties),
+        lambda: check_seizures(seizures),
+        lambda: check_impact(impact_level),
+        lambda: check_confidence(source_reliability, info_credibility),
+    ]
+    if lat is not None and lon is not None:
+        checks.append(lambda: check_point(lat, lon))
+    elif lat is not None:
+        checks.append(lambda: check_point(lat, 0.0))
+    elif lon is not None:
+        checks.append(lambda: check_point(0.0, lon))
+    if occurred_at is not None:
+        checks.append(lambda: check_occurred_at(occurred_at, now))
+    if persons_apprehended is not None:
+        checks.append(lambda: check_count("persons_apprehended", persons_apprehended))
+    problems: list[RuleError] = []
+    for check in checks:
+        try:
+            check()
+        except RuleError as exc:
+            problems.append(exc)
+    return problems
 
 
 def check_incident(

@@ -7,28 +7,28 @@ API refuses; a refused form is shown again with the reasons and what was typed.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from importlib.resources import files
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from sarhad.accounts.domain import Permission
 from sarhad.accounts.services import Principal
 from sarhad.audit.services import record_export, record_list_read
 from sarhad.border.pages import add_map_overlay, map_texts
-from sarhad.core.errors import ErrorCode, NotFound, SarhadError
+from sarhad.core.errors import ErrorCode, InvalidInput, NotFound, SarhadError
 from sarhad.core.i18n import gettext as _
 from sarhad.core.node import Node
-from sarhad.core.params import parse_count
 from sarhad.exchange.domain import Handling, Tlp
 from sarhad.exchange.peers import configured_peers
 from sarhad.incidents import (
     attachments,
+    bulk,
     domain,
+    imports,
     maps,
     reading,
     report_charts,
@@ -38,11 +38,13 @@ from sarhad.incidents import (
     writing,
 )
 from sarhad.incidents.api import parse_filter, read_upload
+from sarhad.incidents.form_values import PATHS, form_values, values_from
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import IncidentCreateIn, IncidentUpdateIn
 from sarhad.incidents.taxonomy import taxonomy, type_name
 from sarhad.web.chartdata import Chart, Series
 from sarhad.web.deps import NodeDep, client_ip, public, requires
+from sarhad.web.forms import FormErrors, form_errors, row_message
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -54,9 +56,9 @@ STATIC_FILES = {
     "incidents-layer.js": "text/javascript; charset=utf-8",
     "incident-place.js": "text/javascript; charset=utf-8",
     "incidents.css": "text/css; charset=utf-8",
+    "incidents-import.js": "text/javascript; charset=utf-8",
 }
 WINDOWS = (1, 7, 30, 90, 365)
-TEXT_CAP = domain.DESCRIPTION_MAX * 2
 
 
 @router.get("/incidents/static/{name}")
@@ -234,149 +236,30 @@ def picture_page(
 # --- the form -----------------------------------------------------------------------------------------------
 
 
-def _local_input(value: Any, zone: str) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
-    return str(value or "")
-
-
-def _values_from(incident: Incident | None, zone: str, now: datetime) -> dict[str, Any]:
-    if incident is None:
-        return {
-            "type": "",
-            "occurred_at": _local_input(now, zone),
-            "lat": "",
-            "lon": "",
-            "description": "",
-            "impact_level": "low",
-            "persons_apprehended": "0",
-            "source_reliability": "F",
-            "info_credibility": "6",
-            "exercise": False,
-            "casualties": {},
-            "seizures": "",
-            "tlp": Tlp.AMBER.value,
-            "handling": Handling.NO_ONWARD.value,
-            "release_to": [],
-            "draft": False,
-            "confirm_far": False,
-            "follow_up_origin": "",
-            "follow_up_id": "",
-            "version": "",
+def _field_labels() -> dict[str, str]:
+    """The form's inputs, in its order, with their labels (the error summary names fields by these)."""
+    labels = {
+        "type": _("Type"),
+        "occurred_at": _("Occurred at"),
+        "lat": _("Latitude"),
+        "lon": _("Longitude"),
+        "description": _("Description"),
+        "impact_level": _("Impact level"),
+        "source_reliability": _("Source reliability (A–F)"),
+        "info_credibility": _("Information credibility (1–6)"),
+    }
+    names = codes()
+    labels.update({f"casualty_{c}": names[c] for c in domain.CASUALTY_CATEGORIES})
+    labels.update(
+        {
+            "seizures": _("Seizures"),
+            "persons_apprehended": _("Persons apprehended"),
+            "tlp": _("TLP"),
+            "handling": _("Handling"),
+            "release_to": _("Release to"),
         }
-    return {
-        "type": incident.type,
-        "occurred_at": _local_input(incident.occurred_at, zone),
-        "lat": str(incident.lat),
-        "lon": str(incident.lon),
-        "description": incident.description,
-        "impact_level": incident.impact_level,
-        "persons_apprehended": str(incident.persons_apprehended),
-        "source_reliability": incident.source_reliability,
-        "info_credibility": incident.info_credibility,
-        "exercise": incident.exercise,
-        "casualties": dict(incident.casualties),
-        "seizures": "\n".join(f"{s['item']}; {s['quantity']:g}; {s['unit']}" for s in incident.seizures),
-        "confirm_far": False,
-        "version": str(incident.version),
-    }
-
-
-def _parse_seizures(text: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """One seizure per line: ``item; quantity; unit``."""
-    items, problems = [], []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split(";")]
-        if len(parts) != 3:
-            problems.append(_("Seizures, line %(n)s: write item; quantity; unit") % {"n": n})
-            continue
-        try:
-            quantity = float(parts[1].replace(",", "."))
-        except ValueError:
-            problems.append(_("Seizures, line %(n)s: the quantity is not a number") % {"n": n})
-            continue
-        items.append({"item": parts[0], "quantity": quantity, "unit": parts[2]})
-    return items, problems
-
-
-async def _form_values(request: Request, zone: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """(values as typed, data in the API's JSON shape, problems)."""
-    form = await request.form()
-
-    def text(name: str, cap: int = 2000) -> str:
-        value = form.get(name)
-        return value[:cap] if isinstance(value, str) else ""
-
-    values: dict[str, Any] = {
-        "type": text("type", 40),
-        "occurred_at": text("occurred_at", 40),
-        "lat": text("lat", 40),
-        "lon": text("lon", 40),
-        "description": text("description", TEXT_CAP),
-        "impact_level": text("impact_level", 16),
-        "persons_apprehended": text("persons_apprehended", 12) or "0",
-        "source_reliability": text("source_reliability", 1) or "F",
-        "info_credibility": text("info_credibility", 1) or "6",
-        "exercise": bool(form.get("exercise")),
-        "casualties": {},
-        "seizures": text("seizures", 10_000),
-        "tlp": text("tlp", 16) or Tlp.AMBER.value,
-        "handling": text("handling", 16) or Handling.NO_ONWARD.value,
-        "release_to": [v for v in form.getlist("release_to") if isinstance(v, str)][:32],
-        "draft": bool(form.get("draft")),
-        "confirm_far": bool(form.get("confirm_far")),
-        "follow_up_origin": text("follow_up_origin", 2),
-        "follow_up_id": text("follow_up_id", 64),
-        "version": text("version", 12),
-    }
-    problems: list[str] = []
-    data: dict[str, Any] = {
-        "type": values["type"],
-        "description": values["description"],
-        "impact_level": values["impact_level"],
-        "source_reliability": values["source_reliability"],
-        "info_credibility": values["info_credibility"],
-        "exercise": values["exercise"],
-        "confirm_far": values["confirm_far"],
-    }
-    for name in ("lat", "lon"):
-        try:
-            data[name] = float(values[name].strip().replace(",", "."))
-        except ValueError:
-            problems.append(f"{name}: " + _("not a number"))
-    try:
-        moment = datetime.fromisoformat(values["occurred_at"].strip())
-        data["occurred_at"] = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
-    except ValueError:
-        problems.append("occurred_at: " + _("not a date and time"))
-    persons = parse_count(values["persons_apprehended"])
-    if persons is None:
-        problems.append("persons_apprehended: " + _("not a whole number"))
-    else:
-        data["persons_apprehended"] = persons
-    casualties: dict[str, int] = {}
-    for category in domain.CASUALTY_CATEGORIES:
-        raw = text(f"casualty_{category}", 12).strip()
-        if raw:
-            count = parse_count(raw)
-            if count is not None:
-                casualties[category] = count
-            else:
-                problems.append(f"casualties.{category}: " + _("not a whole number"))
-    values["casualties"] = casualties
-    data["casualties"] = casualties
-    seizures, seizure_problems = _parse_seizures(values["seizures"])
-    problems += seizure_problems
-    data["seizures"] = seizures
-    return values, data, problems
-
-
-def _problems(exc: ValidationError | SarhadError) -> list[str]:
-    if isinstance(exc, ValidationError):
-        return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-    return [exc.message]
+    )
+    return labels
 
 
 def _form_page(
@@ -386,7 +269,7 @@ def _form_page(
     values: dict[str, Any],
     *,
     incident: Incident | None = None,
-    errors: list[str] | None = None,
+    errors: FormErrors | None = None,
     far: bool = False,
 ) -> HTMLResponse:
     with node.sessions() as session:
@@ -406,7 +289,7 @@ def _form_page(
             "units": domain.UNITS,
             "tlps": [t.value for t in Tlp],
             "handlings": [h.value for h in Handling],
-            "errors": errors or [],
+            "errors": errors or form_errors(principal, _field_labels(), PATHS),
             "far": far,
             "can_release": principal.can(Permission.RECORDS_RELEASE),
             "place_config": maps.place_config(node, principal, picker=True),
@@ -424,7 +307,7 @@ def new_page(
     follow_up_id: Annotated[str, Query(max_length=64)] = "",
     principal: Principal = requires(Permission.INCIDENTS_WRITE),
 ) -> HTMLResponse:
-    values = _values_from(None, principal.time_zone, node.clock.now())
+    values = values_from(None, principal.time_zone, node.clock.now())
     values.update(follow_up_origin=follow_up_origin, follow_up_id=follow_up_id)
     return _form_page(request, node, principal, values)
 
@@ -433,7 +316,7 @@ def new_page(
 async def create(
     request: Request, node: NodeDep, principal: Principal = requires(Permission.INCIDENTS_WRITE)
 ) -> Response:
-    values, data, problems = await _form_values(request, principal.time_zone)
+    values, data, problems = await form_values(request, node, principal, _field_labels())
     data.update(
         tlp=values["tlp"], handling=values["handling"], release_to=values["release_to"], draft=values["draft"]
     )
@@ -462,9 +345,95 @@ async def create(
                 f"/incidents/{written.incident.origin}/{written.incident.id}", status_code=303
             )
         except (ValidationError, SarhadError) as exc:
-            problems = _problems(exc)
+            problems.add_exception(exc)
             far = isinstance(exc, SarhadError) and exc.code == ErrorCode.FAR_FROM_BORDER
     return _form_page(request, node, principal, values, errors=problems, far=far)
+
+
+# --- CSV import (a background job the page follows) ---------------------------------------------------------
+
+IMPORT_MAX_BYTES = 30 * 1024 * 1024
+
+
+def _import_labels() -> dict[str, str]:
+    """The import's columns, named as the form names them (for the refused rows)."""
+    labels = {"file": _("CSV file"), "row": _("Row"), "lat/lon": _("Location")}
+    labels.update(_field_labels())
+    labels.update({"casualties": _("Casualties"), "exercise": _("Exercise data"), "status": _("Status")})
+    return labels
+
+
+def _row_problem(error: Any, labels: dict[str, str]) -> tuple[int, str, str]:
+    return error.line, labels.get(error.field, error.field), row_message(error.message)
+
+
+def _import_page(
+    request: Request,
+    node: Any,
+    principal: Principal,
+    *,
+    job: imports.ImportJob | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    labels = _import_labels()
+    return _page(
+        request,
+        "incidents/import.html",
+        {
+            "job": job,
+            "row_errors": [_row_problem(e, labels) for e in job.errors] if job else [],
+            "file_error": row_message(job.file_error) if job and job.file_error else "",
+            "errors": errors or form_errors(principal, {"file": labels["file"]}),
+            "max_mb": IMPORT_MAX_BYTES // (1024 * 1024),
+            "count_template": _("%(done)s of %(total)s rows checked"),
+            "required": bulk.REQUIRED,
+            "optional": bulk.OPTIONAL,
+        },
+        principal,
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/incidents/import", response_class=HTMLResponse)
+def import_page(
+    request: Request,
+    node: NodeDep,
+    job: Annotated[str, Query(max_length=64)] = "",
+    principal: Principal = requires(Permission.INCIDENTS_WRITE),
+) -> HTMLResponse:
+    found = imports.get_job(principal, job) if job else None
+    return _import_page(request, node, principal, job=found)
+
+
+@router.post("/incidents/import", response_model=None)
+async def import_upload(
+    request: Request,
+    node: NodeDep,
+    file: Annotated[UploadFile | None, File()] = None,
+    confirm_far: Annotated[str, Form(max_length=4)] = "",
+    principal: Principal = requires(Permission.INCIDENTS_WRITE),
+) -> Response:
+    errors = form_errors(principal, {"file": _("CSV file")})
+    data = await file.read(IMPORT_MAX_BYTES + 1) if file is not None else b""
+    if len(data) > IMPORT_MAX_BYTES:
+        errors.add("file", _("The file is larger than %(mb)s MB: split it.") % {"mb": IMPORT_MAX_BYTES >> 20})
+    elif not data.strip():
+        errors.add("file", _("Choose a CSV file with at least one incident."))
+    else:
+        try:
+            job = imports.start_import(
+                node, principal, data, (file.filename if file else "") or "", confirm_far=bool(confirm_far)
+            )
+            return RedirectResponse(f"/incidents/import?job={job.id}", status_code=303)
+        except InvalidInput:
+            errors.add("file", _("The file is not UTF-8 text: save it as CSV UTF-8."))
+    return _import_page(request, node, principal, errors=errors)
+
+
+@router.get("/incidents/import/{job_id}/status")
+def import_status(job_id: str, principal: Principal = requires(Permission.INCIDENTS_WRITE)) -> JSONResponse:
+    """How far the caller's import got (the page's progress bar polls this)."""
+    return JSONResponse(imports.get_job(principal, job_id).as_dict())
 
 
 # --- reports (before the detail routes: their paths have the same shape) ----------------------------------
@@ -585,6 +554,8 @@ def detail_page(
             "place_config": maps.place_config(
                 node, principal, point=(incident.lat, incident.lon), impact=incident.impact_level
             ),
+            "can_request": bool(peers) and principal.can(Permission.REQUESTS_WRITE),
+            "can_read_requests": principal.can(Permission.REQUESTS_READ),
         },
         principal,
     )
@@ -604,7 +575,7 @@ def edit_page(
         request,
         node,
         principal,
-        _values_from(incident, principal.time_zone, node.clock.now()),
+        values_from(incident, principal.time_zone, node.clock.now()),
         incident=incident,
     )
 
@@ -619,7 +590,7 @@ async def edit(
 ) -> Response:
     with node.sessions() as session:
         incident = writing.access_own_incident(session, node, principal, incident_id, origin)
-    values, data, problems = await _form_values(request, principal.time_zone)
+    values, data, problems = await form_values(request, node, principal, _field_labels())
     if values["version"]:
         data["version"] = values["version"]
     far = False
@@ -639,7 +610,7 @@ async def edit(
                 )
             return RedirectResponse(f"/incidents/{origin}/{incident_id}", status_code=303)
         except (ValidationError, SarhadError) as exc:
-            problems = _problems(exc)
+            problems.add_exception(exc)
             far = isinstance(exc, SarhadError) and exc.code == ErrorCode.FAR_FROM_BORDER
     return _form_page(request, node, principal, values, incident=incident, errors=problems, far=far)
 

@@ -37,6 +37,69 @@ def incident_exists(session: Session, origin: str, incident_id: str) -> bool:
     return found is not None
 
 
+@dataclass(frozen=True)
+class IncidentSummary:
+    """What a person recognises an incident by (type, place, time): for lists and choices of other pages."""
+
+    origin: str
+    id: str
+    type: str
+    occurred_at: datetime
+    lat: float
+    lon: float
+    side: str | None
+    section_id: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.origin}/{self.id}"
+
+
+_SUMMARY_COLUMNS = (
+    Incident.origin,
+    Incident.id,
+    Incident.type,
+    Incident.occurred_at,
+    Incident.lat,
+    Incident.lon,
+    Incident.side,
+    Incident.section_id,
+)
+
+
+def incident_summaries(
+    session: Session, actor: Actor, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], IncidentSummary]:
+    """The summaries of the named incidents this node holds (withdrawn ones left out), for an actor who may
+    read incidents."""
+    require(actor, Permission.INCIDENTS_READ, "reading incidents")
+    found: dict[tuple[str, str], IncidentSummary] = {}
+    wanted = sorted(set(keys))
+    for start in range(0, len(wanted), 500):
+        ids = [k[1] for k in wanted[start : start + 500]]
+        query = select(*_SUMMARY_COLUMNS).where(Incident.id.in_(ids), Incident.withdrawn_at.is_(None))
+        for row in session.execute(query):
+            summary = IncidentSummary(*row)
+            if (summary.origin, summary.id) in keys:
+                found[(summary.origin, summary.id)] = summary
+    return found
+
+
+def recent_incidents(
+    session: Session, node: Node, actor: Actor, *, limit: int = 300
+) -> list[IncidentSummary]:
+    """The most recently occurred incidents (own and received, not withdrawn, not dismissed), newest first:
+    the choice of a form that refers to an incident."""
+    require(actor, Permission.INCIDENTS_READ, "reading incidents")
+    query = (
+        select(*_SUMMARY_COLUMNS)
+        .where(Incident.withdrawn_at.is_(None), Incident.status != Status.DISMISSED.value)
+        .order_by(Incident.occurred_at.desc(), Incident.id.desc())
+        .limit(limit)
+    )
+    return [IncidentSummary(*row) for row in session.execute(query)]
+
+
 def section_counts(session: Session, *, since: datetime, until: datetime) -> dict[str, dict[str, int]]:
     """Section id → impact level → number of incidents (own and received, not dismissed, not withdrawn)
     that occurred in ``[since, until)``. Incidents without a section are not counted."""

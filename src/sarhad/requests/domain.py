@@ -238,3 +238,13 @@ def request_content(
 def answer_record_id(request_origin: str, request_id: str) -> str:
     """The id of the answer record at the answering party: one answer per request."""
     return f"{request_origin}:{request_id}"
+
+
+def time_left(deadline: datetime, now: datetime) -> tuple[bool, int, int, int]:
+    """(past the deadline, days, hours, minutes) between now and the deadline, rounded down to the minute: the
+    countdown of the requests list."""
+    seconds = int((deadline - now).total_seconds())
+    past = seconds < 0
+    minutes_total = abs(seconds) // 60
+    days, rest = divmod(minutes_total, 24 * 60)
+    return past, days, rest // 60, rest % 60

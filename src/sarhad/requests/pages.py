@@ -25,6 +25,7 @@ from sarhad.requests import domain, services
 from sarhad.requests.models import PartyRequest
 from sarhad.requests.schemas import AnswerIn, RequestCreateIn, RequestUpdateIn
 from sarhad.web.deps import NodeDep, client_ip, requires
+from sarhad.web.forms import FormErrors, form_errors
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
@@ -56,8 +57,20 @@ def _labels() -> dict[str, str]:
     }
 
 
-def _problems(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+def _detail_labels() -> dict[str, str]:
+    """The inputs of the answer and edit forms on the detail page."""
+    return {
+        "answer": _("What was done"),
+        "late_reason": _("Reason for answering late"),
+        "text": _("Text"),
+        "deadline": _("New deadline"),
+        "deadline_at": _("Set deadline"),
+    }
+
+
+def _detail_errors(principal: Principal, exc: ValidationError | SarhadError | None = None) -> FormErrors:
+    errors = form_errors(principal, _detail_labels())
+    return errors.add_exception(exc) if exc is not None else errors
 
 
 # --- list -----------------------------------------------------------------------------------------------------
@@ -85,7 +98,11 @@ def requests_page(
     )
     with node.sessions() as session:
         rows = services.list_requests(session, node, flt)
+        incidents = _incidents_of(
+            session, node, principal, [(r.incident_origin, r.incident_id) for r in rows]
+        )
     record_list_read(node, principal.username, "request", "request", rows, client_ip=client_ip(request))
+    _audit_incidents(request, node, principal, list(incidents.values()))
     now = node.clock.now()
     filters = {k: v for k, v in request.query_params.items() if v}
     api_filters = dict(filters)
@@ -104,12 +121,70 @@ def requests_page(
                 r.id: r.answered_at is not None and domain.is_late(r.deadline, r.answered_at) for r in rows
             },
             "can_write": principal.can(Permission.REQUESTS_WRITE),
+            "incidents": incidents,
+            "countdown": {r.id: countdown_text(r.deadline, now) for r in rows if r.status == "open"},
+            "countdown_words": countdown_words(),
         },
         principal=principal,
     )
 
 
+def _incidents_of(
+    session: Any, node: Any, principal: Principal, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], Any]:
+    """The incidents the requests refer to, by type, place and time (for a viewer who may read incidents)."""
+    if not principal.can(Permission.INCIDENTS_READ):
+        return {}
+    from sarhad.incidents import choices  # lazy: the incidents package is optional here
+
+    return choices.views_of(session, node, principal, principal.language, keys)
+
+
+def _audit_incidents(request: Request, node: Any, principal: Principal, shown: list[Any]) -> None:
+    """Received incidents named on a page (by type, place and time) are a list read, audited as such."""
+    record_list_read(node, principal.username, "incident", "incident", shown, client_ip=client_ip(request))
+
+
+def countdown_words() -> dict[str, str]:
+    """The countdown's phrases; the page's script fills in the numbers as the minutes pass."""
+    return {
+        "left": _("%(time)s left"),
+        "over": _("overdue by %(time)s"),
+        "d": _("%(n)s d"),
+        "h": _("%(n)s h"),
+        "m": _("%(n)s min"),
+    }
+
+
+def countdown_text(deadline: datetime, now: datetime) -> str:
+    """The time left to a deadline (or past it), to the minute, as the script writes it."""
+    past, days, hours, minutes = domain.time_left(deadline, now)
+    words = countdown_words()
+    parts = []
+    if days:
+        parts.append(words["d"] % {"n": days})
+    if days or hours:
+        parts.append(words["h"] % {"n": hours})
+    parts.append(words["m"] % {"n": minutes})
+    return words["over" if past else "left"] % {"time": " ".join(parts)}
+
+
 # --- create ---------------------------------------------------------------------------------------------------
+
+
+def _field_labels(labels: dict[str, str]) -> dict[str, str]:
+    return {
+        "to": _("To"),
+        "incident": _("Incident"),
+        "kind": _("Kind"),
+        "action": _("Action (for a request for action)"),
+        "deadline": _("Deadline"),
+        "deadline_at": _("Set deadline"),
+        "text": _("Text"),
+    }
+
+
+PATHS = {"incident.origin": "incident", "incident.id": "incident"}
 
 
 def _form(
@@ -117,10 +192,18 @@ def _form(
     node: NodeDep,
     principal: Principal,
     values: dict[str, Any],
-    errors: list[str] | None = None,
+    errors: FormErrors | None = None,
 ) -> HTMLResponse:
+    labels = _labels()
     with node.sessions() as session:
         peers = configured_peers(session)
+        incidents: list[Any] = []
+        if principal.can(Permission.INCIDENTS_READ):
+            from sarhad.incidents import choices  # lazy: the incidents package is optional here
+
+            chosen = (values["incident_origin"], values["incident_id"])
+            incidents = choices.recent_choices(session, node, principal, principal.language, keep=chosen)
+    _audit_incidents(request, node, principal, incidents)
     return render(
         request,
         "request_form.html",
@@ -129,8 +212,9 @@ def _form(
             "peers": peers,
             "actions": ACTIONS,
             "deadlines": DEADLINES,
-            "labels": _labels(),
-            "errors": errors or [],
+            "labels": labels,
+            "incidents": incidents,
+            "errors": errors or form_errors(principal, _field_labels(labels), PATHS),
         },
         principal=principal,
         status_code=422 if errors else 200,
@@ -155,6 +239,8 @@ def new_request_page(
         "deadline_at": "",
         "text": "",
     }
+    if origin and origin != node.party:
+        values["to"] = origin  # a received incident: the request most likely goes to its originator
     return _form(request, node, principal, values)
 
 
@@ -163,6 +249,7 @@ def create_request(
     request: Request,
     node: NodeDep,
     to: Annotated[str, Form(max_length=8)] = "",
+    incident: Annotated[str, Form(max_length=80)] = "",
     incident_origin: Annotated[str, Form(max_length=8)] = "",
     incident_id: Annotated[str, Form(max_length=80)] = "",
     kind: Annotated[str, Form(max_length=16)] = "",
@@ -172,6 +259,8 @@ def create_request(
     text: Annotated[str, Form(max_length=TEXT_CAP)] = "",
     principal: Principal = requires(Permission.REQUESTS_WRITE),
 ) -> Response:
+    if incident:  # the form's choice, ORIGIN/ID; the two separate fields stay accepted for scripts
+        incident_origin, _sep, incident_id = incident.partition("/")
     values = {
         "to": to,
         "incident_origin": incident_origin.strip().upper(),
@@ -182,7 +271,9 @@ def create_request(
         "deadline_at": deadline_at,
         "text": text,
     }
-    problems: list[str] = []
+    problems = form_errors(principal, _field_labels(_labels()), PATHS)
+    if not values["incident_id"]:
+        problems.add("incident", _("Choose the incident the request is about."))
     at: datetime | None = None
     if deadline_at.strip():
         try:
@@ -190,7 +281,11 @@ def create_request(
             if at.tzinfo is None:  # typed in the viewer's zone
                 at = at.replace(tzinfo=ZoneInfo(principal.time_zone))
         except ValueError:
-            problems.append("deadline_at: " + _("not a date and time"))
+            problems.add("deadline_at", _("Write a date and time."))
+    elif deadline == "set":
+        problems.add("deadline_at", _("Write a date and time."))
+    if not text.strip():
+        problems.add("text", _("Fill this in."))
     created: PartyRequest | None = None
     if not problems:
         try:
@@ -209,10 +304,8 @@ def create_request(
                 created = services.create_request(
                     session, node, principal, data, client_ip=client_ip(request)
                 )
-        except ValidationError as exc:
-            problems = _problems(exc)
-        except (InvalidInput, NotFound) as exc:
-            problems = [exc.message]
+        except (ValidationError, InvalidInput, NotFound) as exc:
+            problems.add_exception(exc)
     if created is not None:
         return RedirectResponse(f"/requests/{created.origin}/{created.id}", status_code=303)
     return _form(request, node, principal, values, problems)
@@ -228,7 +321,7 @@ def _detail(
     origin: str,
     request_id: str,
     *,
-    errors: list[str] | None = None,
+    errors: FormErrors | None = None,
     typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
     with node.transaction() as session:
@@ -237,6 +330,8 @@ def _detail(
         )
         events = services.timeline(session, found)
         deliveries = services.deliveries_of(session, found)
+        incident = _incidents_of(session, node, principal, [(found.incident_origin, found.incident_id)])
+    _audit_incidents(request, node, principal, list(incident.values()))
     now = node.clock.now()
     incoming = found.origin != node.party
     return render(
@@ -244,6 +339,7 @@ def _detail(
         "request.html",
         {
             "r": found,
+            "incident": next(iter(incident.values()), None),
             "incoming": incoming,
             "events": events,
             "deliveries": deliveries,
@@ -255,7 +351,7 @@ def _detail(
             "can_withdraw": not incoming
             and found.status == "open"
             and principal.can(Permission.REQUESTS_WRITE),
-            "errors": errors or [],
+            "errors": errors or _detail_errors(principal),
             "typed": typed or {"answer": "", "late_reason": ""},
             "deadlines": DEADLINES,
         },
@@ -292,12 +388,11 @@ def answer(
             services.answer_request(
                 session, node, principal, origin, request_id, data, client_ip=client_ip(request)
             )
-    except ValidationError as exc:
-        return _detail(request, node, principal, origin, request_id, errors=_problems(exc), typed=typed)
-    except SarhadError as exc:
+    except (ValidationError, SarhadError) as exc:
         if isinstance(exc, NotFound):
             raise
-        return _detail(request, node, principal, origin, request_id, errors=[exc.message], typed=typed)
+        errors = _detail_errors(principal, exc)
+        return _detail(request, node, principal, origin, request_id, errors=errors, typed=typed)
     return RedirectResponse(f"/requests/{origin}/{request_id}", status_code=303)
 
 
@@ -320,7 +415,7 @@ def edit(
             try:
                 at = datetime.fromisoformat(deadline_at.strip())
             except ValueError:
-                raise InvalidInput("deadline_at: " + _("not a date and time")) from None
+                raise InvalidInput(_("Write a date and time."), details={"field": "deadline_at"}) from None
             if at.tzinfo is None:
                 at = at.replace(tzinfo=ZoneInfo(principal.time_zone))
         data = RequestUpdateIn.model_validate(
@@ -335,12 +430,10 @@ def edit(
             services.update_request(
                 session, node, principal, origin, request_id, data, client_ip=client_ip(request)
             )
-    except ValidationError as exc:
-        return _detail(request, node, principal, origin, request_id, errors=_problems(exc))
-    except SarhadError as exc:
+    except (ValidationError, SarhadError) as exc:
         if isinstance(exc, NotFound):
             raise
-        return _detail(request, node, principal, origin, request_id, errors=[exc.message])
+        return _detail(request, node, principal, origin, request_id, errors=_detail_errors(principal, exc))
     return RedirectResponse(f"/requests/{origin}/{request_id}", status_code=303)
 
 

@@ -147,7 +147,9 @@ def test_a_refused_form_is_shown_again_with_the_reason_and_what_was_typed(
         },
     )
     assert answer.status_code == 422
-    assert "line 2: unknown day(s) funday" in answer.text
+    assert "Line 2: unknown day(s) funday" in answer.text
+    assert 'id="f-weekly" aria-invalid="true" aria-describedby="f-weekly-error"' in answer.text
+    assert 'href="#f-weekly">Weekly hours: Line 2' in answer.text  # the summary links to the field
     assert "funday 10:00-11:00" in answer.text  # what was typed is kept
     with seeded.sessions() as session:
         assert queries.access_market(session, READER, "mand-market").schedule["weekly"][0]["days"] == [

@@ -114,16 +114,19 @@ def test_a_refused_form_is_shown_again_with_the_reasons(pk: Node, ir: Node) -> N
     with TestClient(create_app(pk, run_workers=False)) as client:
         sign_in(client, "liaison")
         token = csrf(client.get("/bulletins/new", headers=PAGE).text)
-        for changes, reason in (
-            ({"lat": "95"}, "place.lat"),
-            ({"lat": "north"}, "lat"),
-            ({"title": "x" * 201}, "title"),
-            ({"tlp": "purple"}, "tlp"),
-            ({"valid_until": "2026-11-23T06:00"}, "valid_until"),
+        for changes, field, words in (
+            ({"lat": "95"}, "lat", "A latitude is between -90 and 90 degrees."),
+            ({"lat": "north"}, "lat", "Write a number in degrees"),
+            ({"title": "x" * 201}, "title", "Too long: at most 200 characters."),
+            ({"tlp": "purple"}, "tlp", "Choose one of the options."),
+            ({"valid_until": "2026-11-23T06:00"}, "valid_until", "The end must be after the start."),
         ):
             answer = client.post("/bulletins/new", data=compose_form(token, **changes), headers=PAGE)
             assert answer.status_code == 422, (changes, answer.text[:500])
-            assert "The bulletin was not saved" in answer.text and reason in answer.text
+            assert "The bulletin was not saved" in answer.text and words in answer.text, changes
+            # next to its field, the field marked, and no model path such as place.lat in the page
+            assert f'id="f-{field}" aria-invalid="true" aria-describedby="f-{field}-error"' in answer.text
+            assert "place.lat" not in answer.text and "Value error" not in answer.text
             assert "Water level rising" in answer.text  # what was typed is kept
         missing_token = client.post("/bulletins/new", data=compose_form("forged"), follow_redirects=False)
         assert missing_token.status_code == 403 and missing_token.json()["error"]["code"] == "csrf"

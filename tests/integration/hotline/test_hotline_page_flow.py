@@ -88,7 +88,7 @@ def test_admin_page_sets_deadlines_policies_and_channels(pk: Node, ir: Node, pk_
         "/hotline/admin/deadlines",
         data={"csrf_token": token, "flash": "0", "immediate": "600", "priority": "3600", "routine": "86400"},
     )
-    assert bad.status_code == 422
+    assert bad.status_code == 422 and 'id="f-flash" aria-invalid="true"' in bad.text
     ok = pk_client.post(
         "/hotline/admin/deadlines",
         data={"csrf_token": token, "flash": "90", "immediate": "600", "priority": "3600", "routine": "86400"},
@@ -110,7 +110,8 @@ def test_admin_page_sets_deadlines_policies_and_channels(pk: Node, ir: Node, pk_
         "/hotline/admin/policy",
         data={"csrf_token": token, "position": "PK-S1-CDR", "steps": "soon parent", "max_repeats": "1"},
     )
-    assert refused.status_code == 422 and "line 1" in refused.text
+    assert refused.status_code == 422 and "Line 1: the wait is a number of seconds" in refused.text
+    assert 'id="f-steps" aria-invalid="true"' in refused.text  # on the position's own form
     channel = pk_client.post(
         "/hotline/admin/channel",
         data={

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from request_helpers import PASSWORD, create_incident, snapshot
+from sqlalchemy import select
 
+from sarhad.audit.models import AuditEntry
 from sarhad.core.clock import FixedClock
 from sarhad.core.node import Node
 from support.inprocess import deliver
@@ -35,7 +37,11 @@ def test_a_request_made_on_the_page_is_overdue_on_both_lists_and_answered_late_w
     deliver(pk, ir)
     sign_in(ir_client, "liaison")
     form = ir_client.get(f"/requests/new?incident=PK/{incident_id}", headers=PAGE)
-    assert form.status_code == 200 and f'value="{incident_id}"' in form.text
+    assert form.status_code == 200 and f'value="PK/{incident_id}" selected' in form.text
+    assert 'name="incident_id"' not in form.text  # the incident is chosen, never typed
+    with ir.sessions() as session:  # PK's incident named in the choice: a list read of received records
+        listed = session.scalars(select(AuditEntry).where(AuditEntry.action == "incident.list")).all()
+    assert any(f"PK/{incident_id}" in entry.details["records"] for entry in listed)
     token = csrf(form.text)
     refused = ir_client.post(
         "/requests/new",
@@ -59,8 +65,7 @@ def test_a_request_made_on_the_page_is_overdue_on_both_lists_and_answered_late_w
         data={
             "csrf_token": token,
             "to": "PK",
-            "incident_origin": "PK",
-            "incident_id": incident_id,
+            "incident": f"PK/{incident_id}",
             "kind": "action",
             "action": "search",
             "deadline": "urgent",
@@ -77,7 +82,7 @@ def test_a_request_made_on_the_page_is_overdue_on_both_lists_and_answered_late_w
     for client in (pk_client, ir_client):
         listing = client.get("/requests", headers=PAGE)
         assert listing.status_code == 200
-        assert '<tr class="overdue">' in listing.text and "Search the area east" in listing.text
+        assert '<tr class="overdue"' in listing.text and "Search the area east" in listing.text
 
     detail = pk_client.get(location, headers=PAGE)
     assert detail.status_code == 200 and "Answer this request" in detail.text and "required" in detail.text
@@ -87,7 +92,9 @@ def test_a_request_made_on_the_page_is_overdue_on_both_lists_and_answered_late_w
         headers=PAGE,
         data={"csrf_token": csrf(detail.text), "answer": "Area searched, nothing found."},
     )
-    assert no_reason.status_code == 422 and "must say why it is late" in no_reason.text
+    assert no_reason.status_code == 422
+    assert "The deadline has passed: say why the answer is late." in no_reason.text
+    assert 'id="f-late_reason" aria-invalid="true" aria-describedby="f-late_reason-error"' in no_reason.text
     assert "Area searched, nothing found." in no_reason.text  # what was typed is kept
     assert snapshot(pk) == before
     answered = pk_client.post(
@@ -105,7 +112,7 @@ def test_a_request_made_on_the_page_is_overdue_on_both_lists_and_answered_late_w
     at_ir = ir_client.get(location, headers=PAGE)
     assert "Night patrols only; searched at first light." in at_ir.text
     assert "answered late" in at_ir.text and "Withdraw request" not in at_ir.text
-    assert '<tr class="overdue">' not in ir_client.get("/requests", headers=PAGE).text
+    assert '<tr class="overdue"' not in ir_client.get("/requests", headers=PAGE).text
     csv = ir_client.get("/api/v1/requests?format=csv", headers=PAGE)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert "Night patrols only" in csv.text and csv.text.splitlines()[0].startswith("origin,id,direction")
@@ -145,7 +152,8 @@ def test_an_own_open_request_is_edited_on_its_page_and_a_received_one_shows_no_e
             "version": "1",
         },
     )
-    assert past.status_code == 422 and "not in the future" in past.text
+    assert past.status_code == 422 and "The deadline must be in the future." in past.text
+    assert "2020-01-01T" not in past.text  # no machine time in the message
     edited = pk_client.post(
         f"{location}/edit",
         headers=PAGE,
