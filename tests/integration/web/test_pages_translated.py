@@ -110,7 +110,8 @@ def _english_patterns(locale: str) -> list[tuple[str, re.Pattern[str]]]:
             continue
         pieces = [re.escape(p.strip()) for p in PLACEHOLDER.split(msgid)]
         body = r"\s*.+?\s*".join(p for p in pieces if p)
-        if len(re.sub(r"[^A-Za-z]", "", msgid)) < 2 or not body:
+        # Letters of the text around the placeholders: "%(n)s d" is one letter, which any hash or code holds.
+        if len(re.sub(r"[^A-Za-z]", "", PLACEHOLDER.sub("", msgid))) < 2 or not body:
             continue
         patterns.append((msgid, re.compile(rf"(?<![A-Za-z]){body}(?![A-Za-z])")))
     return patterns
