@@ -30,7 +30,8 @@ def bearer(base: str, username: str) -> dict[str, str]:
 
 def publish(node: Node, topic: str, positions: list[str], **data: object) -> int:
     with node.transaction() as session:
-        return live.publish(session, node, topic, dict(data), positions=positions).id
+        row = live.publish(session, node, topic, dict(data), positions=positions)
+    return row.id  # set when the transaction commits
 
 
 def test_events_reach_holders_of_the_audience_only_and_only_after_commit(live_node: Node) -> None:
