@@ -1,5 +1,6 @@
 """The live-event stream: delivered after commit, filtered by positions held now, replayed after a
-reconnect with Last-Event-ID, fed by other processes through the table, with heartbeats and a clean end."""
+reconnect with Last-Event-ID, fed by other processes (PostgreSQL notifications, or the poll), with heartbeats
+and a clean end."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def test_reconnect_with_last_event_id_replays_what_was_missed(live_node: Node) -
         client.stop = True
 
 
-def test_events_committed_by_another_process_arrive_through_the_poller(live_node: Node) -> None:
+def test_events_committed_by_another_engine_arrive_once_by_notification_or_poll(live_node: Node) -> None:
     other = build_node(live_node.settings)  # a second "process": its own engine, no hub
     try:
         with serve(create_app(live_node)) as base:
