@@ -1,9 +1,12 @@
-"""PostgreSQL ``LISTEN`` for the hub: events committed by the node's other processes reach it at once.
+"""PostgreSQL ``LISTEN`` for the hub: what the node's other processes commit wakes this one at once.
 
-A transaction that publishes live events sends ``NOTIFY sarhad_live, '<highest id>'`` (``services``), which
-PostgreSQL delivers when it commits. Each app process keeps one connection of its own (psycopg 3, autocommit,
-outside the engine's pool: a listening connection must stay open) that listens on the channel and wakes the
-hub's fetcher, which reads the new events from the table.
+A transaction that publishes live events sends ``NOTIFY sarhad_live, '<highest id>'`` (``services``), one that
+writes envelopes to a peer ``NOTIFY sarhad_outbox, '<sender> <party>'`` (``exchange.outbox``); PostgreSQL
+delivers them when it commits (``sarhad.core.notify``). Each app process keeps one connection of its own
+(psycopg 3, autocommit, outside the engine's pool: a listening connection must stay open) that listens on both
+channels: a live-event notification wakes the hub's fetcher, which reads the new events from the table; an
+outbox notification from another process wakes this process's delivery worker for that peer (its 0.2 s poll
+would have found the envelopes too, later).
 
 While the connection is down (the database restarted, a network cut, the connection killed) the hub polls
 every ``hub.POLL_SECONDS`` instead; the listener reconnects with a back-off up to ``RECONNECT_MAX_SECONDS``,
@@ -19,7 +22,8 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from sarhad.live import services
+from sarhad.core.notify import LIVE_CHANNEL, OUTBOX_CHANNEL, sender_of
+from sarhad.exchange.domain import DeliveryWake
 
 if TYPE_CHECKING:
     from sarhad.live.hub import Hub
@@ -49,7 +53,8 @@ async def listen_once(hub: Hub) -> None:
         keepalives_interval=KEEPALIVE_INTERVAL,
         keepalives_count=3,
     ) as connection:
-        await connection.execute(f"LISTEN {services.CHANNEL}")
+        await connection.execute(f"LISTEN {LIVE_CHANNEL}")
+        await connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
         hub.listening = True
         hub.listener_connects += 1
         hub.woken.set()  # read what was committed while nobody listened
@@ -57,12 +62,23 @@ async def listen_once(hub: Hub) -> None:
             async for note in connection.notifies():
                 if hub.closed:
                     return
-                if note.payload.isdigit():
-                    hub.notified(int(note.payload))
-                else:
-                    hub.woken.set()
+                dispatch(hub, note.channel, note.payload)
         finally:
             hub.listening = False
+
+
+def dispatch(hub: Hub, channel: str, payload: str) -> None:
+    """Act on one notification: wake the hub's fetcher, or this process's delivery worker."""
+    if channel == LIVE_CHANNEL:
+        if payload.isdigit():
+            hub.notified(int(payload))
+        else:
+            hub.woken.set()
+    elif channel == OUTBOX_CHANNEL:
+        sender, _, party = payload.partition(" ")
+        wake = hub.node.components.get(DeliveryWake)
+        if wake is not None and sender != sender_of(hub.node.engine):  # its own: woken after the commit
+            wake.wake(party or None)
 
 
 async def listen(hub: Hub) -> None:

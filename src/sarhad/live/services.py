@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sarhad.audit.appender import lock_chain
 from sarhad.core.clock import Clock
 from sarhad.core.node import Node, after_commit
+from sarhad.core.notify import LIVE_CHANNEL, notify
 from sarhad.live.domain import MAX_POSITIONS, Audience, Event, check_topic
 from sarhad.live.models import LiveEvent
 
@@ -45,7 +46,7 @@ PENDING = "sarhad.live.pending"
 REVOKED_TOPIC = "auth.revoked"
 RETENTION = timedelta(days=2)
 REPLAY_LIMIT = 2000
-CHANNEL: Final = "sarhad_live"  # the PostgreSQL notification channel (payload: the highest new event id)
+CHANNEL: Final = LIVE_CHANNEL  # the PostgreSQL notification channel (payload: the highest new event id)
 
 
 def as_event(row: LiveEvent) -> Event:
@@ -141,10 +142,7 @@ class _Pending:
         session.add_all(rows)
         session.flush()
         self.inserted.extend(rows)
-        connection = session.connection()
-        if connection.dialect.name == "postgresql":  # delivered to the listening processes on commit
-            top = max(row.id for row in rows)
-            connection.exec_driver_sql("SELECT pg_notify(%s, %s)", (CHANNEL, str(top)))
+        notify(session, CHANNEL, str(max(row.id for row in rows)))  # to the other processes, on commit
 
     def __call__(self) -> None:
         """The after-commit hook: hand the committed events to the hub."""

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from live_helpers import SseClient
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import build_node
+from sarhad.core.notify import OUTBOX_CHANNEL
 from sarhad.core.settings import load_settings
 from sarhad.exchange.identity import identity
 from sarhad.exchange.peers import add_peer
@@ -234,3 +237,20 @@ def test_events_still_arrive_while_the_listener_connection_is_down_and_it_reconn
         assert len(after) == 2 and not after & before
     finally:
         admin.dispose()
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_release_committed_in_one_process_notifies_the_others_on_commit(two_processes: Processes) -> None:
+    """A FLASH through A releases it to IR (the exchange's outbox): the transaction sends
+    ``NOTIFY sarhad_outbox, '<sender> IR'``, which wakes the delivery workers of the node's other processes."""
+    a, _b, headers, pk_dir = two_processes
+    url = make_url(load_settings(pk_dir).resolved_database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as connection:
+        connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        send_flash(a, headers, "released to IR")
+        notes = list(connection.notifies(timeout=10, stop_after=1))
+    assert len(notes) == 1
+    sender, _, party = notes[0].payload.partition(" ")
+    assert party == "IR" and sender

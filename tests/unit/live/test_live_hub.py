@@ -123,3 +123,28 @@ def test_a_stalled_subscriber_is_cut_off_with_nothing_after_a_hole(monkeypatch: 
 
     overflowed, slow_items, pending = run(scenario())
     assert overflowed and slow_items == [None] and pending == 2
+
+
+def test_an_outbox_notification_wakes_the_delivery_worker_unless_this_process_sent_it() -> None:
+    from sarhad.core.components import Components
+    from sarhad.core.notify import OUTBOX_CHANNEL, sender_of
+    from sarhad.exchange.domain import DeliveryWake
+    from sarhad.live.listener import dispatch
+
+    class FakeNode:  # what ``dispatch`` reads of a node: its engine (who sent it) and its components
+        engine = object()
+        components = Components()
+
+    woken: list[str | None] = []
+
+    async def scenario() -> None:
+        node = FakeNode()
+        node.components.put(DeliveryWake(lambda party=None, fresh=(): woken.append(party)))
+        hub = Hub(node=node, loop=asyncio.get_running_loop(), start_after=0)  # type: ignore[arg-type]
+        dispatch(hub, OUTBOX_CHANNEL, f"{sender_of(node.engine)} IR")  # its own release: woken already
+        dispatch(hub, OUTBOX_CHANNEL, "123.abc IR")  # another process's
+        dispatch(hub, "sarhad_live", "7")
+        assert hub.woken.is_set() and hub.wanted == 7
+
+    run(scenario())
+    assert woken == ["IR"]
