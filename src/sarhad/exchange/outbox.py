@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sarhad.core.database import insert_rows, table_of
 from sarhad.core.errors import ErrorCode, InvalidInput, NotFound, PayloadTooLarge
 from sarhad.core.node import Node, after_commit
+from sarhad.core.notify import OUTBOX_CHANNEL, notify, sender_of
 from sarhad.exchange import protocol
 from sarhad.exchange.domain import BASE_LANE, LANES, LANES_VERSION, DeliveryWake, Lane, link_id, parse_lane
 from sarhad.exchange.identity import signing_identity
@@ -86,6 +87,7 @@ def enqueue_records(
     wake = node.components.get(DeliveryWake)
     if wake is not None:  # after the commit, hand the envelopes to this process's delivery worker
         after_commit(session, functools.partial(wake.wake, to_party, fresh))
+    notify(session, OUTBOX_CHANNEL, f"{sender_of(session.get_bind())} {to_party}")  # and the other processes'
     return [w for w in written if w is not None]
 
 
@@ -118,6 +120,7 @@ def enqueue_on_every_chain(
     wake = node.components.get(DeliveryWake)
     if wake is not None:
         after_commit(session, functools.partial(wake.wake, to_party, fresh))
+    notify(session, OUTBOX_CHANNEL, f"{sender_of(session.get_bind())} {to_party}")
     return written
 
 

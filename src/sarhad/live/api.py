@@ -5,6 +5,11 @@ The stream sends ``retry: 2000`` first, then one frame per event the user may se
 so proxies keep it open and the client notices a dead link. A client that reconnects with ``Last-Event-ID``
 (browsers do so by themselves; or ``?last_event_id=``) first gets the events it missed that are still held.
 
+Resumption is exact, also across the processes of one node: event ids become visible in id order
+(``services``), every stream sends them in increasing id order, so a client that saw id ``n`` has been
+given every event up to ``n`` it may see, and resuming after ``n`` repeats none and misses none, whichever
+process it reconnects to. A client need not de-duplicate.
+
 A stream lives no longer than its session: it ends at once when the session is signed out or the user is
 disabled or given a new password (``services.publish_revocation``, acted on by the hub), when the session
 expires, and after ``MAX_STREAM_SECONDS`` at the latest; the reconnecting client must authenticate again.
@@ -90,14 +95,20 @@ async def stream(node: Node, principal: Principal, last_id: int | None) -> Async
             return
         await viewer.refresh(force=True)
         yield "retry: 2000\n" + sse_comment("connected")
-        replayed = 0
-        if last_id is not None:
-            for event in await asyncio.to_thread(_replay, node, last_id):
-                replayed = max(replayed, event.id)
+        # ``covered``: every event id up to it has been considered (sent, or not the viewer's). Events come in
+        # id order from the table and then from the hub; the table is read after subscribing, so it holds
+        # everything the hub handed out before, and what the hub queues at or below ``covered`` is skipped.
+        covered = last_id
+        while covered is not None:
+            page = await asyncio.to_thread(_replay, node, covered)
+            for event in page:
+                covered = event.id
                 if sub.revoked:
                     return
                 if await viewer.sees(event):
                     yield sse_frame(event)
+            if len(page) < services.REPLAY_LIMIT:
+                break
         while not sub.revoked and (left := ends - time.monotonic()) > 0:
             try:
                 item = await asyncio.wait_for(sub.queue.get(), timeout=min(HEARTBEAT_SECONDS, left))
@@ -107,8 +118,9 @@ async def stream(node: Node, principal: Principal, last_id: int | None) -> Async
                 continue
             if item is None or sub.revoked:
                 break  # signed out, shutdown, or this client fell too far behind (it reconnects and replays)
-            if item.id <= replayed:
+            if covered is not None and item.id <= covered:
                 continue
+            covered = item.id
             if await viewer.sees(item) and not sub.revoked:
                 yield sse_frame(item)
     finally:

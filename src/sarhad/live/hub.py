@@ -1,9 +1,20 @@
-"""This process's live-event hub: fans committed events out to connected streams, without duplicates.
+"""This process's live-event hub: fans committed events out to connected streams, once each and in id order.
 
-Events reach the hub two ways: at once from ``services.publish`` after the commit (same process), and from a
-poller that reads the event table every ``POLL_SECONDS`` (events committed by other processes on the same
-database). Each event id is dispatched once. Because ids can become visible out of order on PostgreSQL
-(sequences are not transactional), the poller keeps looking at ids it skipped for ``GAP_GRACE_SECONDS``.
+Event ids become visible in id order (``sarhad.live.services``: they are taken under the commit-order lock), so
+the hub keeps one number, ``low_water``: every event up to it has been handed to the subscribers, or never
+existed. It hands out an event only when it is the next one (``low_water + 1``); every stream therefore sees
+ids in increasing order, and a client that resumes after the last id it saw misses and repeats nothing.
+
+Events reach the hub three ways:
+
+- at once from ``services.publish``'s after-commit hook (same process). The next id is handed out straight
+  away; one further up (another process committed the ones between) is held, and the table is read: the
+  events between are visible by then (they committed first), and any id the read does not find never will be;
+- from the fetcher, which reads the events above ``low_water`` when woken: by that hold, by a PostgreSQL
+  notification from another process (``sarhad.live.listener``), or by its timer, every ``POLL_SECONDS`` while no
+  listener is connected (SQLite, or the listener's connection is down) and every ``FALLBACK_POLL_SECONDS``
+  while one is (a safety net: a notification is not expected to go missing);
+- never twice: an id at or below ``low_water`` is dropped.
 
 A revocation (``services.REVOKED_TOPIC``: a session signed out, a user disabled or given a new password) is
 not handed to anyone: it ends the streams of that session or user at once, dropping what they had queued.
@@ -19,9 +30,8 @@ import logging
 import os
 import signal
 import threading
-import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -33,8 +43,8 @@ from sarhad.live import services
 from sarhad.live.domain import Event
 
 log = logging.getLogger("sarhad.live")
-POLL_SECONDS = 0.5
-GAP_GRACE_SECONDS = 5.0
+POLL_SECONDS = 0.5  # no notifications (SQLite, or the listener is down): look this often
+FALLBACK_POLL_SECONDS = 5.0  # with a listener connected: a safety net only
 QUEUE_SIZE = 2000
 CLOSE: None = None
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()  # every hub of this process, to find one by its database
@@ -54,11 +64,15 @@ class Hub:
         self.node = node
         self.loop = loop
         self.subscribers: set[Subscriber] = set()
-        self.low_water = start_after  # every id <= low_water has been dispatched or given up on
-        self.seen_above: set[int] = set()
-        self.gaps: dict[int, float] = {}
+        self.low_water = start_after  # every id <= low_water has been handed out, or never existed
+        self.held: dict[int, Event] = {}  # committed events above a gap, waiting for the events below
+        self.wanted = 0  # the highest id known to be committed (held, or notified by another process)
         self.closed = False
+        self.listening = False  # a PostgreSQL listener is connected (``sarhad.live.listener``)
+        self.woken = asyncio.Event()  # the fetcher should read the table now
         self.poller: asyncio.Task[None] | None = None
+        self.listener: asyncio.Task[None] | None = None
+        self.listener_connects = 0  # how many times the listener has connected (and listened)
         self.dispatched = 0
         _HUBS.add(self)
 
@@ -69,36 +83,57 @@ class Hub:
         if self.closed:
             return
         with contextlib.suppress(RuntimeError):  # the loop is closed (shutting down)
-            self.loop.call_soon_threadsafe(self._dispatch_many, events)
+            self.loop.call_soon_threadsafe(self.arrived, events)
 
-    def _dispatch_many(self, events: list[Event]) -> None:
+    def arrived(self, events: Iterable[Event]) -> None:
+        """Committed events (of this process): hand out what is next, hold the rest and read the gap."""
         for event in events:
-            self.dispatch(event)
+            if event.id > self.low_water:
+                self.held[event.id] = event
+                self.wanted = max(self.wanted, event.id)
+        self._release_held()
+        if self.held:
+            self.woken.set()  # the events below were committed by another process: read them now
 
-    def dispatch(self, event: Event) -> bool:
-        """Hand an event to every subscriber unless it was dispatched before; True if it was new."""
-        if event.id <= self.low_water and event.id not in self.gaps:
-            return False
-        if event.id in self.seen_above:
-            return False
-        self.gaps.pop(event.id, None)
-        self.seen_above.add(event.id)
+    def notified(self, top: int) -> None:
+        """Another process committed events up to ``top`` (a notification): read them now."""
+        if top > self.low_water:
+            self.wanted = max(self.wanted, top)
+            self.woken.set()
+
+    def fetched(self, events: list[Event], horizon: int) -> None:
+        """Events read from the table above ``low_water``; every id up to ``horizon`` is now settled: an id
+        not among them (nor held) was never committed and never will be."""
+        for event in events:
+            if event.id > self.low_water:
+                self.held[event.id] = event
+        horizon = max(horizon, self.low_water)
+        for event_id in sorted(i for i in self.held if i <= horizon):
+            self._hand_out(self.held.pop(event_id))
+        self.low_water = horizon
+        self._release_held()
+
+    def _release_held(self) -> None:
+        while (event := self.held.pop(self.low_water + 1, None)) is not None:
+            self._hand_out(event)
+            self.low_water = event.id
+
+    def _hand_out(self, event: Event) -> None:
         self.dispatched += 1
         if event.topic == services.REVOKED_TOPIC:
             self.revoke(event.data.get("session_id"), event.data.get("user_id"))
-            return True
+            return
         for sub in list(self.subscribers):
             if sub.overflowed:
                 continue
             try:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:
-                # a stalled client: end its stream; it reconnects with Last-Event-ID and replays from the table
+                # A stalled client: end its stream, dropping everything queued (not just the oldest: what it
+                # was sent stays a prefix in id order). It reconnects with Last-Event-ID and replays the rest.
                 sub.overflowed = True
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    sub.queue.get_nowait()
+                _empty(sub.queue)
                 sub.queue.put_nowait(CLOSE)
-        return True
 
     def revoke(self, session_id: str | None, user_id: str | None) -> int:
         """End the streams of ``session_id`` or of ``user_id`` now, dropping what they had queued."""
@@ -106,8 +141,7 @@ class Hub:
         for sub in list(self.subscribers):
             if (session_id and sub.session_id == session_id) or (user_id and sub.user_id == user_id):
                 sub.revoked = True
-                while not sub.queue.empty():
-                    sub.queue.get_nowait()
+                _empty(sub.queue)
                 sub.queue.put_nowait(CLOSE)
                 ended += 1
         return ended
@@ -115,6 +149,7 @@ class Hub:
     # -- subscribers --------------------------------------------------------------------------------------
 
     def subscribe(self, session_id: str = "", user_id: str = "") -> Subscriber:
+        """A new subscriber gets every event above ``low_water`` (now), in id order."""
         sub = Subscriber(session_id=session_id, user_id=user_id)
         if self.closed:
             sub.queue.put_nowait(CLOSE)
@@ -127,46 +162,50 @@ class Hub:
     def close(self) -> None:
         """End every stream (shutdown). Safe to call more than once, from the loop's thread."""
         self.closed = True
+        self.woken.set()
         for sub in list(self.subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 sub.queue.put_nowait(CLOSE)
 
-    # -- polling ------------------------------------------------------------------------------------------
+    # -- reading the table --------------------------------------------------------------------------------
 
-    def _fetch(self) -> list[Event]:
+    def _fetch(self, after: int) -> list[Event]:
         with self.node.sessions() as session:
-            after = min([self.low_water, *self.gaps]) if self.gaps else self.low_water
             return [services.as_event(r) for r in services.events_after(session, after)]
 
-    def _advance(self) -> None:
-        now = time.monotonic()
-        top = max(self.seen_above, default=self.low_water)
-        for missing in range(self.low_water + 1, top):
-            if missing not in self.seen_above and missing not in self.gaps:
-                self.gaps[missing] = now
-        for missing, since in list(self.gaps.items()):
-            if now - since > GAP_GRACE_SECONDS:
-                del self.gaps[missing]  # a rolled-back insert, most likely: never coming
-                self.seen_above.add(missing)
-        while self.low_water + 1 in self.seen_above:
-            self.low_water += 1
-            self.seen_above.discard(self.low_water)
-
     async def poll_once(self) -> int:
-        events = await asyncio.to_thread(self._fetch)
-        new = sum(1 for event in events if self.dispatch(event))
-        self._advance()
-        return new
+        """Read the events above ``low_water`` and hand them out; returns how many there were."""
+        wanted = self.wanted  # committed before this read began, so the read sees everything up to it
+        events = await asyncio.to_thread(self._fetch, self.low_water)
+        full = len(events) >= services.REPLAY_LIMIT
+        horizon = events[-1].id if events else self.low_water
+        if not full:
+            horizon = max(horizon, wanted)
+        self.fetched(events, horizon)
+        if full or self.held:
+            self.woken.set()  # more to read
+        return len(events)
 
     async def run_poller(self) -> None:
         while not self.closed:
+            interval = FALLBACK_POLL_SECONDS if self.listening else POLL_SECONDS
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.woken.wait(), timeout=interval)
+            self.woken.clear()
+            if self.closed:
+                break
             try:
                 await self.poll_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("live event poll failed")
-            await asyncio.sleep(POLL_SECONDS)
+                await asyncio.sleep(POLL_SECONDS)
+
+
+def _empty(queue: asyncio.Queue[Event | None]) -> None:
+    while not queue.empty():
+        queue.get_nowait()
 
 
 _LOCK = threading.Lock()
@@ -192,6 +231,10 @@ async def ensure_hub(node: Node) -> Hub:
         if hub is None or hub.loop is not loop or hub.closed:
             hub = Hub(node, loop, start)
             hub.poller = loop.create_task(hub.run_poller(), name="live.poller")
+            if node.engine.dialect.name == "postgresql":
+                from sarhad.live.listener import listen
+
+                hub.listener = loop.create_task(listen(hub), name="live.listener")
             node.components.put(hub)
     return hub
 

@@ -1,4 +1,4 @@
-"""Background tasks of live events: the hub's poller (other processes' events) and pruning old events."""
+"""Background tasks of live events: the hub (its fetcher and, on PostgreSQL, its listener) and pruning."""
 
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ async def live_task(node: Node) -> None:
     finally:
         restore()
         hub.close()
-        if hub.poller is not None:
-            hub.poller.cancel()
+        for task in (hub.poller, hub.listener):
+            if task is not None:
+                task.cancel()
 
 
 def _prune(node: Node) -> int:

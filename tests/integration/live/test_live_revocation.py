@@ -25,7 +25,8 @@ def token(base: str, username: str) -> str:
 
 def publish(node: Node, topic: str, positions: list[str]) -> int:
     with node.transaction() as session:
-        return live.publish(session, node, topic, {"subject": "secret"}, positions=positions).id
+        row = live.publish(session, node, topic, {"subject": "secret"}, positions=positions)
+    return row.id  # set when the transaction commits
 
 
 def open_stream(base: str, secret: str) -> SseClient:

@@ -54,55 +54,97 @@ def run(coro: Any) -> Any:
     return outcome.get("value")
 
 
-def test_hub_dispatches_each_event_once_whichever_way_it_comes() -> None:
-    async def scenario() -> list[int]:
+def drain(queue: asyncio.Queue[Event | None]) -> list[int | None]:
+    got: list[int | None] = []
+    while not queue.empty():
+        item = queue.get_nowait()
+        got.append(None if item is None else item.id)
+    return got
+
+
+def test_the_hub_hands_events_out_in_id_order_once_each_whichever_way_they_come() -> None:
+    async def scenario() -> tuple[list[int | None], int, bool]:
         hub = Hub(node=None, loop=asyncio.get_running_loop(), start_after=10)  # type: ignore[arg-type]
         sub = hub.subscribe()
-        assert hub.dispatch(event(11))
-        assert not hub.dispatch(event(11))  # the poller sees it again
-        assert not hub.dispatch(event(9))  # older than the hub's start
-        assert hub.dispatch(event(13))
-        hub._advance()
-        assert 12 in hub.gaps  # 12 not seen yet: may still commit
-        assert hub.dispatch(event(12))  # it came late: still delivered, once
-        hub._advance()
-        assert hub.low_water == 13 and not hub.gaps
-        hub.close()
-        got = []
-        while True:
-            item = await sub.queue.get()
-            if item is None:
-                break
-            got.append(item.id)
-        return got
+        hub.arrived([event(11)])  # the next one: at once
+        hub.arrived([event(11)])  # again (the fetcher read it too): dropped
+        hub.arrived([event(9)])  # older than the hub's start: dropped
+        hub.arrived([event(13)])  # above a gap: held, and the table is to be read
+        woken = hub.woken.is_set()
+        hub.fetched([event(12), event(13)], horizon=13)  # the read found 12, committed before 13
+        hub.fetched([event(12)], horizon=13)  # a late copy of 12: dropped
+        return drain(sub.queue), hub.low_water, woken
 
-    assert run(scenario()) == [11, 13, 12]
+    got, low_water, woken = run(scenario())
+    assert got == [11, 12, 13] and low_water == 13 and woken
 
 
-def test_a_gap_that_never_fills_is_given_up(monkeypatch: Any) -> None:
-    async def scenario() -> Hub:
+def test_an_id_the_read_does_not_find_below_a_committed_one_never_comes() -> None:
+    async def scenario() -> tuple[list[int | None], int, dict[int, Event]]:
         hub = Hub(node=None, loop=asyncio.get_running_loop(), start_after=0)  # type: ignore[arg-type]
-        hub.dispatch(event(2))
-        hub._advance()
-        monkeypatch.setattr(hub_module, "GAP_GRACE_SECONDS", -1.0)
-        hub._advance()
-        return hub
+        sub = hub.subscribe()
+        hub.arrived([event(3)])  # 1 and 2 not seen yet
+        hub.arrived([event(6)])
+        hub.fetched([event(2)], horizon=3)  # read after 3 committed: 1 never will; 4, 5 not settled yet
+        held = dict(hub.held)
+        hub.arrived([event(4), event(5)])
+        return drain(sub.queue), hub.low_water, held
 
-    hub = run(scenario())
-    assert hub.low_water == 2 and not hub.gaps
+    got, low_water, held = run(scenario())
+    assert got == [2, 3, 4, 5, 6] and low_water == 6 and list(held) == [6]
 
 
-def test_a_stalled_subscriber_is_cut_off_not_the_others(monkeypatch: Any) -> None:
+def test_a_notification_wakes_the_fetcher_only_for_ids_not_handed_out_yet() -> None:
+    async def scenario() -> tuple[bool, bool, int]:
+        hub = Hub(node=None, loop=asyncio.get_running_loop(), start_after=0)  # type: ignore[arg-type]
+        hub.arrived([event(1), event(2)])
+        hub.notified(2)  # this process's own commit, already handed out
+        quiet = not hub.woken.is_set()
+        hub.notified(5)
+        return quiet, hub.woken.is_set(), hub.wanted
+
+    quiet, woken, wanted = run(scenario())
+    assert quiet and woken and wanted == 5
+
+
+def test_a_stalled_subscriber_is_cut_off_with_nothing_after_a_hole(monkeypatch: Any) -> None:
     monkeypatch.setattr(hub_module, "QUEUE_SIZE", 3)
 
-    async def scenario() -> tuple[bool, int]:
+    async def scenario() -> tuple[bool, list[int | None], int]:
         hub = Hub(node=None, loop=asyncio.get_running_loop(), start_after=0)  # type: ignore[arg-type]
         slow, fast = hub.subscribe(), hub.subscribe()
         for n in range(1, 6):
-            hub.dispatch(event(n))
+            hub.arrived([event(n)])
             if n <= 3:
                 await fast.queue.get()
-        return slow.overflowed, fast.queue.qsize()
+        # the slow one is closed with nothing queued: what it was sent (nothing after the last frame it
+        # wrote) stays a prefix, so it resumes after its last id without a hole
+        return slow.overflowed, drain(slow.queue), fast.queue.qsize()
 
-    overflowed, pending = run(scenario())
-    assert overflowed and pending == 2
+    overflowed, slow_items, pending = run(scenario())
+    assert overflowed and slow_items == [None] and pending == 2
+
+
+def test_an_outbox_notification_wakes_the_delivery_worker_unless_this_process_sent_it() -> None:
+    from sarhad.core.components import Components
+    from sarhad.core.notify import OUTBOX_CHANNEL, sender_of
+    from sarhad.exchange.domain import DeliveryWake
+    from sarhad.live.listener import dispatch
+
+    class FakeNode:  # what ``dispatch`` reads of a node: its engine (who sent it) and its components
+        engine = object()
+        components = Components()
+
+    woken: list[str | None] = []
+
+    async def scenario() -> None:
+        node = FakeNode()
+        node.components.put(DeliveryWake(lambda party=None, fresh=(): woken.append(party)))
+        hub = Hub(node=node, loop=asyncio.get_running_loop(), start_after=0)  # type: ignore[arg-type]
+        dispatch(hub, OUTBOX_CHANNEL, f"{sender_of(node.engine)} IR")  # its own release: woken already
+        dispatch(hub, OUTBOX_CHANNEL, "123.abc IR")  # another process's
+        dispatch(hub, "sarhad_live", "7")
+        assert hub.woken.is_set() and hub.wanted == 7
+
+    run(scenario())
+    assert woken == ["IR"]
