@@ -72,7 +72,7 @@ def test_every_problem_of_the_incident_form_is_shown_at_once_next_to_its_field_i
         message = page.locator(f"#{field.get_attribute('aria-describedby')}")
         expect(message).to_be_visible()
         expect(summary.locator(f"a[href='#f-{name}']")).to_be_visible()
-    expect(page.locator("#f-lat-error")).to_have_text("عرض جغرافیایی بین -90 و 90 درجه است.")
+    expect(page.locator("#f-lat-error")).to_have_text("عرض جغرافیایی بین -۹۰ و ۹۰ درجه است.")  # Persian digits
     text = summary.inner_text()
     assert "lon" not in text and "casualties." not in text and "+00:00" not in text, text
     # what was typed is kept
@@ -132,6 +132,7 @@ def test_the_exported_incident_list_imports_again_from_the_page_with_a_progress_
     total = len(rows) * (6000 // len(rows) + 1)
 
     page.goto(f"{pair.pk.url}/incidents")
+    page.click("#filters-toggle")  # on a phone the picture's filters and actions fold behind one button
     page.click("a[href='/incidents/import']")
     page.set_input_files(
         "input[name=file]", files=[{"name": "export.csv", "mimeType": "text/csv", "buffer": big.encode()}]

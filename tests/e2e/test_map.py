@@ -201,6 +201,7 @@ def test_the_incident_form_has_a_map_picker_that_follows_the_fields(page: Page, 
     lat, lon = page.locator("input[name=lat]"), page.locator("input[name=lon]")
 
     # A click on the map sets the fields.
+    place.scroll_into_view_if_needed()
     box = place.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
@@ -213,8 +214,10 @@ def test_the_incident_form_has_a_map_picker_that_follows_the_fields(page: Page, 
     lon.fill("۶۱٫۷۰")
     expect(place).to_have_attribute("data-point", "28.95000,61.70000")
 
-    # Dragging the marker updates the fields.
+    # Dragging the marker updates the fields (the form above the map is long: bring the marker into view first,
+    # since the mouse acts at viewport coordinates).
     marker = page.locator(".place-marker")
+    marker.scroll_into_view_if_needed()
     mbox = marker.bounding_box()
     assert mbox is not None
     x, y = mbox["x"] + mbox["width"] / 2, mbox["y"] + mbox["height"] / 2
