@@ -21,19 +21,26 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "sarhad"
 LOCALES = ("ur", "fa")
 METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
-OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
-                                     "lstrip_blocks": "true"}}
+OPTIONS = {
+    "**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
+}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "add_nav_item": (2,), "N_": None}
 
 
 def template() -> Catalog:
     catalog = Catalog(project="sarhad", msgid_bugs_address="", charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(SOURCE), METHODS, OPTIONS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True
+        str(SOURCE),
+        METHODS,
+        OPTIONS,
+        keywords=KEYWORDS,
+        comment_tags=("TRANSLATORS:",),
+        strip_comment_tags=True,
     ):
         if message:
-            catalog.add(message, None, [(f"src/sarhad/{filename}", lineno)], auto_comments=comments,
-                        context=context)
+            catalog.add(
+                message, None, [(f"src/sarhad/{filename}", lineno)], auto_comments=comments, context=context
+            )
     return catalog
 
 

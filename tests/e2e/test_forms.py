@@ -72,7 +72,9 @@ def test_every_problem_of_the_incident_form_is_shown_at_once_next_to_its_field_i
         message = page.locator(f"#{field.get_attribute('aria-describedby')}")
         expect(message).to_be_visible()
         expect(summary.locator(f"a[href='#f-{name}']")).to_be_visible()
-    expect(page.locator("#f-lat-error")).to_have_text("عرض جغرافیایی بین -۹۰ و ۹۰ درجه است.")  # Persian digits
+    expect(page.locator("#f-lat-error")).to_have_text(
+        "عرض جغرافیایی بین -۹۰ و ۹۰ درجه است."
+    )  # Persian digits
     text = summary.inner_text()
     assert "lon" not in text and "casualties." not in text and "+00:00" not in text, text
     # what was typed is kept

@@ -165,7 +165,11 @@ def choose_language_anonymous(
 
 
 def _me_labels() -> dict[str, str]:
-    return {"language": gettext("Language"), "time_zone": gettext("Time zone"), "calendar": gettext("Calendar")}
+    return {
+        "language": gettext("Language"),
+        "time_zone": gettext("Time zone"),
+        "calendar": gettext("Calendar"),
+    }
 
 
 def _me_page(

@@ -60,6 +60,8 @@ def explain(section: dict[str, Any]) -> str:
 
 def _field_labels() -> dict[str, str]:
     return {"level": _("Level"), "expires_at": _("Expires (critical only)"), "reason": _("Reason")}
+
+
 def _page(
     request: Request,
     node: NodeDep,

@@ -87,7 +87,7 @@ def test_detail_shows_history_and_workflow_buttons(
     assert moved.status_code == 303
     page = client.get(url)
     assert "validated" in page.text and "History" in page.text
-    assert page.text.count("<tr><td data-label=\"Version\">") >= 2  # two versions in the history table
+    assert page.text.count('<tr><td data-label="Version">') >= 2  # two versions in the history table
 
 
 def test_daily_report_page_json_and_pdf(client: TestClient, liaison: dict[str, str], pk: Node) -> None:
