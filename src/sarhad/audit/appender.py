@@ -117,7 +117,9 @@ def _before_commit(session: Session) -> None:
     append_now(session, queue[-1].clock, rows)
 
 
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+def within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    """Whether ``transaction`` is ``ancestor`` or nested in it (a savepoint that rolls back drops what its
+    descendants queued)."""
     while transaction is not None:
         if transaction is ancestor:
             return True
@@ -132,7 +134,7 @@ def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None
     if previous.parent is None:
         session.info.pop(_QUEUE, None)
     else:  # a savepoint rolled back: its entries never happened
-        session.info[_QUEUE] = [q for q in queue if not _within(q.transaction, previous)]
+        session.info[_QUEUE] = [q for q in queue if not within(q.transaction, previous)]
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:

@@ -143,32 +143,17 @@ def _parse_casualties(text: str) -> dict[str, int]:
 
 
 def _parse_seizures(text: str) -> list[dict[str, Any]]:
-    if text.strip() and "|" not in text and ":" not in text:
-        return _parse_exported_seizures(text)
+    """``item:quantity:unit`` separated by ``|``, or the export's form, ``item quantity unit`` separated by
+    ``;`` (the item may have spaces), which a file with neither ``|`` nor ``:`` is read as."""
+    exported = bool(text.strip()) and "|" not in text and ":" not in text
     items = []
-    for part in text.split("|"):
+    for part in text.split(";" if exported else "|"):
+        part = part.strip() if exported else part
         if not part.strip():
             continue
-        bits = part.split(":")
+        bits = part.rsplit(None, 2) if exported else part.split(":")
         if len(bits) != 3:
             raise RuleError("seizures", f"{part!r} is not item:quantity:unit")
-        try:
-            quantity = float(bits[1])
-        except ValueError:
-            raise RuleError("seizures", f"quantity {bits[1]!r} is not a number") from None
-        items.append({"item": bits[0], "quantity": quantity, "unit": bits[2]})
-    return items
-
-
-def _parse_exported_seizures(text: str) -> list[dict[str, Any]]:
-    """The export's form: ``item quantity unit`` separated by ``;`` (the item may have spaces)."""
-    items = []
-    for part in text.split(";"):
-        if not part.strip():
-            continue
-        bits = part.strip().rsplit(None, 2)
-        if len(bits) != 3:
-            raise RuleError("seizures", f"{part.strip()!r} is not item:quantity:unit")
         try:
             quantity = float(bits[1])
         except ValueError:

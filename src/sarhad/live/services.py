@@ -35,7 +35,7 @@ from typing import Any, Final
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from sarhad.audit.appender import lock_chain
+from sarhad.audit.appender import lock_chain, within
 from sarhad.core.clock import Clock
 from sarhad.core.node import Node, after_commit
 from sarhad.core.notify import LIVE_CHANNEL, notify
@@ -164,14 +164,6 @@ def _before_commit(session: Session) -> None:
         pending.insert(session)
 
 
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
 def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
     pending: _Pending | None = session.info.get(PENDING)
     if pending is None:
@@ -179,7 +171,7 @@ def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None
     if previous.parent is None:
         pending.queued, pending.inserted = [], []
     else:  # a savepoint rolled back: its events never happened
-        pending.queued = [q for q in pending.queued if not _within(q.transaction, previous)]
+        pending.queued = [q for q in pending.queued if not within(q.transaction, previous)]
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
