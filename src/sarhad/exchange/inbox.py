@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from sarhad.core.database import insert_rows, table_of
@@ -242,6 +242,14 @@ def redact_body(body: str) -> str:
     return protocol.canonical_json(env).decode()
 
 
+def withdrawn_among(record_ids: Sequence[str]) -> Select[str, str, str]:
+    """The withdrawn received records among these ids, answered from the partial index of withdrawn records
+    (``ix_exchange_received_withdrawn``), not a scan of every record held."""
+    return select(ReceivedRecord.origin, ReceivedRecord.record_kind, ReceivedRecord.record_id).where(
+        ReceivedRecord.record_id.in_(record_ids), ReceivedRecord.withdrawn_at.is_not(None)
+    )
+
+
 def _purge_withdrawn(session: Session, batch: list[Pending]) -> None:
     """Purge the content of every record a withdrawal of this batch withdrew, from the inbox: the envelopes
     that carried its versions, in this batch and held before (the generic copy is purged as it is stored,
@@ -251,11 +259,7 @@ def _purge_withdrawn(session: Session, batch: list[Pending]) -> None:
     late = {(r.origin, r.kind, r.record_id) for r in applied if r.op == Op.UPSERT.value} - withdrawn
     for chunk in chunked(sorted({rid for _origin, _kind, rid in late})):
         # an older version passed on after the withdrawal: the record stays withdrawn, so it is purged too
-        for key in session.execute(
-            select(ReceivedRecord.origin, ReceivedRecord.record_kind, ReceivedRecord.record_id).where(
-                ReceivedRecord.record_id.in_(chunk), ReceivedRecord.withdrawn_at.is_not(None)
-            )
-        ):
+        for key in session.execute(withdrawn_among(chunk)):
             if tuple(key) in late:
                 withdrawn.add((key[0], key[1], key[2]))
     if not withdrawn:
