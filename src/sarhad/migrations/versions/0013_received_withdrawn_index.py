@@ -5,7 +5,7 @@ passed on after a withdrawal is purged too, issue 15). The primary key of ``exch
 with ``origin``, so that question scanned every record held: a third of the receiving node's time in the
 exchange benchmark, growing with the table. Few records are ever withdrawn; a partial index holds only those.
 
-Revision ID: 0016_received_withdrawn_index
+Revision ID: 0013_received_withdrawn_index
 Revises: 0012_audit_replace_guard
 Create Date: 2026-12-07
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_received_withdrawn_index"
+revision: str = "0013_received_withdrawn_index"
 down_revision: str | None = "0012_audit_replace_guard"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
