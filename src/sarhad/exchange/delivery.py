@@ -221,10 +221,7 @@ class DeliveryWorker:
             return False
         now = self.loop.time()
         return all(
-            self.healthy.get(party)
-            and party in self.urls
-            and self._holds(party, now)
-            for party in woken
+            self.healthy.get(party) and party in self.urls and self._holds(party, now) for party in woken
         )
 
     async def cycle(self, client: aiohttp.ClientSession) -> float:

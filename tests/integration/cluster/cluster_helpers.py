@@ -28,12 +28,15 @@ from hotline_helpers import PASSWORD, seed_channels, seed_node
 __all__ = ["PASSWORD", "held_by_ir", "lease_holder", "prepare", "send_flash"]
 
 
-def prepare(make_node_dir: Callable[..., Path], database_url: str) -> tuple[Path, Path]:
-    """PK's and IR's data directories, seeded and paired (IR's address for PK is PK's configured port)."""
+def prepare(
+    make_node_dir: Callable[..., Path], database_url: str | None, ir_database_url: str | None = None
+) -> tuple[Path, Path]:
+    """PK's and IR's data directories (on these databases; None: SQLite), seeded and paired (IR's address for
+    PK is PK's configured port)."""
     ports = {"PK": free_port(), "IR": free_port()}
     dirs = {
         "PK": make_node_dir("PK", "Pakistan", port=ports["PK"], database_url=database_url),
-        "IR": make_node_dir("IR", "Iran", port=ports["IR"]),
+        "IR": make_node_dir("IR", "Iran", port=ports["IR"], database_url=ir_database_url),
     }
     nodes = {party: build_node(load_settings(d)) for party, d in dirs.items()}
     try:
