@@ -18,7 +18,7 @@ only stalled (not dead) past its lease may still have a batch on the wire when t
 envelopes: harmless, the receiver takes each seq once and answers the other with a receipt or a ``seq_gap``.
 Chosen over PostgreSQL advisory locks held on a connection of the holder: those end at once when the holder's
 process dies, but not when its host vanishes (the server notices a dead connection only through TCP keepalive,
-minutes by default), they need a connection per process held open outside the pool, and SQLite has none.
+hours by default), they need a connection per process held open outside the pool, and SQLite has none.
 
 Precedence lanes (docs/exchange-protocol.md, "Precedence lanes"): with a peer that speaks them, each lane
 is a chain of its own, and the pusher serves them by precedence. The next batch always comes from the
