@@ -64,7 +64,7 @@ defaults
     # a process that refuses the connection (killed, restarting): try the other one. Only connection
     # failures are retried: a request a process received is never sent twice.
     retries 3
-    option redispatch
+    option redispatch 1
     retry-on conn-failure
 
 frontend sarhad_{party}

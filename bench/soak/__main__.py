@@ -2,7 +2,9 @@
 a mixed load for a while, ``kill -9`` of a PK process every so often (then a restart) and an IR outage.
 
     python -m bench.soak [--seconds 600] [--bulletins 5] [--incidents 2] [--flash 2] [--escalations 0.5]
-                         [--kill-every 75] [--ir-outage 30] [--json]
+                         [--kill-every 75] [--ir-outage 30] [--drop-every 20] [--drain 120] [--json]
+
+(``--kill-every`` defaults to a quarter of the run and ``--ir-outage`` to a sixth, at most 75 s and 30 s.)
 
 The load, per second: bulletins and incidents released by PK's liaison officer to IR; FLASH messages both ways
 (PK's commander to IR-S1-CDR, IR's to PK-S1-CDR), each acknowledged by the receiving commander as soon as its
@@ -342,7 +344,10 @@ def soak(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     tokens = Tokens()
     ir_url = cluster.ir.url
     pk_base = cluster.pk_bases()
-    headers = lambda base, user: {"Authorization": f"Bearer {tokens.get(base, user)}"}  # noqa: E731
+
+    def headers(base: str, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens.get(base, user)}"}
+
     httpx.put(
         f"{pk_base()}/api/v1/hotline/config/deadlines",
         json={"deadlines": {"IMMEDIATE": 2}},
@@ -456,12 +461,12 @@ def soak(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
 
     started = time.monotonic()
     end = started + args.seconds
-    next_kill = started + min(args.kill_every, args.seconds / 3)
+    next_kill = started + args.kill_every
     outage_at = started + args.seconds / 2 if args.ir_outage > 0 else float("inf")
     victims = [cluster.a, cluster.b]
     console.print(
         f"soaking for {args.seconds:.0f} s: kill -9 of a PK process every {args.kill_every:.0f} s, "
-        f"IR down for {args.ir_outage:.0f} s at the half …"
+        f"IR down for {args.ir_outage:.0f} s at the half (kill -9) …"
     )
     while time.monotonic() < end:
         time.sleep(0.5)
@@ -479,7 +484,7 @@ def soak(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
             next_kill = time.monotonic() + args.kill_every
         if now >= outage_at:
             outage_at = float("inf")
-            console.print(f"  {now - started:5.0f} s: IR down for {args.ir_outage:.0f} s")
+            console.print(f"  {now - started:5.0f} s: kill -9 IR, restarted after {args.ir_outage:.0f} s")
             since = time.perf_counter()
             ir_down.set()
             cluster.ir.kill()
@@ -624,7 +629,7 @@ def count(cluster: Cluster, streams: dict[str, Stream], engine: Engine) -> dict[
 
 
 def faults(result: dict[str, Any]) -> int:
-    return (
+    return int(
         sum(r["lost"] + r["duplicated"] for r in result["records"].values())
         + sum(e["missing"] + e["duplicated"] for e in result["envelopes"].values())
         + sum(a["lost"] for a in result["acknowledgements"].values())
@@ -728,15 +733,27 @@ def main() -> None:
     parser.add_argument("--flash", type=float, default=2.0, help="FLASH messages per second, each way")
     parser.add_argument("--escalations", type=float, default=0.5, help="unacknowledged IMMEDIATE per second")
     parser.add_argument(
-        "--kill-every", type=float, default=75.0, help="seconds between kill -9s of a PK process"
+        "--kill-every",
+        type=float,
+        default=None,
+        help="seconds between kill -9s of a PK process (default: a quarter of the run, 75 s at most)",
     )
     parser.add_argument("--down", type=float, default=2.0, help="seconds a killed process stays down")
-    parser.add_argument("--ir-outage", type=float, default=30.0, help="seconds IR is down, at the half")
+    parser.add_argument(
+        "--ir-outage",
+        type=float,
+        default=None,
+        help="seconds IR is down (kill -9, then a restart) at the half (default: a sixth of the run, 30 s at most)",
+    )
     parser.add_argument("--drop-every", type=float, default=20.0, help="live clients reconnect this often")
     parser.add_argument("--drain", type=float, default=120.0, help="seconds given to arrive after the load")
     parser.add_argument("--no-proxy", action="store_true", help="no HAProxy: requests alternate")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line at the end")
     args, _ = parser.parse_known_args()
+    if args.kill_every is None:
+        args.kill_every = min(75.0, args.seconds / 4)
+    if args.ir_outage is None:
+        args.ir_outage = min(30.0, args.seconds / 6)
     server = os.environ.get("SARHAD_TEST_POSTGRES_URL", "").strip()
     if not server:
         sys.exit("soak: SARHAD_TEST_POSTGRES_URL is not set (make soak starts a throw-away server)")
