@@ -20,6 +20,7 @@ every break (a killed process, the outage, and on purpose every ``--drop-every``
 At the end (after the load stops, everything is given ``--drain`` seconds to arrive) it prints, per kind:
 records committed by the sender, received, lost, duplicated; envelopes per link, missing at the receiver;
 acknowledgements made and not known to the sender; escalation steps, taken twice, messages never escalated;
+received records a node quarantined (could not apply);
 live events missed and repeated per stream; p50/p99 latencies (request sent -> live event on the other node's
 stream, per direction; and the requests themselves); requests that failed (in flight on a killed process);
 peak memory (VmHWM) of each node process. Exit status 1 when anything was lost, duplicated or missed.
@@ -102,7 +103,9 @@ class Stream:
         tokens: Tokens,
         drop_every: float,
         on_event: Callable[[dict[str, Any]], None],
+        resume: bool = True,
     ) -> None:
+        self.resume = resume
         self.name, self.bases, self.tokens, self.drop_every, self.on_event = (
             name,
             bases,
@@ -125,7 +128,7 @@ class Stream:
             base = self.bases()
             try:
                 headers = {"Authorization": f"Bearer {self.tokens.get(base, 'commander', fresh)}"}
-                if self.last_id is not None:
+                if self.last_id is not None and self.resume:
                     headers["Last-Event-ID"] = str(self.last_id)
                 fresh = False
                 until = time.monotonic() + self.drop_every
@@ -311,8 +314,11 @@ def prepare(root: Path, database_url: str, use_proxy: bool) -> Cluster:
 
 def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     use_proxy = not args.no_proxy and (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists())
-    with tempfile.TemporaryDirectory(prefix="sarhad-soak-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="sarhad-soak-")
+    try:
         console.print("preparing PK (PostgreSQL) and IR (SQLite) …")
+        if args.keep:
+            console.print(f"keeping the nodes' directories in {tmp}")
         cluster = prepare(Path(tmp), database_url, bool(use_proxy))
         try:
             cluster.a.start()
@@ -326,6 +332,9 @@ def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
             if cluster.proxy is not None:
                 cluster.proxy.terminate()
                 cluster.proxy.wait(10)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def wait_proxy(cluster: Cluster) -> None:
@@ -371,8 +380,10 @@ def soak(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
         return on_event
 
     streams = {
-        "IR": Stream("IR", lambda: ir_url, tokens, args.drop_every, acknowledge_flash("IR")),
-        "PK": Stream("PK", pk_base, tokens, args.drop_every, acknowledge_flash("PK")),
+        "IR": Stream(
+            "IR", lambda: ir_url, tokens, args.drop_every, acknowledge_flash("IR"), not args.no_resume
+        ),
+        "PK": Stream("PK", pk_base, tokens, args.drop_every, acknowledge_flash("PK"), not args.no_resume),
     }
     for stream in streams.values():
         if not stream.opened.wait(30):
@@ -557,6 +568,19 @@ def as_dict(value: Any) -> dict[str, Any]:
 def count(cluster: Cluster, streams: dict[str, Stream], engine: Engine) -> dict[str, Any]:
     ir_db = Path(load_settings(cluster.ir_dir).resolved_database_url.removeprefix("sqlite:///"))
     read = {"PK": lambda sql: pk_rows(engine, sql), "IR": lambda sql: ir_rows(ir_db, sql)}
+    # envelopes first: one that arrives between the two reads then shows as an envelope missing too
+    envelopes: dict[str, dict[str, int]] = {}
+    for sender, prefix in (("PK", "PK>IR"), ("IR", "IR>PK")):
+        receiver = "IR" if sender == "PK" else "PK"
+        sql_out = f"SELECT link, seq FROM exchange_outbox WHERE link LIKE '{prefix}%'"
+        sql_in = f"SELECT link, seq FROM exchange_inbox WHERE link LIKE '{prefix}%'"
+        written, arrived = set(read[sender](sql_out)), read[receiver](sql_in)
+        envelopes[prefix] = {
+            "written": len(written),
+            "received": len(set(arrived) & written),
+            "missing": len(written - set(arrived)),
+            "duplicated": len(arrived) - len(set(arrived)),
+        }
     records: dict[str, dict[str, int]] = {}
     for kind, (sender, sql) in RECORDS.items():
         receiver = "IR" if sender == "PK" else "PK"
@@ -569,18 +593,6 @@ def count(cluster: Cluster, streams: dict[str, Stream], engine: Engine) -> dict[
             "received": len(got_ids & sent_ids),
             "lost": len(sent_ids - got_ids),
             "duplicated": max(0, duplicated) + len(got_ids - sent_ids),
-        }
-    envelopes: dict[str, dict[str, int]] = {}
-    for sender, prefix in (("PK", "PK>IR"), ("IR", "IR>PK")):
-        receiver = "IR" if sender == "PK" else "PK"
-        sql_out = f"SELECT link, seq FROM exchange_outbox WHERE link LIKE '{prefix}%'"
-        sql_in = f"SELECT link, seq FROM exchange_inbox WHERE link LIKE '{prefix}%'"
-        written, arrived = set(read[sender](sql_out)), read[receiver](sql_in)
-        envelopes[prefix] = {
-            "written": len(written),
-            "received": len(set(arrived) & written),
-            "missing": len(written - set(arrived)),
-            "duplicated": len(arrived) - len(set(arrived)),
         }
     acked = "SELECT id FROM hotline_messages WHERE subject LIKE 'soak f %' AND acknowledged_at IS NOT NULL"
     acknowledgements = {}
@@ -602,6 +614,15 @@ def count(cluster: Cluster, streams: dict[str, Stream], engine: Engine) -> dict[
         "steps": sum(steps.values()),
         "taken_twice": sum(n - 1 for n in steps.values() if n > 1),
         "messages_never_escalated": len(immediate - {mid for mid, _ in steps}),
+    }
+    quarantined = {  # received records a node could not apply: kept aside, not shown to anyone
+        side: [
+            f"{link} seq {seq} {kind}: {reason}"
+            for link, seq, kind, reason in read[side](
+                "SELECT link, seq, record_kind, reason FROM exchange_inbox WHERE status = 'quarantined'"
+            )
+        ]
+        for side in ("PK", "IR")
     }
     live: dict[str, dict[str, int]] = {}
     for side, stream in streams.items():
@@ -625,6 +646,7 @@ def count(cluster: Cluster, streams: dict[str, Stream], engine: Engine) -> dict[
         "acknowledgements": acknowledgements,
         "escalations": escalations,
         "live": live,
+        "quarantined": quarantined,
     }
 
 
@@ -636,6 +658,7 @@ def faults(result: dict[str, Any]) -> int:
         + result["escalations"]["taken_twice"]
         + result["escalations"]["messages_never_escalated"]
         + sum(s["missed"] + s["repeated"] for s in result["live"].values())
+        + sum(len(q) for q in result["quarantined"].values())
     )
 
 
@@ -706,6 +729,10 @@ def report(result: dict[str, Any]) -> None:
         console.print(
             f"live events, {name}: {s['events']} (hotline.message), missed {s['missed']}, repeated {s['repeated']}"
         )
+    for side, rows in result["quarantined"].items():
+        console.print(f"records quarantined on {side}: {len(rows)}")
+        for row in rows[:10]:
+            console.print(f"  {row}")
     lat = Table("latency", "n", "p50 ms", "p99 ms")
     for label, v in result["latency_ms"].items():
         lat.add_row(label, str(v["n"]), str(v["p50"]), str(v["p99"]))
@@ -748,6 +775,12 @@ def main() -> None:
     parser.add_argument("--drop-every", type=float, default=20.0, help="live clients reconnect this often")
     parser.add_argument("--drain", type=float, default=120.0, help="seconds given to arrive after the load")
     parser.add_argument("--no-proxy", action="store_true", help="no HAProxy: requests alternate")
+    parser.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="live clients reconnect without Last-Event-ID (a control: the soak must then report missed events)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the nodes' directories and PK's database")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line at the end")
     args, _ = parser.parse_known_args()
     if args.kill_every is None:
@@ -764,8 +797,11 @@ def main() -> None:
     try:
         result = run(args, make_url(server).set(database=name).render_as_string(hide_password=False))
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if args.keep:
+            console.print(f"keeping PK's database {name}")
+        else:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     report(result)
     if args.json:
