@@ -146,8 +146,8 @@ class Stream:
                             self.frame(json.loads(line[5:]))
                         if self.stopping.is_set() or time.monotonic() > until:
                             break  # on purpose: resume after the last id, as after any break
-            except (httpx.HTTPError, OSError):
-                pass  # the process died or restarts: resume
+            except (httpx.HTTPError, OSError, ValueError):
+                pass  # the process died or restarts (a frame cut off mid-line included): resume
             self.reconnects += 1
             time.sleep(0.3)
 
