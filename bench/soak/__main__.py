@@ -114,6 +114,7 @@ class Stream:
             on_event,
         )
         self.ids: list[int] = []
+        self.contents: dict[int, tuple[str, Any]] = {}  # id -> (topic, data) as first received
         self.arrivals: dict[str, float] = {}  # message id -> perf_counter of its hotline.message event
         self.last_id: int | None = None
         self.reconnects = 0
@@ -154,6 +155,7 @@ class Stream:
     def frame(self, frame: dict[str, Any]) -> None:
         event_id = int(frame["id"])
         self.ids.append(event_id)
+        self.contents.setdefault(event_id, (str(frame["topic"]), frame["data"]))
         self.last_id = event_id if self.last_id is None else max(self.last_id, event_id)
         if frame["topic"] == "hotline.message":
             self.arrivals.setdefault(str(frame["data"]["message"]), time.perf_counter())
@@ -530,7 +532,8 @@ def drain(cluster: Cluster, streams: dict[str, Stream], load: Load, seconds: flo
         deadline = time.monotonic() + seconds
         while True:
             ir_db = Path(load_settings(cluster.ir_dir).resolved_database_url.removeprefix("sqlite:///"))
-            result = count(engine, ir_db, {side: list(stream.ids) for side, stream in streams.items()})
+            seen = {side: (list(stream.ids), dict(stream.contents)) for side, stream in streams.items()}
+            result = count(engine, ir_db, seen)
             if faults(result) == 0 or time.monotonic() > deadline:
                 result["faults"] = faults(result)
                 return result
@@ -590,7 +593,8 @@ def report(result: dict[str, Any]) -> None:
     )
     for name, s in result["live"].items():
         console.print(
-            f"live events, {name}: {s['events']} (hotline.message), missed {s['missed']}, repeated {s['repeated']}"
+            f"live events, {name}: {s['events']} (hotline.message), missed {s['missed']}, "
+            f"repeated {s['repeated']}, given but not as stored {s['not_as_stored']}"
         )
     for side, rows in result["quarantined"].items():
         console.print(f"records quarantined on {side}: {len(rows)}")

@@ -49,9 +49,12 @@ def as_dict(value: Any) -> dict[str, Any]:
     return decoded if isinstance(decoded, dict) else {}
 
 
-def count(engine: Engine, ir_db: Path, streams: dict[str, list[int]]) -> dict[str, Any]:
+def count(
+    engine: Engine, ir_db: Path, streams: dict[str, tuple[list[int], dict[int, tuple[str, Any]]]]
+) -> dict[str, Any]:
     """Everything the soak checks, read from PK's database (``engine``) and IR's SQLite file ``ir_db``;
-    ``streams``: per node, the event ids its commander's live client received, in order."""
+    ``streams``: per node, the event ids its commander's live client received, in order, and each id's
+    topic and data as received."""
     read = {"PK": lambda sql: pk_rows(engine, sql), "IR": lambda sql: ir_rows(ir_db, sql)}
     # envelopes first: one that arrives between the two reads then shows as an envelope missing too
     envelopes: dict[str, dict[str, int]] = {}
@@ -110,7 +113,7 @@ def count(engine: Engine, ir_db: Path, streams: dict[str, list[int]]) -> dict[st
         for side in ("PK", "IR")
     }
     live: dict[str, dict[str, int]] = {}
-    for side, ids in streams.items():
+    for side, (ids, contents) in streams.items():
         sql = "SELECT id, data FROM live_events WHERE topic = 'hotline.message'"
         soak_ids = {
             int(event_id)
@@ -120,10 +123,16 @@ def count(engine: Engine, ir_db: Path, streams: dict[str, list[int]]) -> dict[st
             )
         }
         seen = Counter(ids)
+        stored = {
+            int(event_id): (str(topic), as_dict(data))
+            for event_id, topic, data in read[side]("SELECT id, topic, data FROM live_events")
+        }
         live[f"{side} commander's stream"] = {
             "events": len(soak_ids),
             "missed": len(soak_ids - set(seen)),
             "repeated": sum(n - 1 for n in seen.values() if n > 1),
+            # an id the client was given that the database holds with other content, or not at all
+            "not_as_stored": sum(1 for i, got in contents.items() if stored.get(i) != (got[0], got[1])),
         }
     return {
         "records": records,
@@ -142,6 +151,6 @@ def faults(result: dict[str, Any]) -> int:
         + sum(a["lost"] for a in result["acknowledgements"].values())
         + result["escalations"]["taken_twice"]
         + result["escalations"]["messages_never_escalated"]
-        + sum(s["missed"] + s["repeated"] for s in result["live"].values())
+        + sum(s["missed"] + s["repeated"] + s["not_as_stored"] for s in result["live"].values())
         + sum(len(q) for q in result["quarantined"].values())
     )

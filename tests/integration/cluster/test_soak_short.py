@@ -63,5 +63,6 @@ def test_a_minute_of_mixed_load_with_a_kill_and_an_outage_loses_repeats_and_miss
     for stream, counts in result["live"].items():
         assert counts["events"] > 0, f"{stream} saw no events\n{output}"
         assert counts["missed"] == 0 and counts["repeated"] == 0, f"{stream}: {counts}\n{output}"
+        assert counts["not_as_stored"] == 0, f"{stream} was given events the database does not hold\n{output}"
     assert result["quarantined"] == {"PK": [], "IR": []}, output  # received but not applied
     assert result["faults"] == 0 and code == 0, output
