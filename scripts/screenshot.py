@@ -56,13 +56,13 @@ class Shot:
     path: str
     viewport: dict[str, int]
     language: str = ""  # switch the user to this language first (on the "me" page), and back afterwards
-    ready: str = ""  # a selector to wait for (a drawn map or chart), best effort
+    ready: str = ""  # "map" (its layers painted, see MAP_PAINTED) or a selector to wait for (a drawn chart)
 
 
 SHOTS = (
-    Shot("map", "PK", "liaison", "/map", DESKTOP, ready="#map[data-ready='1']"),
+    Shot("map", "PK", "liaison", "/map", DESKTOP, ready="map"),
     Shot("home", "PK", "commander", "/", DESKTOP),
-    Shot("incidents-fa", "IR", "liaison", "/incidents?days=30", DESKTOP, ready="#map[data-ready='1']"),
+    Shot("incidents-fa", "IR", "liaison", "/incidents?days=30", DESKTOP, ready="map"),
     Shot(
         "statistics",
         "PK",
@@ -82,6 +82,23 @@ SHOTS = (
     ),
     Shot("bulletins-phone", "PK", "liaison", "/bulletins", PHONE),
 )
+
+
+# A map is ready for its picture when its script says every layer is drawn (data-ready), no zoom is running, the
+# offline basemap and the border line are in the page, and every vector layer is painted at its own size (a
+# page style once shrank Leaflet's SVG layers to nothing: data-ready was there, the picture had no line).
+MAP_PAINTED = """() => {
+  const map = document.querySelector('#map');
+  if (!map || map.getAttribute('data-ready') !== '1' || map.classList.contains('leaflet-zoom-anim')) return false;
+  if (!map.querySelector('path.basemap-boundary, path.country-outline') || !map.querySelector('path.border-line')) {
+    return false;
+  }
+  const layers = Array.from(map.querySelectorAll('.leaflet-pane > svg'));
+  return layers.length > 0 && layers.every((svg) => {
+    const shown = svg.getBoundingClientRect();
+    return svg.clientWidth > 0 && svg.clientHeight > 0 && Math.abs(shown.width - svg.clientWidth) < 1;
+  });
+}"""
 
 
 def _up(url: str) -> bool:
@@ -166,10 +183,13 @@ def take(browser: Browser, shot: Shot, credentials: dict[str, dict[str, str]], o
         previous = _language(page, base, shot.language) if shot.language else ""
         page.goto(f"{base}{shot.path}")
         page.wait_for_load_state("load")
-        if shot.ready:
-            with contextlib.suppress(Exception):  # best effort: a page without it is still worth a picture
-                page.wait_for_selector(shot.ready, timeout=15_000, state="attached")
-        page.wait_for_timeout(400)  # fonts and a last layout pass
+        # Not best effort: a picture of a map without its layers is worse than no picture (the run fails).
+        if shot.ready == "map":
+            page.wait_for_function(MAP_PAINTED, timeout=20_000)
+        elif shot.ready:
+            page.wait_for_selector(shot.ready, timeout=20_000, state="attached")
+        page.evaluate("document.fonts.ready.then(() => true)")
+        page.wait_for_timeout(400)  # a last layout pass
         size = _save(page.screenshot(full_page=False), out / f"{shot.name}.png")
         if previous:
             _language(page, base, previous)

@@ -34,7 +34,10 @@ from shapely.prepared import prep
 SCHEMA = "sarhad.basemap/1"
 PRECISION = 5  # decimals kept (~1 m): finer than the ~10 m of the source
 SIMPLIFY_DEG = 0.00005  # ~5 m: drops vertices that add nothing at that accuracy
-MARGIN_DEG = 1.5  # the node serves its line's box grown by this much
+MARGIN_DEG = (
+    3.0  # the node serves its line's box grown by this much (as much as the build keeps: a wide screen
+)
+# showing the whole line sees basemap to its edges, not a box around the line)
 Box = tuple[float, float, float, float]
 
 
