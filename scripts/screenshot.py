@@ -24,7 +24,9 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from PIL import Image
@@ -71,7 +73,10 @@ SHOTS = (
         DESKTOP,
         ready="figure[data-drawn='1']",
     ),
-    Shot("daily-report-ur", "PK", "analyst", "/incidents/reports/daily", DESKTOP, language="ur"),
+    # Yesterday's report (the party's own day): today's may be empty just after midnight.
+    Shot(
+        "daily-report-ur", "PK", "analyst", "/incidents/reports/daily?day={yesterday}", DESKTOP, language="ur"
+    ),
     Shot(
         "statistics-fa-phone",
         "IR",
@@ -164,6 +169,14 @@ def _language(page: Page, base: str, code: str) -> str:
     return before
 
 
+def _yesterday(party: str) -> str:
+    """The day before today on the party's own clock (the demo node's time zone)."""
+    from sarhad.demo import PARTIES
+
+    zone = next(p.time_zone for p in PARTIES if p.code == party)
+    return (datetime.now(ZoneInfo(zone)).date() - timedelta(days=1)).isoformat()
+
+
 def _save(png: bytes, path: Path) -> int:
     """The screenshot as a 256-colour palette PNG (a fraction of the size, no visible loss for pages)."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
@@ -181,7 +194,7 @@ def take(browser: Browser, shot: Shot, credentials: dict[str, dict[str, str]], o
     try:
         _sign_in(page, base, username, credentials[shot.party][username])
         previous = _language(page, base, shot.language) if shot.language else ""
-        page.goto(f"{base}{shot.path}")
+        page.goto(f"{base}{shot.path.format(yesterday=_yesterday(shot.party))}")
         page.wait_for_load_state("load")
         # Not best effort: a picture of a map without its layers is worse than no picture (the run fails).
         if shot.ready == "map":
