@@ -24,7 +24,9 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from PIL import Image
@@ -56,13 +58,13 @@ class Shot:
     path: str
     viewport: dict[str, int]
     language: str = ""  # switch the user to this language first (on the "me" page), and back afterwards
-    ready: str = ""  # a selector to wait for (a drawn map or chart), best effort
+    ready: str = ""  # "map" (its layers painted, see MAP_PAINTED) or a selector to wait for (a drawn chart)
 
 
 SHOTS = (
-    Shot("map", "PK", "liaison", "/map", DESKTOP, ready="#map[data-ready='1']"),
+    Shot("map", "PK", "liaison", "/map", DESKTOP, ready="map"),
     Shot("home", "PK", "commander", "/", DESKTOP),
-    Shot("incidents-fa", "IR", "liaison", "/incidents?days=30", DESKTOP, ready="#map[data-ready='1']"),
+    Shot("incidents-fa", "IR", "liaison", "/incidents?days=30", DESKTOP, ready="map"),
     Shot(
         "statistics",
         "PK",
@@ -71,7 +73,10 @@ SHOTS = (
         DESKTOP,
         ready="figure[data-drawn='1']",
     ),
-    Shot("daily-report-ur", "PK", "analyst", "/incidents/reports/daily", DESKTOP, language="ur"),
+    # Yesterday's report (the party's own day): today's may be empty just after midnight.
+    Shot(
+        "daily-report-ur", "PK", "analyst", "/incidents/reports/daily?day={yesterday}", DESKTOP, language="ur"
+    ),
     Shot(
         "statistics-fa-phone",
         "IR",
@@ -82,6 +87,23 @@ SHOTS = (
     ),
     Shot("bulletins-phone", "PK", "liaison", "/bulletins", PHONE),
 )
+
+
+# A map is ready for its picture when its script says every layer is drawn (data-ready), no zoom is running, the
+# offline basemap and the border line are in the page, and every vector layer is painted at its own size (a
+# page style once shrank Leaflet's SVG layers to nothing: data-ready was there, the picture had no line).
+MAP_PAINTED = """() => {
+  const map = document.querySelector('#map');
+  if (!map || map.getAttribute('data-ready') !== '1' || map.classList.contains('leaflet-zoom-anim')) return false;
+  if (!map.querySelector('path.basemap-boundary, path.country-outline') || !map.querySelector('path.border-line')) {
+    return false;
+  }
+  const layers = Array.from(map.querySelectorAll('.leaflet-pane > svg'));
+  return layers.length > 0 && layers.every((svg) => {
+    const shown = svg.getBoundingClientRect();
+    return svg.clientWidth > 0 && svg.clientHeight > 0 && Math.abs(shown.width - svg.clientWidth) < 1;
+  });
+}"""
 
 
 def _up(url: str) -> bool:
@@ -147,6 +169,14 @@ def _language(page: Page, base: str, code: str) -> str:
     return before
 
 
+def _yesterday(party: str) -> str:
+    """The day before today on the party's own clock (the demo node's time zone)."""
+    from sarhad.demo import PARTIES
+
+    zone = next(p.time_zone for p in PARTIES if p.code == party)
+    return (datetime.now(ZoneInfo(zone)).date() - timedelta(days=1)).isoformat()
+
+
 def _save(png: bytes, path: Path) -> int:
     """The screenshot as a 256-colour palette PNG (a fraction of the size, no visible loss for pages)."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
@@ -164,12 +194,15 @@ def take(browser: Browser, shot: Shot, credentials: dict[str, dict[str, str]], o
     try:
         _sign_in(page, base, username, credentials[shot.party][username])
         previous = _language(page, base, shot.language) if shot.language else ""
-        page.goto(f"{base}{shot.path}")
+        page.goto(f"{base}{shot.path.format(yesterday=_yesterday(shot.party))}")
         page.wait_for_load_state("load")
-        if shot.ready:
-            with contextlib.suppress(Exception):  # best effort: a page without it is still worth a picture
-                page.wait_for_selector(shot.ready, timeout=15_000, state="attached")
-        page.wait_for_timeout(400)  # fonts and a last layout pass
+        # Not best effort: a picture of a map without its layers is worse than no picture (the run fails).
+        if shot.ready == "map":
+            page.wait_for_function(MAP_PAINTED, timeout=20_000)
+        elif shot.ready:
+            page.wait_for_selector(shot.ready, timeout=20_000, state="attached")
+        page.evaluate("document.fonts.ready.then(() => true)")
+        page.wait_for_timeout(400)  # a last layout pass
         size = _save(page.screenshot(full_page=False), out / f"{shot.name}.png")
         if previous:
             _language(page, base, previous)

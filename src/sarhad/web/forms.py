@@ -17,8 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sarhad.accounts.services import Principal
 from sarhad.core.calendars import format_datetime
@@ -196,13 +198,28 @@ def code_message(code: ErrorCode) -> str | None:
 
 
 RULE_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    # The domain rules' English messages (kept as they are by the API) recognised here and written in the user's
+    # words and language; every msgid is marked with _() so scripts/i18n.py extracts it. The most precise first.
+    # tests/unit/web/test_rule_messages_translated.py reads every RuleError of the form packages and fails on a
+    # message left in English on an Urdu or Persian page: a new rule needs a line here.
     (re.compile(r"deadline .* not in the future"), lambda m: _("The deadline must be in the future.")),
     (re.compile(r"in the future"), lambda m: _("This time is in the future; it must not be.")),
-    (re.compile(r"is before \d{4}"), lambda m: _("Check the year: this date is too early.")),
-    (re.compile(r"outside -90 to 90"), lambda m: _("A latitude is between -90 and 90 degrees.")),
-    (re.compile(r"outside -180 to 180"), lambda m: _("A longitude is between -180 and 180 degrees.")),
+    (re.compile(r"is before \d+"), lambda m: _("Check the year: this date is too early.")),
+    (
+        re.compile(r"outside -90 to 90|between -90 and 90"),
+        lambda m: _("A latitude is between -90 and 90 degrees."),
+    ),
+    (
+        re.compile(r"outside -180 to 180|between -180 and 180"),
+        lambda m: _("A longitude is between -180 and 180 degrees."),
+    ),
     (re.compile(r"give both"), lambda m: _("Give both latitude and longitude, or neither.")),
-    (re.compile(r"needs a time zone|needs deadline_at"), lambda m: _("Write a date and time.")),
+    (
+        re.compile(r"needs a time zone|needs deadline_at|give deadline=set with deadline_at"),
+        lambda m: _("Write a date and time."),
+    ),
+    (re.compile(r"say why the incident is dismissed"), lambda m: _("Say why the incident is dismissed.")),
+    (re.compile(r"needs a reason"), lambda m: _("Raising a section to critical needs a reason.")),
     (
         re.compile(r"describe what happened|must not be empty|needs a (title|text)|has no text|say what the"),
         lambda m: _("Fill this in."),
@@ -214,19 +231,105 @@ RULE_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] =
         ),
     ),
     (
-        re.compile(r"(is|are) not one of|unknown .*(type|action|category)"),
+        re.compile(r"source reliability is a letter"),
+        lambda m: _("Source reliability is a letter from A to F."),
+    ),
+    (
+        re.compile(r"information credibility is a digit"),
+        lambda m: _("Information credibility is a digit from 1 to 6."),
+    ),
+    (re.compile(r"names the action"), lambda m: _("Choose the action you ask for.")),
+    (
+        re.compile(r"request for information names no action"),
+        lambda m: _("A request for information names no action: leave the action empty."),
+    ),
+    (
+        re.compile(r"sets its own time"),
+        lambda m: _("This deadline sets its own time: leave the date and time empty."),
+    ),
+    (
+        re.compile(
+            r"(is|are) not one of|must be one of|use one of|unknown .*(type|action|category|status|precedence)"
+        ),
         lambda m: _("Choose one of the options."),
     ),
+    (re.compile(r"is not a snake_case code"), lambda m: _("Choose one of the options.")),
     (re.compile(r"cannot be negative"), lambda m: _("The quantity cannot be negative.")),
     (re.compile(r"quantity must be a number"), lambda m: _("Write a number.")),
+    (re.compile(r"implausibly large"), lambda m: _("The quantity is implausibly large.")),
+    (re.compile(r"name the substance or goods"), lambda m: _("Name what was seized.")),
     (re.compile(r"whole number from 0"), lambda m: _("Write a whole number, 0 or more.")),
     (re.compile(r"more than \d+ days away"), lambda m: _("The deadline is too far away.")),
-    (re.compile(r"after it becomes valid"), lambda m: _("The end must be after the start.")),
+    (
+        re.compile(r"after it becomes valid|after the time of the proposal"),
+        lambda m: _("The end must be after the start."),
+    ),
     (
         re.compile(r"must say why it is late"),
         lambda m: _("The deadline has passed: say why the answer is late."),
     ),
     (re.compile(r"km from the border"), lambda m: code_message(ErrorCode.FAR_FROM_BORDER) or ""),
+    (
+        re.compile(r"an incident that is \S+ cannot be"),
+        lambda m: _("The incident is not in a state that allows this."),
+    ),
+    (re.compile(r"a draft is not released"), lambda m: _("A draft is not shared: report it first.")),
+    (re.compile(r"attachment needs a file name"), lambda m: _("The file has no name.")),
+    (re.compile(r"attachment is empty"), lambda m: _("The file is empty.")),
+    (
+        re.compile(r"attachment is \d+ bytes; at most \d+ bytes \((\d+) MB\)"),
+        lambda m: _("The file is too large: at most %(n)s MB.") % {"n": m.group(1)},
+    ),
+    (
+        re.compile(r"content is not a JPEG"),
+        lambda m: _("Attach a JPEG, PNG or WebP image or a PDF document."),
+    ),
+    (
+        re.compile(r"a disguised file is refused"),
+        lambda m: _("The file's name does not match its content: give it the right ending."),
+    ),
+    (
+        re.compile(r"an incident reference is"),
+        lambda m: _(
+            "An incident reference is up to 100 letters, digits and . _ : / - (such as PK-2026-0042)."
+        ),
+    ),
+    (re.compile(r"at most (\d+) steps"), lambda m: _("Too many steps: at most %(n)s.") % {"n": m.group(1)}),
+    (
+        re.compile(r"^between 0 and (\d+)$"),
+        lambda m: _("Write a whole number from 0 to %(n)s.") % {"n": m.group(1)},
+    ),
+    (re.compile(r"deadline is a whole number of seconds"), lambda m: _("Write a whole number.")),
+    (
+        re.compile(r"(?:deadline is between |or )(\d+)(?: and |-)(\d+) seconds"),
+        lambda m: (
+            _("Write a number of seconds from %(low)s to %(high)s.") % {"low": m.group(1), "high": m.group(2)}
+        ),
+    ),
+    (re.compile(r"'parent' or a position id"), lambda m: _("Choose a position from the list.")),
+    (
+        re.compile(r"critical level is temporary: give expires_at \(at most (\d+) h"),
+        lambda m: (
+            _("A critical level is temporary: give the time it ends (at most %(n)s hours ahead).")
+            % {"n": m.group(1)}
+        ),
+    ),
+    (
+        re.compile(r"reverts to a non-critical level"),
+        lambda m: _("Choose a level below critical to return to."),
+    ),
+    (
+        re.compile(r"critical level lasts at most (\d+) hours"),
+        lambda m: _("A critical level lasts at most %(n)s hours on one agreement.") % {"n": m.group(1)},
+    ),
+    (
+        re.compile(r"only a critical level expires"),
+        lambda m: _("Only a critical level expires: leave the end empty."),
+    ),
+    (
+        re.compile(r"NUL characters|bidirectional (control|embedding)"),
+        lambda m: _("Remove the invisible control characters from this text."),
+    ),
 )
 
 
@@ -306,3 +409,132 @@ def row_message(message: str) -> str:
         if match:
             return words(match)
     return rule_message(message)
+
+
+# --- digits typed in Persian or Arabic-Indic into numeric and date fields ------------------------------------
+
+# Persian (۰–۹) and Arabic-Indic (٠–٩) digits, the Arabic decimal separator (٫) and the Arabic thousands
+# separator (٬, dropped), and the direction marks some keyboards type with them (dropped).
+LATIN_DIGITS = str.maketrans(
+    "۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫−",
+    "01234567890123456789.-",
+    "٬\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+)
+# The numeric, coordinate, time and schedule inputs of the page forms (POST bodies and GET filters), by name.
+# Free text (descriptions, titles, subjects) keeps the digits the user typed. A new form with a number or a date
+# adds its input here; tests/integration/incidents/test_form_rule_words_and_persian_digits.py checks that every
+# such input of every template (type number/date/datetime-local, or inputmode numeric/decimal) is listed.
+NUMERIC_FIELDS = frozenset(
+    {
+        "lat",
+        "lon",
+        "occurred_at",
+        "persons_apprehended",
+        "weeks",
+        "days",
+        "from",
+        "to",
+        "date",
+        "expires_at",
+        "deadline_at",
+        "valid_from",
+        "valid_until",
+        "max_repeats",
+        "flash",
+        "immediate",
+        "priority",
+        "routine",
+        "weekly",
+    }
+)
+NUMERIC_PREFIXES = ("casualty_",)
+PAGE_FORMS_ONLY = (
+    "/api/",
+    "/exchange/",
+)  # JSON APIs and the protocol take numbers as numbers, not typed text
+FORM_BODY_CAP = 1 << 20  # a page form is far smaller; a larger body is passed on untouched
+
+
+def latin_digits(value: str) -> str:
+    """``value`` with Persian and Arabic-Indic digits (and separators) as the ASCII the parsers read."""
+    return value.translate(LATIN_DIGITS)
+
+
+def is_numeric_field(name: str) -> bool:
+    return name in NUMERIC_FIELDS or name.startswith(NUMERIC_PREFIXES)
+
+
+def latin_digits_in_form(encoded: str) -> str | None:
+    """An urlencoded form (a body or a query string) with the digits of its numeric fields made ASCII; None
+    when nothing changes (the original is then passed on byte for byte)."""
+    pairs = parse_qsl(encoded, keep_blank_values=True)
+    changed = False
+    out: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if is_numeric_field(name):
+            latin = latin_digits(value)
+            changed = changed or latin != value
+            value = latin
+        out.append((name, value))
+    return urlencode(out) if changed else None
+
+
+class LatinDigitsMiddleware:
+    """The one place where page forms' numbers typed in Persian or Arabic-Indic digits become ASCII: the query
+    string of every page request and the body of every urlencoded page form, for the inputs
+    :data:`NUMERIC_FIELDS` names, before any route reads them (a date, a coordinate or a count typed on a
+    Persian keyboard is read like one typed on a Latin one). Multipart forms (file uploads) are left alone."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(PAGE_FORMS_ONLY):
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if query:
+            rewritten = latin_digits_in_form(query.decode("latin-1"))
+            if rewritten is not None:
+                scope = {**scope, "query_string": rewritten.encode("ascii")}
+        content_type = dict(scope["headers"]).get(b"content-type", b"")
+        if scope["method"] != "POST" or not content_type.startswith(b"application/x-www-form-urlencoded"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        first: Message | None = None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first = message  # the client went away: hand that on after what was read
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if not message.get("more_body", False) or size > FORM_BODY_CAP:
+                break
+        body = b"".join(chunks)
+        more = size > FORM_BODY_CAP
+        if first is None and not more:
+            try:
+                rewritten = latin_digits_in_form(body.decode("ascii"))
+            except UnicodeDecodeError:
+                rewritten = None  # not a well-formed urlencoded body: the route answers that
+            if rewritten is not None:
+                body = rewritten.encode("ascii")
+                headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+                scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": more}
+            nonlocal first
+            if first is not None:
+                pending, first = first, None
+                return pending
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -155,14 +155,26 @@ def i18n_head(language: str, calendar: CalendarName, zone: str) -> Markup:
     """What every page's ``<head>`` needs for its language and calendar: the script face (Nastaliq for Urdu,
     Vazirmatn for Persian, only on those pages), the locale for scripts (``sarhad-i18n.js``: times and numbers
     in the viewer's calendar, zone and digits), and on Solar Hijri the date-time picker for date inputs."""
+    picker = Markup("")
+    if (
+        calendar == "solar_hijri"
+    ):  # the picker's buttons in the page's language (sarhad-i18n.js relabels them)
+        token = current_language.set(language)
+        try:
+            picker = Markup(
+                ' data-picker-today="{}" data-picker-choose="{}" data-picker-empty="{}" data-picker-close="{}"'
+            ).format(gettext("Today"), gettext("Choose"), gettext("Clear"), gettext("Close"))
+        finally:
+            current_language.reset(token)
     parts = [
         Markup(
-            '<meta name="sarhad-locale" content="{}" data-language="{}" data-calendar="{}" data-zone="{}">'
+            '<meta name="sarhad-locale" content="{}" data-language="{}" data-calendar="{}" data-zone="{}"{}>'
         ).format(
             intl_locale(language, calendar),
             language,
             calendar,
             zone,
+            picker,
         ),
         Markup('<link rel="stylesheet" href="/static/i18n.css">'),
     ]

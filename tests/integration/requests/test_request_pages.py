@@ -57,7 +57,7 @@ def test_a_request_made_on_the_page_is_overdue_on_both_lists_and_answered_late_w
             "text": "Search the area.",
         },
     )
-    assert refused.status_code == 422 and "names the action" in refused.text
+    assert refused.status_code == 422 and "Choose the action you ask for." in refused.text
     created = ir_client.post(
         "/requests/new",
         headers=PAGE,

@@ -88,3 +88,34 @@ def test_served_is_none_until_built_and_then_the_clipped_document(tmp_path: Path
     served = basemap.served((0.0, 0.0, 1.2, 1.2), path)
     assert served is not None
     assert [f["properties"]["name"] for f in json.loads(served)["layers"]["towns"]["features"]] == ["Alpha"]
+
+
+def test_rivers_are_read_from_gshhg_files_cut_to_the_region_and_merged(tmp_path: Path) -> None:
+    """matplotlib basemap's GSHHG files: a meta line per river (level, area, points, south, north, offset,
+    bytes, id) and the points as little-endian float32 longitude/latitude pairs."""
+    import struct
+
+    lines = [
+        [(0.5, 0.5), (1.5, 0.5)],  # inside the region
+        [(1.5, 0.5), (2.5, 1.0), (4.0, 1.0)],  # joins the first, leaves the region at x = 3
+        [(10.0, 10.0), (11.0, 11.0)],  # far away: skipped by its latitudes
+    ]
+    blob, meta = b"", []
+    for number, points in enumerate(lines):
+        data = struct.pack(f"<{len(points) * 2}f", *[v for p in points for v in p])
+        lats = [p[1] for p in points]
+        meta.append(f"-1 -1 {len(points)} {min(lats)} {max(lats)} {len(blob)} {len(data)} {number}")
+        blob += data
+    (tmp_path / "rivers_i.dat").write_bytes(blob)
+    (tmp_path / "riversmeta_i.dat").write_text("\n".join(meta) + "\n")
+    region = (-1.0, -1.0, 3.0, 3.0)
+    read = list(basemap.read_gshhg_lines(tmp_path / "riversmeta_i.dat", tmp_path / "rivers_i.dat", region))
+    assert len(read) == 2
+    document = basemap.derive(COUNTRIES, CITIES, region, SOURCES, read)
+    [river] = document["layers"]["rivers"]["features"]
+    assert river["properties"] == {"kind": "river"}
+    coordinates = [list(c) for c in river["geometry"]["coordinates"]]
+    assert coordinates[0] == [0.5, 0.5] and coordinates[-1] == [
+        3.0,
+        1.0,
+    ]  # merged, and cut at the region's edge

@@ -3,7 +3,7 @@
  *
  *  - SarhadMap.create(el, cfg)        the map, its panes, the layer control, scale, "my location" control
  *  - SarhadMap.basemap(ctx)           the offline vector basemap (GET /api/v1/border/basemap: countries,
- *                                     boundaries, towns, with their attribution), the tile server when the node
+ *                                     rivers, boundaries, towns, with their attribution), the tile server when the node
  *                                     configures one; the 1:110m country outlines when no basemap was built
  *  - SarhadMap.border(ctx, names, o)  border data layers: sections, fence, line, crossings, markets, posts
  *  - SarhadMap.overlay(kind, fn)      other packages plug their layers in (incidents today; patrols later)
@@ -159,6 +159,14 @@
         };
       },
     }).addTo(group);
+    if (layers.rivers && layers.rivers.features.length) {
+      /* rivers (GSHHG): thin blue lines under the boundaries */
+      L.geoJSON(layers.rivers, {
+        pane: "basemap",
+        interactive: false,
+        style: { className: "basemap-river", color: "#3b82f6", weight: 1.2, opacity: 0.75 },
+      }).addTo(group);
+    }
     L.geoJSON(layers.boundaries, {
       pane: "basemap",
       interactive: false,

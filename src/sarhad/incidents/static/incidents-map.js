@@ -188,7 +188,10 @@
     }
     if (sliderOut) {
       var moment = atEnd ? new Date() : new Date(limit);
-      sliderOut.textContent = ctx.num(moment.toISOString().slice(0, 16).replace("T", " ")) + " UTC";
+      /* in the viewer's calendar, zone and digits, as the server writes times (never an ISO time and "UTC") */
+      sliderOut.textContent = window.sarhadI18n
+        ? window.sarhadI18n.formatTime(moment.toISOString())
+        : ctx.num(moment.toISOString().slice(0, 16).replace("T", " ")) + " UTC";
     }
     var count = document.getElementById("incident-count");
     if (count) {

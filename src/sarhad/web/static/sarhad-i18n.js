@@ -133,8 +133,39 @@
     shown.addEventListener("input", sync);
   }
 
+  // The picker writes its buttons in Persian ("امروز", "انتخاب", "خالی", "بستن") whatever the page's language;
+  // the page gives their translations (data-picker-* on the sarhad-locale meta) and the buttons are relabelled
+  // each time the picker draws them.
+  var BUTTONS = { "امروز": "pickerToday", "انتخاب": "pickerChoose", "خالی": "pickerEmpty", "بستن": "pickerClose" };
+
+  function relabel(container) {
+    var buttons = container.querySelectorAll(".jdp-btn-today, .jdp-btn-empty, .jdp-btn-close");
+    Array.prototype.forEach.call(buttons, function (button) {
+      var original = button.dataset.label || button.textContent.trim();
+      var label = meta && BUTTONS[original] ? meta.dataset[BUTTONS[original]] : "";
+      button.dataset.label = original;
+      if (label && button.textContent !== label) {
+        button.textContent = label;
+      }
+    });
+  }
+
+  function watchPickerButtons() {
+    var watched = null;
+    function watch(container) {
+      if (!container || container === watched) return;
+      watched = container;
+      relabel(container);
+      new MutationObserver(function () { relabel(container); }).observe(container, { childList: true, subtree: true });
+    }
+    watch(document.querySelector("jdp-container"));
+    new MutationObserver(function () { watch(document.querySelector("jdp-container")); })
+      .observe(document.body, { childList: true });
+  }
+
   function startPickers() {
     if (cfg.calendar !== "solar_hijri" || !window.jalaliDatepicker) return;
+    watchPickerButtons();
     var inputs = document.querySelectorAll(
       'input[type="date"], input[type="datetime-local"], input[data-calendar-input]'
     );
