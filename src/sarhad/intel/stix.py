@@ -21,7 +21,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import stix2  # type: ignore[import-untyped]
+import stix2
 
 from sarhad.intel.domain import KIND
 from sarhad.intel.models import IntelReport

@@ -164,7 +164,12 @@ def test_a_withdrawn_report_is_purged_on_ir(
 
 
 def test_a_received_report_is_never_approved_or_edited_here(
-    pk: Node, ir: Node, client: TestClient, ir_client: TestClient, analyst: dict[str, str], commander: dict[str, str]
+    pk: Node,
+    ir: Node,
+    client: TestClient,
+    ir_client: TestClient,
+    analyst: dict[str, str],
+    commander: dict[str, str],
 ) -> None:
     created = create(client, analyst)
     client.post(f"/api/v1/intel/reports/{created['id']}/approve", headers=commander)
