@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from intel_helpers import add_user
 
-from sarhad.accounts import services as accounts
-from sarhad.accounts.actors import SystemActor
 from sarhad.core.node import Node
 from support.inprocess import pair
-from support.pairs import PASSWORD, MakeNode, bearer
-
-
-def add_user(node: Node, username: str, *roles: str) -> None:
-    with node.transaction() as session:
-        accounts.create_user(
-            session, node.clock, SystemActor(), username=username, password=PASSWORD, roles=list(roles)
-        )
+from support.pairs import MakeNode, bearer
 
 
 @pytest.fixture

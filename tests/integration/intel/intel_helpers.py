@@ -7,10 +7,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from sarhad.accounts import services as accounts
+from sarhad.accounts.actors import SystemActor
 from sarhad.audit.models import AuditEntry
 from sarhad.core.node import Node
 from sarhad.exchange.models import OutboundEnvelope, Release
 from sarhad.intel.models import IntelReport, IntelReportVersion
+from support.pairs import PASSWORD
 
 BODY_SECRET = "Source HAWK-7 met the courier at the Panjgur safe house"
 NOTE_SECRET = "HAWK-7 is the cousin of the fuel dealer; paid monthly"
@@ -59,3 +62,10 @@ def counts(node: Node) -> tuple[int, int, int, int]:
         count(node, OutboundEnvelope),
         count(node, Release),
     )
+
+
+def add_user(node: Node, username: str, *roles: str) -> None:
+    with node.transaction() as session:
+        accounts.create_user(
+            session, node.clock, SystemActor(), username=username, password=PASSWORD, roles=list(roles)
+        )
