@@ -8,13 +8,15 @@ receiving pipeline (signatures, chain, handler) and IR's signed receipt comes ba
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from intel_helpers import BODY_SECRET, NOTE_SECRET, RELEASABLE, SUMMARY_SECRET, actions, create
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from sarhad.audit.models import AuditEntry
 from sarhad.core.node import Node
@@ -26,19 +28,18 @@ SECRETS = (BODY_SECRET, NOTE_SECRET, SUMMARY_SECRET, "HAWK-7")
 
 
 def ledger_export(node: Node, peer: str, out: Path) -> bytes:
-    """``sarhad ledger export`` of the node's link with ``peer`` (the real CLI, in this process)."""
-    from sarhad.cli import app
-    from sarhad.features import FEATURES, feature_module
-
-    if not any(group.name == "peer" for group in app.registered_groups):
-        for feature in FEATURES:
-            module = feature_module(feature, "cli")
-            if module is not None and hasattr(module, "register"):
-                module.register(app)
-    result = CliRunner().invoke(
-        app, ["ledger", "export", "--peer", peer, str(out), "-d", str(node.settings.data_dir)]
+    """``sarhad ledger export`` of the node's link with ``peer``, run as an operator would (its own process)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SARHAD_")}
+    command = ["ledger", "export", "--peer", peer, str(out), "-d", str(node.settings.data_dir)]
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("sarhad")), *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
     )
-    assert result.exit_code == 0, result.output
+    assert done.returncode == 0, done.stdout + done.stderr
     return out.read_bytes()
 
 
