@@ -121,6 +121,7 @@ class ErrorCode(StrEnum):
     OWN_APPROVAL = "own_approval"  # four eyes: the author of a report cannot approve it
     NOT_DRAFT = "not_draft"  # only a draft report is approved
     NOT_APPROVED = "not_approved"  # a report is released only once approved
+    BAD_IDENTIFIER = "bad_identifier"  # a CNIC or Iranian national code that fails its format or check digit
 
 
 class SarhadError(Exception):
