@@ -19,11 +19,13 @@ from sarhad.audit.services import record_export, record_list_read
 from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.models import Peer
-from sarhad.intel import domain, services, stix
+from sarhad.intel import domain, entities, services, stix
 from sarhad.intel.domain import ReportType, Status
-from sarhad.intel.models import IntelReport
+from sarhad.intel.models import IntelEntity, IntelReport
 from sarhad.intel.schemas import (
     GradingOut,
+    PersonIn,
+    PersonOut,
     ReleaseIn,
     ReleaseOut,
     ReportDetailOut,
@@ -264,3 +266,66 @@ def report_stix(
         names = {p.party: p.name for p in session.scalars(select(Peer))}
         names[node.party] = node.settings.name
         return stix.report_bundle_json(report, names)
+
+
+# --- entities: persons ----------------------------------------------------------------------------------------
+
+
+def person_out(p: IntelEntity) -> PersonOut:
+    return PersonOut(
+        id=p.id,
+        origin=p.origin,
+        kind=p.kind,
+        names=dict(p.names),
+        aliases=list(p.aliases),
+        birth_year=p.birth_year,
+        nationality=p.nationality,
+        cnic=p.cnic,
+        national_code=p.national_code,
+        passport=p.passport,
+        note=p.note,
+        created_by=p.created_by,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
+
+
+@router.post("/entities", status_code=201, response_model=PersonOut)
+def create_entity(
+    body: PersonIn,
+    request: Request,
+    node: NodeDep,
+    principal: Principal = requires(Permission.INTEL_WRITE),
+) -> PersonOut:
+    """Record a person. A CNIC or national code that fails its check: 422 ``bad_identifier``; one already
+    recorded: 409 naming the person who holds it. Persons stay on this node."""
+    with node.transaction() as session:
+        return person_out(
+            entities.create_person(session, node, principal, body, client_ip=client_ip(request))
+        )
+
+
+@router.get("/entities", response_model=list[PersonOut])
+def list_entities(
+    node: NodeDep,
+    q: Annotated[str | None, Query(max_length=200, description="A name, alias or identifier")] = None,
+    limit: Annotated[int, Query(ge=1, le=entities.MAX_LIST)] = 200,
+    principal: Principal = requires(Permission.INTEL_READ),
+) -> list[PersonOut]:
+    """Persons recorded here, newest first."""
+    with node.sessions() as session:
+        return [person_out(p) for p in entities.list_persons(session, node, principal, q, limit)]
+
+
+@router.get("/entities/{entity_id}", response_model=PersonOut)
+def get_entity(
+    entity_id: IdPath,
+    request: Request,
+    node: NodeDep,
+    principal: Principal = requires(Permission.INTEL_READ),
+) -> PersonOut:
+    """One person; the read is audited."""
+    with node.transaction() as session:
+        return person_out(
+            entities.get_person(session, node, principal, entity_id, client_ip=client_ip(request))
+        )

@@ -74,3 +74,25 @@ class IntelReportVersion(Base):
             name="fk_intel_report_versions_origin_intel_reports",
         ),
     )
+
+
+class IntelEntity(Base):
+    """A person known to this node's analysts (issue 18, entities: persons first). Kept on this node only: no
+    record kind shares entities yet. Identifiers are stored in their canonical form (``intel.identifiers``)."""
+
+    __tablename__ = "intel_entities"
+
+    origin: Mapped[str] = mapped_column(String(2), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    names: Mapped[dict[str, str]] = mapped_column(JSON)  # {"en", "ur", "fa"}: the name in each script
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    nationality: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    cnic: Mapped[str | None] = mapped_column(String(15), nullable=True, unique=True)
+    national_code: Mapped[str | None] = mapped_column(String(10), nullable=True, unique=True)
+    passport: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

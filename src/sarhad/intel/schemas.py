@@ -158,3 +158,51 @@ class ReportContent(BaseModel):
     sections: list[str] = Field(default_factory=list, max_length=SECTIONS_MAX)
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+
+# --- entities: persons ----------------------------------------------------------------------------------------
+
+
+class NamesIn(BaseModel):
+    """A name in each script it is known in (at least one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    en: str = Field(default="", max_length=200)
+    ur: str = Field(default="", max_length=200)
+    fa: str = Field(default="", max_length=200)
+
+
+class PersonIn(BaseModel):
+    """A person. ``cnic`` (Pakistani, 13 digits) and ``national_code`` (Iranian, 10 digits with its check
+    digit) are checked (422 ``bad_identifier``) and kept in one form; Persian digits are accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    names: NamesIn
+    aliases: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=32
+    )
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    nationality: PartyCode | None = None
+    cnic: str | None = Field(default=None, max_length=40)
+    national_code: str | None = Field(default=None, max_length=40)
+    passport: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9 ]*$")
+    note: str = Field(default="", max_length=SOURCE_NOTE_MAX)
+
+
+class PersonOut(BaseModel):
+    id: str
+    origin: str
+    kind: str
+    names: dict[str, str]
+    aliases: list[str]
+    birth_year: int | None
+    nationality: str | None
+    cnic: str | None
+    national_code: str | None
+    passport: str | None
+    note: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime

@@ -68,9 +68,30 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("origin", "report_id", "version", name=op.f("pk_intel_report_versions")),
     )
+    op.create_table(
+        "intel_entities",
+        sa.Column("origin", sa.String(length=2), nullable=False),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("names", sa.JSON(), nullable=False),
+        sa.Column("aliases", sa.JSON(), nullable=False),
+        sa.Column("birth_year", sa.Integer(), nullable=True),
+        sa.Column("nationality", sa.String(length=2), nullable=True),
+        sa.Column("cnic", sa.String(length=15), nullable=True),
+        sa.Column("national_code", sa.String(length=10), nullable=True),
+        sa.Column("passport", sa.String(length=20), nullable=True),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("origin", "id", name=op.f("pk_intel_entities")),
+        sa.UniqueConstraint("cnic", name=op.f("uq_intel_entities_cnic")),
+        sa.UniqueConstraint("national_code", name=op.f("uq_intel_entities_national_code")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("intel_entities")
     op.drop_table("intel_report_versions")
     op.drop_index("ix_intel_reports_updated_at", table_name="intel_reports")
     op.drop_table("intel_reports")
