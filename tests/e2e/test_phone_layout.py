@@ -5,6 +5,7 @@ new page is visited without editing this test), each with the demo's data, at 39
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -130,6 +131,18 @@ def concrete_urls(pair: DemoPair, node: str) -> dict[str, list[str]]:
     fence = _first(url, liaison, "/api/v1/border/fence", lambda i: i["properties"]["party"] != other)
     joint = httpx.get(f"{url}/api/v1/joint", headers={"Authorization": f"Bearer {liaison}"}, timeout=10)
     joints = joint.json() if joint.status_code == 200 else []
+    own_report = _first(url, liaison, "/api/v1/intel/reports", lambda r: r["own"])
+    # the other side's demo releases its reports after its incidents: wait for the link to carry them
+    for _ in range(120):
+        held = httpx.get(
+            f"{url}/api/v1/intel/reports?origin={other}",
+            headers={"Authorization": f"Bearer {liaison}"},
+            timeout=10,
+        ).json()
+        if held:
+            break
+        time.sleep(0.5)
+    received_report = _first(url, liaison, f"/api/v1/intel/reports?origin={other}")
     values: dict[str, list[dict[str, str]]] = {
         "/incidents/{origin}/{incident_id}": [
             {"origin": own["origin"], "incident_id": own["id"]},
@@ -147,6 +160,9 @@ def concrete_urls(pair: DemoPair, node: str) -> dict[str, list[str]]:
         "/border/fence/{segment_id}/edit": [{"segment_id": fence["id"]}],
         "/impact/{section}": [{"section": "S5"}],
         "/joint/{joint_id}": [{"joint_id": j["id"]} for j in joints[:1]],
+        "/intel/{origin}/{report_id}": [
+            {"origin": r["origin"], "report_id": r["id"]} for r in (own_report, received_report)
+        ],
     }
     urls: dict[str, list[str]] = {}
     for route in page_routes():

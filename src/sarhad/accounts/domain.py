@@ -44,6 +44,9 @@ class Permission(StrEnum):
     INCIDENTS_VALIDATE = "incidents.validate"  # validate, close or dismiss reported incidents
     REQUESTS_READ = "requests.read"
     REQUESTS_WRITE = "requests.write"  # send requests to the other side and answer theirs
+    INTEL_READ = "intel.read"  # read intelligence reports (every read is audited)
+    INTEL_WRITE = "intel.write"  # write draft intelligence reports
+    INTEL_APPROVE = "intel.approve"  # approve another person's draft report (four eyes)
 
 
 _EVERYONE = {Permission.PROFILE, Permission.BORDER_READ}
@@ -74,6 +77,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INCIDENTS_VALIDATE,
             Permission.REQUESTS_READ,
             Permission.REQUESTS_WRITE,
+            Permission.INTEL_READ,
+            Permission.INTEL_WRITE,
+            Permission.INTEL_APPROVE,
         }
     ),
     Role.LIAISON_OFFICER: frozenset(
@@ -91,6 +97,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INCIDENTS_VALIDATE,
             Permission.REQUESTS_READ,
             Permission.REQUESTS_WRITE,
+            Permission.INTEL_READ,
+            Permission.INTEL_WRITE,
         }
     ),
     Role.OPERATOR: frozenset(
@@ -105,7 +113,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.ANALYST: frozenset(
-        _EVERYONE | {Permission.BULLETINS_READ, Permission.INCIDENTS_READ, Permission.REQUESTS_READ}
+        _EVERYONE
+        | {
+            Permission.BULLETINS_READ,
+            Permission.INCIDENTS_READ,
+            Permission.REQUESTS_READ,
+            Permission.INTEL_READ,
+            Permission.INTEL_WRITE,
+        }
     ),
     Role.TRADE_OFFICER: frozenset(_EVERYONE),
     Role.CUSTODY_OFFICER: frozenset(_EVERYONE),

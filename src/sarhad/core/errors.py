@@ -116,6 +116,12 @@ class ErrorCode(StrEnum):
     # audit log (docs/audit.md)
     BAD_AUDIT_HEAD = "bad_audit_head"
     AUDIT_HEAD_CONFLICT = "audit_head_conflict"
+    # intelligence reports (docs/intel.md)
+    BAD_GRADING = "bad_grading"  # source reliability outside A-F or information credibility outside 1-6
+    OWN_APPROVAL = "own_approval"  # four eyes: the author of a report cannot approve it
+    NOT_DRAFT = "not_draft"  # only a draft report is approved
+    NOT_APPROVED = "not_approved"  # a report is released only once approved
+    BAD_IDENTIFIER = "bad_identifier"  # a CNIC or Iranian national code that fails its format or check digit
 
 
 class SarhadError(Exception):

@@ -1,0 +1,1 @@
+"""Intelligence reports: graded, approved by a second person, released below the tearline (issue 18)."""
