@@ -435,7 +435,9 @@ def run_database(
                     pk, backlog, per_transaction=500, after_commit=lambda n: progress.advance(task, n)
                 )
             head, receipted = link_state(pk)
-            assert head - receipted == backlog, (head, receipted)
+            # The backlog, and any envelope PK wrote by itself meanwhile (under heavy load, one more was seen).
+            assert head - receipted >= backlog, (head, receipted)
+            backlog = head - receipted
             restart = time.perf_counter()
             ir_proc.start()
             with _progress() as progress:
