@@ -249,9 +249,9 @@ def server_cpu_seconds(url: str | None) -> float:
         return float("nan")
     engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection:  # its server process is read while it still runs
             backend = int(connection.scalar(text("SELECT pg_backend_pid()")) or 0)
-        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
         postmaster = int(fields[1])
         tick = os.sysconf("SC_CLK_TCK")
         fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
