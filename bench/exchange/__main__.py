@@ -1,6 +1,7 @@
 """Exchange benchmark: two real node processes on loopback, 1 KB bulletins from release on PK to receipt.
 
     python -m bench.exchange [--seconds 20] [--backlog 100000] [--max-backlog 5000] [--db sqlite,postgresql]
+                             [--receiver-processes 1]
 
 Measures, per database:
   * sustained envelopes per second from release (a committed bulletin + envelope on PK) to PK holding IR's
@@ -8,7 +9,12 @@ Measures, per database:
     ``--max-backlog`` envelopes unreceipted; and the same with no bound (overload: the producer then takes
     CPU from the nodes it feeds); with the CPU each process used per envelope;
   * the time to drain a backlog of N envelopes released while IR was stopped, from IR's restart;
-  * peak resident memory (VmHWM) of each node process.
+  * peak resident memory (VmHWM) of each node process;
+  * on PostgreSQL, the CPU the database server used per envelope (when it runs on this machine and its
+    processes are readable: every database of that server, so run it on a server of its own, as
+    ``make bench`` does).
+With ``--receiver-processes N`` the receiving node (IR) runs as N ``sarhad serve`` processes on one database
+(PostgreSQL), behind a round-robin TCP proxy (``bench.exchange.proxy``) that PK pushes to.
 In the same run it measures the limits that bound those figures on this machine — raw Ed25519 signatures and
 verifications per second, envelopes made and verified per second, raw batched inserts of 1 KB rows per second —
 and prints the ratios. PostgreSQL is used when SARHAD_TEST_POSTGRES_URL names a server (``make bench`` starts one).
@@ -21,6 +27,7 @@ import base64
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -234,6 +241,85 @@ def cpu_seconds(pid: int | None) -> float:
     return total
 
 
+def server_cpu_seconds(url: str | None) -> float:
+    """User + system CPU seconds of the PostgreSQL server behind ``url`` since it started: the postmaster, its
+    children now running and those that ended (their time is in the postmaster's ``cutime``). NaN if the
+    server is not on this machine or its processes are not readable."""
+    if url is None:
+        return float("nan")
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:  # its server process is read while it still runs
+            backend = int(connection.scalar(text("SELECT pg_backend_pid()")) or 0)
+            fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        postmaster = int(fields[1])
+        tick = os.sysconf("SC_CLK_TCK")
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        total = sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        for child in children:
+            if int(child) == backend:
+                continue  # this connection, which ends now
+            try:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+            except FileNotFoundError:
+                continue
+        return total
+    except (OSError, ValueError):
+        return float("nan")
+    finally:
+        engine.dispose()
+
+
+class Receivers:
+    """IR's ``sarhad serve`` processes on one data directory (and database), behind a round-robin proxy on
+    the node's configured port when there is more than one."""
+
+    def __init__(self, data_dir: Path, port: int, count: int) -> None:
+        self.port = port
+        ports = [port] if count == 1 else [free_port() for _ in range(count)]
+        self.processes = [
+            NodeProcess(data_dir, p, name="ir" if i == 0 else f"ir{i + 1}") for i, p in enumerate(ports)
+        ]
+        self.proxy: subprocess.Popen[str] | None = None
+
+    @property
+    def pids(self) -> list[int | None]:
+        return [p.pid for p in self.processes]
+
+    def start(self) -> None:
+        for process in self.processes:
+            process.start()
+        if len(self.processes) > 1 and self.proxy is None:
+            self.proxy = subprocess.Popen(
+                [sys.executable, "-m", "bench.exchange.proxy", str(self.port)]
+                + [str(p.port) for p in self.processes],
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=Path(__file__).resolve().parents[2],
+            )
+            assert self.proxy.stdout is not None
+            assert self.proxy.stdout.readline().strip() == "ready"
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+    def close(self) -> None:
+        self.stop()
+        if self.proxy is not None:
+            self.proxy.terminate()
+            self.proxy.wait(10)
+            self.proxy = None
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
+
+    def peak_rss_mib(self) -> float:
+        return sum(peak_rss_mib(pid) for pid in self.pids)
+
+
 def peak_rss_mib(pid: int | None) -> float:
     if pid is None:
         return float("nan")
@@ -247,10 +333,11 @@ def sustain(
     label: str,
     pk: Node,
     pk_proc: NodeProcess,
-    ir_proc: NodeProcess,
+    ir_proc: Receivers,
     seconds: float,
     max_backlog: int | None,
     name: str,
+    server: str | None = None,
 ) -> dict[str, Any]:
     """Release for ``seconds`` (pausing while more than ``max_backlog`` are unreceipted, if given), wait for the
     last receipt; envelopes per second over the whole time, release → receipt latency, CPU per envelope."""
@@ -267,7 +354,12 @@ def sustain(
             released += n
             progress.advance(task, n)
 
-        cpu_before = (time.process_time(), cpu_seconds(pk_proc.pid), cpu_seconds(ir_proc.pid))
+        cpu_before = (
+            time.process_time(),
+            cpu_seconds(pk_proc.pid),
+            ir_proc.cpu_seconds(),
+            server_cpu_seconds(server),
+        )
         while time.perf_counter() - start < seconds:
             if max_backlog is not None:
                 head, receipted = link_state(pk)
@@ -281,7 +373,12 @@ def sustain(
             time.sleep(0.25)  # polling costs the bench process CPU the nodes need
             head, receipted = link_state(pk)
     elapsed = time.perf_counter() - start
-    cpu_after = (time.process_time(), cpu_seconds(pk_proc.pid), cpu_seconds(ir_proc.pid))
+    cpu_after = (
+        time.process_time(),
+        cpu_seconds(pk_proc.pid),
+        ir_proc.cpu_seconds(),
+        server_cpu_seconds(server),
+    )
     lat = latencies(pk, since)
     count = head - first
     result: dict[str, Any] = {
@@ -293,11 +390,13 @@ def sustain(
         ),
         f"{name}: latency max ms": max(lat) * 1000,
     }
-    # Where the CPU went: per envelope, in the producer (this process), PK and IR (with its verifiers).
-    # 2 CPUs give 2,000,000 µs a second; 5,000 envelopes/s leaves 400 µs for all three together.
-    for who, before, after in zip(("producer", "PK node", "IR node"), cpu_before, cpu_after, strict=True):
-        result[f"{name}: CPU µs/envelope, {who}"] = (after - before) / count * 1e6
-    used = sum(cpu_after) - sum(cpu_before)
+    # Where the CPU went: per envelope, in the producer (this process), PK and IR (with its verifiers), and
+    # the PostgreSQL server. 2 CPUs give 2,000,000 µs a second; 5,000 envelopes/s leaves 400 µs for all.
+    who = ("producer", "PK node", "IR node", "PostgreSQL server")
+    for label, before, after in zip(who, cpu_before, cpu_after, strict=True):
+        if server is not None or label != who[-1]:
+            result[f"{name}: CPU µs/envelope, {label}"] = (after - before) / count * 1e6
+    used = sum(a - b for a, b in zip(cpu_after, cpu_before, strict=True) if a == a and b == b)  # not NaN
     result[f"{name}: CPU used / CPUs available"] = used / (elapsed * (os.cpu_count() or 1))
     return result
 
@@ -309,51 +408,57 @@ def run_database(
     backlog: int,
     root: Path,
     max_backlog: int,
+    receivers: int = 1,
+    server: str | None = None,
 ) -> dict[str, Any]:
     pk_port, ir_port = free_port(), free_port()
     pk = make_node(root / f"{label}-pk", "PK", "Pakistan", pk_port, urls[0])
     ir = make_node(root / f"{label}-ir", "IR", "Iran", ir_port, urls[1])
     pair(pk, ir)
-    result: dict[str, Any] = {}
-    with (
-        NodeProcess(pk.settings.data_dir, pk_port, name="pk") as pk_proc,
-        NodeProcess(ir.settings.data_dir, ir_port, name="ir") as ir_proc,
-    ):
-        # 1. sustained: the producer keeps at most `max_backlog` envelopes unreceipted (a user who sees the
-        #    link fall behind, or any admission control, does the same), for `seconds`; then the last receipt.
-        wake(pk_proc, ir)
-        result.update(sustain(label, pk, pk_proc, ir_proc, seconds, max_backlog, "sustained"))
-        head, _ = link_state(pk)
+    result: dict[str, Any] = {"IR processes": receivers}
+    ir_proc = Receivers(ir.settings.data_dir, ir_port, receivers)
+    with NodeProcess(pk.settings.data_dir, pk_port, name="pk") as pk_proc:
+        try:
+            ir_proc.start()
+            # 1. sustained: the producer keeps at most `max_backlog` envelopes unreceipted (a user who sees the
+            #    link fall behind, or any admission control, does the same), for `seconds`; then the last receipt.
+            wake(pk_proc, ir)
+            result.update(sustain(label, pk, pk_proc, ir_proc, seconds, max_backlog, "sustained", server))
+            head, _ = link_state(pk)
 
-        # 2. backlog: IR away while `backlog` bulletins are released, then IR returns.
-        ir_proc.stop()
-        first = head
-        with _progress() as progress:
-            task = progress.add_task(f"{label}: releasing {backlog} while IR is down", total=backlog)
-            release_bulletins(
-                pk, backlog, per_transaction=500, after_commit=lambda n: progress.advance(task, n)
-            )
-        head, receipted = link_state(pk)
-        assert head - receipted == backlog, (head, receipted)
-        restart = time.perf_counter()
-        ir_proc.start()
-        with _progress() as progress:
-            task = progress.add_task(f"{label}: draining the backlog", total=backlog)
-            while receipted < head:
-                time.sleep(0.25)
-                _, receipted = link_state(pk)
-                progress.update(task, completed=receipted - first)
-        result["backlog"] = backlog
-        result["backlog drain s"] = time.perf_counter() - restart
-        result["drain envelopes/s"] = backlog / result["backlog drain s"]
-        # 3. overload: the producer releases as fast as it can, whatever the backlog. It then competes for the
-        #    two CPUs with the nodes it feeds, so fewer envelopes get through than under 1. (After the drain, so
-        #    that IR's tables hold as much at the drain as in earlier sessions' runs.)
-        result.update(sustain(label, pk, pk_proc, ir_proc, seconds, None, "overload"))
-        result["PK peak MiB"] = peak_rss_mib(pk_proc.pid)
-        result["IR peak MiB"] = peak_rss_mib(ir_proc.pid)
-        with ir.sessions() as session:
-            result["IR inbox rows"] = session.scalar(text("SELECT count(*) FROM exchange_inbox"))
+            # 2. backlog: IR away while `backlog` bulletins are released, then IR returns.
+            ir_proc.stop()
+            first = head
+            with _progress() as progress:
+                task = progress.add_task(f"{label}: releasing {backlog} while IR is down", total=backlog)
+                release_bulletins(
+                    pk, backlog, per_transaction=500, after_commit=lambda n: progress.advance(task, n)
+                )
+            head, receipted = link_state(pk)
+            # The backlog, and any envelope PK wrote by itself meanwhile (under heavy load, one more was seen).
+            assert head - receipted >= backlog, (head, receipted)
+            backlog = head - receipted
+            restart = time.perf_counter()
+            ir_proc.start()
+            with _progress() as progress:
+                task = progress.add_task(f"{label}: draining the backlog", total=backlog)
+                while receipted < head:
+                    time.sleep(0.25)
+                    _, receipted = link_state(pk)
+                    progress.update(task, completed=receipted - first)
+            result["backlog"] = backlog
+            result["backlog drain s"] = time.perf_counter() - restart
+            result["drain envelopes/s"] = backlog / result["backlog drain s"]
+            # 3. overload: the producer releases as fast as it can, whatever the backlog. It then competes for the
+            #    two CPUs with the nodes it feeds, so fewer envelopes get through than under 1. (After the drain, so
+            #    that IR's tables hold as much at the drain as in earlier sessions' runs.)
+            result.update(sustain(label, pk, pk_proc, ir_proc, seconds, None, "overload", server))
+            result["PK peak MiB"] = peak_rss_mib(pk_proc.pid)
+            result["IR peak MiB"] = ir_proc.peak_rss_mib()
+            with ir.sessions() as session:
+                result["IR inbox rows"] = session.scalar(text("SELECT count(*) FROM exchange_inbox"))
+        finally:
+            ir_proc.close()
     pk.dispose()
     ir.dispose()
     return result
@@ -435,6 +540,13 @@ def main() -> None:
         default=5000,
         help="in the sustained phase, the producer waits while more envelopes than this are unreceipted",
     )
+    parser.add_argument(
+        "--receiver-processes",
+        type=int,
+        default=1,
+        help="sarhad serve processes of the receiving node (IR), behind a round-robin proxy; more than one "
+        "needs PostgreSQL",
+    )
     args = parser.parse_args()
     console.print(
         f"[bold]sarhad exchange benchmark[/] · {os.cpu_count()} CPUs · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
@@ -445,6 +557,9 @@ def main() -> None:
         root = Path(tmp)
         for label in [d.strip() for d in args.db.split(",") if d.strip()]:
             if label == "sqlite":
+                if args.receiver_processes > 1:
+                    console.print("[yellow]sqlite skipped: several processes of one node need PostgreSQL")
+                    continue
                 limits["sqlite batched inserts/s"] = insert_limit(f"sqlite:///{root / 'inserts.db'}")
                 print_results(
                     label,
@@ -464,7 +579,14 @@ def main() -> None:
                     print_results(
                         label,
                         run_database(
-                            label, (pk_url, ir_url), args.seconds, args.backlog, root, args.max_backlog
+                            label,
+                            (pk_url, ir_url),
+                            args.seconds,
+                            args.backlog,
+                            root,
+                            args.max_backlog,
+                            args.receiver_processes,
+                            server=pk_url,
                         ),
                         limits,
                     )

@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from sarhad.core.pgstats import table_growth
 from sarhad.core.sqlite import configure_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -65,7 +66,8 @@ def insert_rows(
     Values are bound through each column type's own processor (UTC timestamps, JSON), but without
     SQLAlchemy's per-row parameter machinery, which costs more than the insert itself on the exchange's
     busiest paths: ``COPY … FROM STDIN`` on PostgreSQL (psycopg), the driver's ``executemany`` elsewhere.
-    Columns named in ``encoded`` hold JSON text already (what the JSON type's processor would produce) and
+    On PostgreSQL, a table that has grown by as many rows as it held when last analyzed is analyzed after the
+    commit (``core.pgstats``). Columns named in ``encoded`` hold JSON text already (what the JSON type's processor would produce) and
     are passed as they are. Columns left out get their model default (``default=...``), as with a Core
     ``insert``; and like one, it does not flush the ORM session first.
     """
@@ -83,6 +85,12 @@ def insert_rows(
         with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
             for value in values:
                 copy.write_row(value)
+        if isinstance(target, Session):  # keep the planner's statistics of a fast-growing table up to date
+            growth = table_growth(connection.engine)
+            if growth.inserted(table.name, len(values)):
+                from sarhad.core.node import after_commit  # here: core.node imports this module
+
+                after_commit(target, growth.hook(table.name))
         return
     params: list[Any]
     if plan.order is None:  # a named paramstyle

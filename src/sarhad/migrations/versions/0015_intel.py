@@ -1,7 +1,7 @@
 """Intelligence reports (issue 18): own and received reports, and the content of every released version.
 
-Revision ID: 0013_intel
-Revises: 0012_audit_replace_guard
+Revision ID: 0015_intel
+Revises: 0014_pg_outbox_fillfactor
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from sarhad.core.database import UtcDateTime
 
-revision: str = "0013_intel"
-down_revision: str | None = "0012_audit_replace_guard"
+revision: str = "0015_intel"
+down_revision: str | None = "0014_pg_outbox_fillfactor"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
