@@ -4,6 +4,7 @@
 #                         PYTEST_ARGS="-k exchange -x"   SARHAD_SKIP_SYSTEM_DEPS=1 (no apt check)
 #                         EXAMPLES=50 SEED=  (make schemathesis: cases per operation; empty seed: a random one)
 #                         FUZZ_EXAMPLES=20000 (inputs per property for `make fuzz`)
+#                         SOAK_SECONDS=600 (how long `make soak` runs; BENCH_ARGS=... passes more options)
 #                         SARHAD_TEST_POSTGRES_URL=... (use that server instead of starting a throw-away one)
 
 .DEFAULT_GOAL := help
@@ -27,6 +28,7 @@ EXAMPLES ?= 50
 SEED ?=
 SCHEMATHESIS_PHASES := examples,coverage,fuzzing,stateful
 FUZZ_EXAMPLES ?= 5000
+SOAK_SECONDS ?= 600
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
@@ -126,6 +128,14 @@ bench: system-deps install ## run the benchmarks in bench/ on SQLite and a throw
 .PHONY: demo
 demo: install ## run the two-node PK-IR demo on 127.0.0.1:8701 and :8702
 	$(BIN)/sarhad demo
+
+.PHONY: cluster
+cluster: system-deps install ## one node (PK) as two processes on a throw-away PostgreSQL behind HAProxy, and IR (docs/operations.md)
+	$(BIN)/python scripts/cluster.py
+
+.PHONY: soak
+soak: system-deps install ## the soak: PK as two processes on PostgreSQL, kill -9s, an IR outage; lost/duplicated/missed (SOAK_SECONDS=600)
+	@$(call with_postgres,$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) $(BENCH_ARGS))
 
 .PHONY: init
 init: install ## create a demo node in DATA_DIR (default var/node) for `make serve`

@@ -9,6 +9,8 @@
 #   poppler-utils     pdftoppm and pdftotext: the report PDF tests render the Urdu and Persian reports to PNG
 #                     and read their text back
 #   python3-venv      `python3 -m venv` on Debian's own python3 (the venv needs ensurepip)
+#   haproxy           the reverse proxy in front of a node's processes in `make cluster` and `make soak`
+#                     (docs/operations.md, "Several processes on one PostgreSQL")
 #   npm               the npm client that fetches the front-end assets (scripts/vendor-assets.py); only when
 #                     no npm is on the PATH (a Node.js install of its own brings one)
 #
@@ -30,10 +32,11 @@ declare -A PROBES=(
     [poppler-utils]="/usr/bin/pdftoppm"
     [python3-venv]="/usr/lib/python3*/ensurepip/__init__.py"
     [npm]="$(command -v npm || echo /usr/bin/npm)"
+    [haproxy]="/usr/sbin/haproxy"
 )
 
 missing=()
-for package in postgresql chromium chromium-driver fonts-noto-core poppler-utils python3-venv npm; do
+for package in postgresql chromium chromium-driver fonts-noto-core poppler-utils python3-venv npm haproxy; do
     # shellcheck disable=SC2086 # the probe is a glob on purpose
     if ! compgen -G ${PROBES[$package]} >/dev/null; then
         missing+=("$package")
@@ -41,7 +44,7 @@ for package in postgresql chromium chromium-driver fonts-noto-core poppler-utils
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install-system-deps: all present (postgresql, chromium, chromium-driver, fonts-noto-core, poppler-utils, python3-venv, npm)"
+    echo "install-system-deps: all present (postgresql, chromium, chromium-driver, fonts-noto-core, poppler-utils, python3-venv, npm, haproxy)"
     exit 0
 fi
 

@@ -140,6 +140,7 @@ def serve(
 
     from sarhad.app import create_app
     from sarhad.core.logging import configure_logging
+    from sarhad.core.server import StoppingServer
 
     node = open_node(data_dir)
     settings = node.settings
@@ -169,7 +170,7 @@ def serve(
                 "ssl_cert_reqs": ssl_module.CERT_REQUIRED,
                 "http": http_protocol(),  # hands each connection's client certificate to the app
             }
-        uvicorn.run(
+        config = uvicorn.Config(
             application,
             host=host or settings.host,
             port=port or settings.port,
@@ -178,7 +179,14 @@ def serve(
             access_log=False,
             **ssl,
         )
+        server = StoppingServer(config)
+        server.run()
+        if not server.started:
+            raise fail("the server did not start (see the log above)", code=3)
     finally:  # a refused start must not leave the database connection to the garbage collector
+        from sarhad.exchange import verifiers
+
+        verifiers.shutdown()  # the envelope verifier processes end with the node, not at the interpreter's exit
         node.dispose()
 
 

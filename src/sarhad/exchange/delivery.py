@@ -5,6 +5,21 @@ Runs as a background task in every app process. It wakes when a release commits 
 look (one cheap read) for envelopes committed by other processes. A lease on the peer row makes sure only one process
 pushes a given link at a time; even without it, a duplicate push is harmless (the receiver is idempotent).
 
+Delivery leases (issue 17): a process that holds a peer's lease keeps it for as long as it lives, renewing it every
+``RENEW_SECONDS`` from a task of its own (on a thread of its own, so a busy thread pool does not delay it), for
+``LEASE_SECONDS`` at a time; a stop releases it. When the holder dies (``kill -9``, a crash, a host that vanishes,
+on this host or another) nothing renews the lease, it lapses within ``LEASE_SECONDS`` of the last renewal, and
+another process that has something to send takes it at its next try (every ``LEASE_RETRY_SECONDS`` while it
+waits): delivery resumes within ``TAKEOVER_SECONDS`` of the death. The times of the lease are the database's
+clock on PostgreSQL (the processes may run on hosts whose clocks differ a little) and this host's on SQLite (one
+host). A holder fences itself: it launches a batch only while its own record of its last renewal says the lease
+has at least ``RENEW_SECONDS`` left, and a renewal that finds another owner drops the lease. A holder that was
+only stalled (not dead) past its lease may still have a batch on the wire when the new holder sends the same
+envelopes: harmless, the receiver takes each seq once and answers the other with a receipt or a ``seq_gap``.
+Chosen over PostgreSQL advisory locks held on a connection of the holder: those end at once when the holder's
+process dies, but not when its host vanishes (the server notices a dead connection only through TCP keepalive,
+hours by default), they need a connection per process held open outside the pool, and SQLite has none.
+
 Precedence lanes (docs/exchange-protocol.md, "Precedence lanes"): with a peer that speaks them, each lane
 is a chain of its own, and the pusher serves them by precedence. The next batch always comes from the
 highest lane that has envelopes waiting, and goes out at once, next to the batches of lower lanes still on
@@ -16,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
@@ -27,7 +43,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from sarhad.core.errors import ErrorCode
 from sarhad.core.node import Node
@@ -53,9 +69,10 @@ from sarhad.exchange.refusals import ExchangeRefusal
 from sarhad.exchange.transport import PeerResponse, PeerUnreachable, link_path, make_client, send
 
 log = logging.getLogger("sarhad.exchange.delivery")
-LEASE_SECONDS = (
-    30  # kept while the process lives, renewed when half has run out; > a request's timeout (15 s)
-)
+LEASE_SECONDS = 3.0  # a lease lasts this long after its last renewal (kept while the process lives)
+RENEW_SECONDS = 1.0  # the holder renews its leases this often
+LEASE_RETRY_SECONDS = 0.5  # a process with something to send tries a lease held elsewhere this often
+TAKEOVER_SECONDS = LEASE_SECONDS + LEASE_RETRY_SECONDS  # at most from a holder's death to another's lease
 POLL_SECONDS = 0.2  # a cheap read that notices releases committed by other processes (CLI, jobs, API workers)
 PULL_SECONDS = 2.0  # how often a pull-only link asks its peer for envelopes
 PIPELINE = 2  # batches out at once per chain: the peer verifies one while it applies the other
@@ -78,7 +95,9 @@ class DeliveryWorker:
             str, set[str]
         ] = {}  # peer -> chains with envelopes handed over since a push looked
         self.last_pull: dict[str, float] = {}  # peer -> loop time of the last pull
-        self.lease_until: dict[str, float] = {}  # peer -> loop time our lease on it lapses
+        self.lease_until: dict[str, float] = {}  # peer -> loop time our lease on it lapses (at the latest)
+        # the renewals run on a thread of their own: a thread pool busy with requests must not delay them
+        self.lease_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sarhad-lease")
         self.healthy: dict[str, bool] = {}  # peer -> we last recorded it as answering (no failures)
         self.urls: dict[str, str] = {}  # peer -> its URL, as of the last full pass (push peers only)
         self.woken: set[str] = set()  # peers with new envelopes committed in this process since the last pass
@@ -139,7 +158,9 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         self.node.components.put(DeliveryWake(self.wake))
+        self.lease_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sarhad-lease")
         await asyncio.to_thread(self._clear_dead_leases)
+        renewer = asyncio.create_task(self._keep_leases(), name="exchange.leases")
         try:
             async with make_client(self.node) as client:
                 await self._say_hello(client)
@@ -161,10 +182,37 @@ class DeliveryWorker:
                         await asyncio.wait_for(self.wake_event.wait(), timeout=delay)
                     self.wake_event.clear()
         finally:  # stopping: let another process take the links at once instead of after the lease
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await renewer
             for party in list(self.lease_until):
                 with contextlib.suppress(Exception):
                     self._release_lease(party)
             self.lease_until.clear()
+            self.lease_thread.shutdown(wait=False)
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases this process holds every ``RENEW_SECONDS``; drop those another process has taken
+        (this one stalled past its lease)."""
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            for party in list(self.lease_until):
+                started = self.loop.time()
+                try:
+                    kept = await self.loop.run_in_executor(self.lease_thread, self._take_lease, party)
+                except Exception:  # the database is unreachable: the lease runs out unless a renewal succeeds
+                    log.warning("renewing the delivery lease of %s failed", party, exc_info=True)
+                    continue
+                if kept:
+                    self.lease_until[party] = started + LEASE_SECONDS
+                else:
+                    log.info("the delivery lease of %s is held by another process now", party)
+                    self.lease_until.pop(party, None)
+
+    def _holds(self, party: str, now: float) -> bool:
+        """Whether this process holds the peer's lease with ``RENEW_SECONDS`` to spare (the fence: a holder
+        whose renewals stalled stops launching batches before its lease can lapse)."""
+        return now < self.lease_until.get(party, float("-inf")) - RENEW_SECONDS
 
     def _fast(self, woken: set[str]) -> bool:
         """Whether the woken peers can be pushed to straight away: each answered last time, is a push peer
@@ -173,10 +221,7 @@ class DeliveryWorker:
             return False
         now = self.loop.time()
         return all(
-            self.healthy.get(party)
-            and party in self.urls
-            and now < self.lease_until.get(party, float("-inf")) - LEASE_SECONDS / 2
-            for party in woken
+            self.healthy.get(party) and party in self.urls and self._holds(party, now) for party in woken
         )
 
     async def cycle(self, client: aiohttp.ClientSession) -> float:
@@ -207,7 +252,7 @@ class DeliveryWorker:
     ) -> float:
         """Push to and/or pull from one peer; returns how long to wait before trying it again."""
         if not await self._ensure_lease(party):
-            return 1.0
+            return LEASE_RETRY_SECONDS  # held by another process: try again soon (it may have died)
         try:
             talked = False
             if push:
@@ -229,11 +274,11 @@ class DeliveryWorker:
         return POLL_SECONDS
 
     async def _ensure_lease(self, party: str) -> bool:
-        """Hold the peer's lease; it is kept between passes and renewed when half of it has run out."""
+        """Hold the peer's lease: take it (or renew it, if the renewals fell behind); ``_keep_leases`` keeps it."""
         now = self.loop.time()
-        if now < self.lease_until.get(party, float("-inf")) - LEASE_SECONDS / 2:
+        if self._holds(party, now):
             return True
-        if not await asyncio.to_thread(self._take_lease, party):
+        if not await self.loop.run_in_executor(self.lease_thread, self._take_lease, party):
             self.lease_until.pop(party, None)
             return False
         self.lease_until[party] = now + LEASE_SECONDS
@@ -269,7 +314,10 @@ class DeliveryWorker:
             return result
 
     def _take_lease(self, party: str) -> bool:
-        now = self.node.clock.now()
+        """Take the peer's lease if it is free, lapsed or ours (then renew it); False if another holds it."""
+        now: Any = self.node.clock.now()
+        if self.node.engine.dialect.name == "postgresql":
+            now = func.now()  # the database's clock: the same for every process, whatever host it runs on
         with self.node.transaction() as session:
             result = session.execute(
                 update(Peer)

@@ -6,7 +6,9 @@ per CPU, and the receiving process checks the next batch while it applies the on
 link's, are checked in the calling thread: no hand-over latency.
 
 The verifier processes watch the node process that started them and exit when it is gone, also after a
-``kill -9``, when nothing would otherwise tell them.
+``kill -9``, when nothing would otherwise tell them. A stop is the node's to run: they ignore SIGTERM and SIGINT
+(a service manager or a terminal signals the whole process group), and ``sarhad serve`` shuts them down
+(``shutdown``) when its server has stopped, so that their queues' semaphores are released, not reported leaked.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -90,8 +93,19 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def shutdown() -> None:
+    """Stop the verifier processes, if any were started, waiting for them (the node is stopping)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def watch_parent(parent_pid: int) -> None:
-    """In a verifier process: exit as soon as the node process that started it is gone."""
+    """In a verifier process: leave stopping to the node process, and exit as soon as it is gone."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent_pid:

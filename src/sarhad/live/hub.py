@@ -56,7 +56,7 @@ class Subscriber:
     overflowed: bool = False
     session_id: str = ""
     user_id: str = ""
-    revoked: bool = False  # its session ended: deliver nothing more
+    revoked: bool = False  # its session ended, or the process is stopping: deliver nothing more
 
 
 class Hub:
@@ -68,6 +68,7 @@ class Hub:
         self.held: dict[int, Event] = {}  # committed events above a gap, waiting for the events below
         self.wanted = 0  # the highest id known to be committed (held, or notified by another process)
         self.closed = False
+        self.stopping = False  # the process is stopping (a signal): new streams end at once, on this hub
         self.listening = False  # a PostgreSQL listener is connected (``sarhad.live.listener``)
         self.woken = asyncio.Event()  # the fetcher should read the table now
         self.poller: asyncio.Task[None] | None = None
@@ -152,6 +153,7 @@ class Hub:
         """A new subscriber gets every event above ``low_water`` (now), in id order."""
         sub = Subscriber(session_id=session_id, user_id=user_id)
         if self.closed:
+            sub.revoked = True
             sub.queue.put_nowait(CLOSE)
         self.subscribers.add(sub)
         return sub
@@ -160,12 +162,22 @@ class Hub:
         self.subscribers.discard(sub)
 
     def close(self) -> None:
-        """End every stream (shutdown). Safe to call more than once, from the loop's thread."""
+        """End every stream now (shutdown), dropping what they had queued: a stream with a backlog (a slow
+        client, a burst of events) must not hold up the stop, nor one whose queue is full miss the end. What a
+        client was sent stays a prefix in id order, so it resumes with ``Last-Event-ID`` elsewhere or later,
+        missing nothing. Safe to call more than once, from the loop's thread."""
         self.closed = True
         self.woken.set()
         for sub in list(self.subscribers):
-            with contextlib.suppress(asyncio.QueueFull):
-                sub.queue.put_nowait(CLOSE)
+            sub.revoked = True
+            _empty(sub.queue)
+            sub.queue.put_nowait(CLOSE)
+
+    def stop(self) -> None:
+        """The process is stopping (SIGTERM/SIGINT): end every stream, and any stream that starts from now on
+        (a request accepted before the server stopped listening) ends at once too, instead of on a new hub."""
+        self.stopping = True
+        self.close()
 
     # -- reading the table --------------------------------------------------------------------------------
 
@@ -223,11 +235,13 @@ async def ensure_hub(node: Node) -> Hub:
     """The hub of this process for ``node``, created (with its poller) on first use in the running loop."""
     loop = asyncio.get_running_loop()
     hub = node.components.get(Hub)
-    if hub is not None and hub.loop is loop and not hub.closed:
-        return hub
+    if hub is not None and hub.loop is loop and (not hub.closed or hub.stopping):
+        return hub  # a stopping hub too: its ``subscribe`` ends the new stream at once
     start = await asyncio.to_thread(_current_top, node)
     with _LOCK:
         hub = node.components.get(Hub)
+        if hub is not None and hub.loop is loop and hub.stopping:
+            return hub
         if hub is None or hub.loop is not loop or hub.closed:
             hub = Hub(node, loop, start)
             hub.poller = loop.create_task(hub.run_poller(), name="live.poller")
@@ -252,7 +266,8 @@ def close_on_termination(hub: Hub) -> Callable[[], None]:
     previous: dict[int, Any] = {}
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        hub.loop.call_soon_threadsafe(hub.close)
+        with contextlib.suppress(RuntimeError):  # the loop is closed already
+            hub.loop.call_soon_threadsafe(hub.stop)
         before = previous.get(signum)
         if callable(before):
             before(signum, frame)
