@@ -142,14 +142,20 @@ class Stream:
                         fresh = True
                         continue
                     response.raise_for_status()
+                    block: dict[str, str] = {}  # the lines of a block take effect at its end, as in a browser
                     for line in response.iter_lines():
-                        if line.startswith("data:"):
-                            self.frame(json.loads(line[5:]))
-                        elif line.startswith("id:") and self.resume:
-                            self.position(int(line[3:]))
+                        if line == "":
+                            if "data" in block:
+                                self.frame(json.loads(block["data"]))
+                            elif "id" in block and self.resume:
+                                self.position(int(block["id"]))
+                            block = {}
                         elif line == ": connected":
                             # subscribed only now (the headers come first): the load starts after this
                             self.opened.set()
+                        elif not line.startswith(":"):
+                            key, _, value = line.partition(":")
+                            block[key] = value.removeprefix(" ")
                         if self.stopping.is_set() or time.monotonic() > until:
                             break  # on purpose: resume after the last id, as after any break
             except (httpx.HTTPError, OSError, ValueError):
