@@ -119,7 +119,7 @@ fuzz: install ## fuzz the exchange's push, pull and receipt endpoints and the le
 	@$(call with_postgres,env FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS))
 
 .PHONY: bench
-bench: system-deps install ## run the benchmarks in bench/ on SQLite and a throw-away PostgreSQL (BENCH=name BENCH_ARGS=...)
+bench: system-deps install ## run the benchmarks in bench/ on SQLite and a throw-away PostgreSQL, the soak only with BENCH=soak (BENCH=name BENCH_ARGS=...)
 	@$(call with_postgres,env BENCH="$(BENCH)" scripts/run-benchmarks.sh $(BENCH_ARGS))
 
 # ---------------------------------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ class Stream:
         self.contents: dict[int, tuple[str, Any]] = {}  # id -> (topic, data) as first received
         self.arrivals: dict[str, float] = {}  # message id -> perf_counter of its hotline.message event
         self.last_id: int | None = None
+        self.start_id: int | None = None  # where the first connection started (the node says so)
         self.reconnects = 0
         self.stopping = threading.Event()
         self.opened = threading.Event()
@@ -141,10 +142,20 @@ class Stream:
                         fresh = True
                         continue
                     response.raise_for_status()
-                    self.opened.set()
+                    block: dict[str, str] = {}  # the lines of a block take effect at its end, as in a browser
                     for line in response.iter_lines():
-                        if line.startswith("data:"):
-                            self.frame(json.loads(line[5:]))
+                        if line == "":
+                            if "data" in block:
+                                self.frame(json.loads(block["data"]))
+                            elif "id" in block and self.resume:
+                                self.position(int(block["id"]))
+                            block = {}
+                        elif line == ": connected":
+                            # subscribed only now (the headers come first): the load starts after this
+                            self.opened.set()
+                        elif not line.startswith(":"):
+                            key, _, value = line.partition(":")
+                            block[key] = value.removeprefix(" ")
                         if self.stopping.is_set() or time.monotonic() > until:
                             break  # on purpose: resume after the last id, as after any break
             except (httpx.HTTPError, OSError, ValueError):
@@ -160,6 +171,13 @@ class Stream:
         if frame["topic"] == "hotline.message":
             self.arrivals.setdefault(str(frame["data"]["message"]), time.perf_counter())
         self.on_event(frame)
+
+    def position(self, event_id: int) -> None:
+        """An ``id`` line (every frame has one; a first connection's starting point is one with no data): the
+        client resumes after it, as a browser's EventSource does."""
+        if self.start_id is None:
+            self.start_id = event_id  # the stream starts here: events at or below it were before the client
+        self.last_id = event_id if self.last_id is None else max(self.last_id, event_id)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -532,7 +550,10 @@ def drain(cluster: Cluster, streams: dict[str, Stream], load: Load, seconds: flo
         deadline = time.monotonic() + seconds
         while True:
             ir_db = Path(load_settings(cluster.ir_dir).resolved_database_url.removeprefix("sqlite:///"))
-            seen = {side: (list(stream.ids), dict(stream.contents)) for side, stream in streams.items()}
+            seen = {
+                side: (list(stream.ids), dict(stream.contents), stream.start_id or 0)
+                for side, stream in streams.items()
+            }
             result = count(engine, ir_db, seen)
             if faults(result) == 0 or time.monotonic() > deadline:
                 result["faults"] = faults(result)

@@ -50,11 +50,12 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 
 def count(
-    engine: Engine, ir_db: Path, streams: dict[str, tuple[list[int], dict[int, tuple[str, Any]]]]
+    engine: Engine, ir_db: Path, streams: dict[str, tuple[list[int], dict[int, tuple[str, Any]], int]]
 ) -> dict[str, Any]:
     """Everything the soak checks, read from PK's database (``engine``) and IR's SQLite file ``ir_db``;
-    ``streams``: per node, the event ids its commander's live client received, in order, and each id's
-    topic and data as received."""
+    ``streams``: per node, the event ids its commander's live client received, in order, each id's topic
+    and data as received, and the id its first connection started after (events up to it were before the
+    client: not missed)."""
     read = {"PK": lambda sql: pk_rows(engine, sql), "IR": lambda sql: ir_rows(ir_db, sql)}
     # envelopes first: one that arrives between the two reads then shows as an envelope missing too
     envelopes: dict[str, dict[str, int]] = {}
@@ -113,12 +114,13 @@ def count(
         for side in ("PK", "IR")
     }
     live: dict[str, dict[str, int]] = {}
-    for side, (ids, contents) in streams.items():
+    for side, (ids, contents, start) in streams.items():
         sql = "SELECT id, data FROM live_events WHERE topic = 'hotline.message'"
         soak_ids = {
             int(event_id)
             for event_id, data in read[side](sql)
-            if str((json.loads(data) if isinstance(data, str) else data).get("subject", "")).startswith(
+            if int(event_id) > start
+            and str((json.loads(data) if isinstance(data, str) else data).get("subject", "")).startswith(
                 "soak "
             )
         }

@@ -6,6 +6,7 @@ tables. The exchange stores the generic copy itself; a kind only does what is sp
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -109,18 +110,31 @@ def kinds_with_receipt_hooks() -> dict[str, ReceiptHandler]:
 
 
 _loaded = False
+_loading = False  # the thread holding ``_LOAD_LOCK`` is importing (a handlers module may ask again)
+_LOAD_LOCK = threading.RLock()
 
 
 def load_handlers() -> None:
-    """Import every feature's ``handlers`` module once, so their kinds are registered."""
-    global _loaded
+    """Import every feature's ``handlers`` module once, so their kinds are registered.
+
+    Thread-safe: another thread waits until every kind is registered. (Marking it loaded before the imports
+    ended let a freshly started process's concurrent receive requests find ``hotline.message`` "unknown"
+    and quarantine it: the soak's lost FLASH and IMMEDIATE messages after a ``kill -9`` and restart.)"""
+    global _loaded, _loading
     if _loaded:
         return
-    _loaded = True
-    from sarhad.features import FEATURES, feature_module
+    with _LOAD_LOCK:
+        if _loaded or _loading:
+            return
+        _loading = True
+        try:
+            from sarhad.features import FEATURES, feature_module
 
-    for feature in FEATURES:
-        feature_module(feature, "handlers")
+            for feature in FEATURES:
+                feature_module(feature, "handlers")
+        finally:
+            _loading = False
+        _loaded = True
 
 
 def registered_kinds() -> dict[str, RecordKind]:

@@ -29,7 +29,14 @@ from sarhad.accounts.services import Principal, positions_held, session_is_curre
 from sarhad.core.node import Node
 from sarhad.core.params import Cursor
 from sarhad.live import services
-from sarhad.live.domain import Event, parse_last_event_id, sse_comment, sse_frame, visible_to
+from sarhad.live.domain import (
+    Event,
+    parse_last_event_id,
+    sse_comment,
+    sse_frame,
+    sse_position,
+    visible_to,
+)
 from sarhad.live.hub import ensure_hub
 from sarhad.web.deps import NodeDep, requires
 from sarhad.web.openapi import EVENT_STREAM, answers
@@ -88,18 +95,24 @@ async def stream(node: Node, principal: Principal, last_id: int | None) -> Async
     hub = await ensure_hub(node)
     # Subscribe first, then check the session: a revocation committed after the check reaches the subscriber.
     sub = hub.subscribe(principal.session_id, principal.user_id)
+    # Every event above the hub's ``low_water`` now reaches ``sub``; those at or below it were handed out before.
+    start = hub.low_water
     viewer = Viewer(node, principal)
     ends = time.monotonic() + _lifetime(node, principal)
     try:
         if not await viewer.still_signed_in():
             return
         await viewer.refresh(force=True)
-        yield "retry: 2000\n" + sse_comment("connected")
+        # A first connection (no ``Last-Event-ID``) starts at ``start``, and says so: a block with an ``id`` and
+        # no data sets an EventSource's ``lastEventId`` without an event. A client whose connection breaks before
+        # its first event then resumes from there and misses nothing; without it, it would reconnect without
+        # ``Last-Event-ID`` and miss everything committed while it was away.
+        yield "retry: 2000\n" + (sse_position(start) if last_id is None else "") + sse_comment("connected")
         # ``covered``: every event id up to it has been considered (sent, or not the viewer's). Events come in
         # id order from the table and then from the hub; the table is read after subscribing, so it holds
         # everything the hub handed out before, and what the hub queues at or below ``covered`` is skipped.
-        covered = last_id
-        while covered is not None:
+        covered = start if last_id is None else last_id
+        while True:
             page = await asyncio.to_thread(_replay, node, covered)
             for event in page:
                 covered = event.id
@@ -118,7 +131,7 @@ async def stream(node: Node, principal: Principal, last_id: int | None) -> Async
                 continue
             if item is None or sub.revoked:
                 break  # signed out, shutdown, or this client fell too far behind (it reconnects and replays)
-            if covered is not None and item.id <= covered:
+            if item.id <= covered:
                 continue
             covered = item.id
             if await viewer.sees(item) and not sub.revoked:

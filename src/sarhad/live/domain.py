@@ -57,6 +57,12 @@ def sse_frame(event: Event) -> str:
     return f"id: {event.id}\nevent: {event.topic}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
+def sse_position(event_id: int) -> str:
+    """The ``id`` of a block with no data: it sets the client's last event id (``Last-Event-ID`` when it
+    reconnects) and dispatches no event."""
+    return f"id: {event_id}\n\n"
+
+
 def sse_comment(text: str) -> str:
     return f": {text}\n\n"
 
