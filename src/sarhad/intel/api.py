@@ -19,7 +19,7 @@ from sarhad.audit.services import record_export, record_list_read
 from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.models import Peer
-from sarhad.intel import domain, entities, services, stix, stix_import
+from sarhad.intel import domain, entities, misp, services, stix, stix_import
 from sarhad.intel.domain import ReportType, Status
 from sarhad.intel.models import IntelEntity, IntelReport
 from sarhad.intel.schemas import (
@@ -266,6 +266,31 @@ def report_stix(
         names = {p.party: p.name for p in session.scalars(select(Peer))}
         names[node.party] = node.settings.name
         return stix.report_bundle_json(report, names)
+
+
+@router.get(
+    "/reports/{report_id}/misp",
+    response_model=dict[str, Any],
+    responses={200: {"description": 'A MISP event in the MISP core format: {"Event": {...}}'}},
+)
+def report_misp(
+    report_id: IdPath,
+    request: Request,
+    node: NodeDep,
+    origin: OriginQuery = None,
+    principal: Principal = requires(Permission.INTEL_READ),
+) -> dict[str, Any]:
+    """The report as a MISP event (what a partner running MISP loads): the releasable part (never the full
+    text or the source note), the TLP and Admiralty grading as MISP taxonomy tags. Audited as a read and an
+    export."""
+    with node.transaction() as session:
+        report = services.get_report(
+            session, node, principal, report_id, origin=origin, client_ip=client_ip(request)
+        )
+        record_export(session, node.clock, principal.username, "intel_report", 1, "misp", client_ip(request))
+        names = {p.party: p.name for p in session.scalars(select(Peer))}
+        names[node.party] = node.settings.name
+        return misp.report_event(report, names)
 
 
 async def _raw_bundle(request: Request) -> bytes:
