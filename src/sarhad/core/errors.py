@@ -122,6 +122,8 @@ class ErrorCode(StrEnum):
     NOT_DRAFT = "not_draft"  # only a draft report is approved
     NOT_APPROVED = "not_approved"  # a report is released only once approved
     BAD_IDENTIFIER = "bad_identifier"  # a CNIC or Iranian national code that fails its format or check digit
+    BAD_STIX = "bad_stix"  # a STIX bundle that is not JSON or fails stix2 validation (docs/intel.md)
+    NO_STIX_REPORT = "no_stix_report"  # a STIX bundle without exactly one report object
 
 
 class SarhadError(Exception):

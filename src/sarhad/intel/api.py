@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from sarhad.audit.services import record_export, record_list_read
 from sarhad.core.formats import csv_response, iso_utc
 from sarhad.core.node import Node
 from sarhad.exchange.models import Peer
-from sarhad.intel import domain, entities, services, stix
+from sarhad.intel import domain, entities, misp, services, stix, stix_import
 from sarhad.intel.domain import ReportType, Status
 from sarhad.intel.models import IntelEntity, IntelReport
 from sarhad.intel.schemas import (
@@ -266,6 +266,64 @@ def report_stix(
         names = {p.party: p.name for p in session.scalars(select(Peer))}
         names[node.party] = node.settings.name
         return stix.report_bundle_json(report, names)
+
+
+@router.get(
+    "/reports/{report_id}/misp",
+    response_model=dict[str, Any],
+    responses={200: {"description": 'A MISP event in the MISP core format: {"Event": {...}}'}},
+)
+def report_misp(
+    report_id: IdPath,
+    request: Request,
+    node: NodeDep,
+    origin: OriginQuery = None,
+    principal: Principal = requires(Permission.INTEL_READ),
+) -> dict[str, Any]:
+    """The report as a MISP event (what a partner running MISP loads): the releasable part (never the full
+    text or the source note), the TLP and Admiralty grading as MISP taxonomy tags. Audited as a read and an
+    export."""
+    with node.transaction() as session:
+        report = services.get_report(
+            session, node, principal, report_id, origin=origin, client_ip=client_ip(request)
+        )
+        record_export(session, node.clock, principal.username, "intel_report", 1, "misp", client_ip(request))
+        names = {p.party: p.name for p in session.scalars(select(Peer))}
+        names[node.party] = node.settings.name
+        return misp.report_event(report, names)
+
+
+async def _raw_bundle(request: Request) -> bytes:
+    """The request body as sent (the import checks its size and parses it itself)."""
+    return await request.body()
+
+
+@router.post(
+    "/import/stix",
+    status_code=201,
+    response_model=ReportDetailOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object", "description": "A STIX 2.1 bundle"}}
+            },
+        }
+    },
+)
+def import_stix(
+    request: Request,
+    node: NodeDep,
+    raw: Annotated[bytes, Depends(_raw_bundle)],
+    principal: Principal = requires(Permission.INTEL_WRITE),
+) -> ReportDetailOut:
+    """A STIX 2.1 bundle (report, identity, threat-actor, intrusion-set, indicator, location, relationship)
+    into a DRAFT report; nothing is released. Over 1 MiB or 1,000 objects: 413 ``too_large``; not a valid
+    STIX 2.1 bundle: 422 ``bad_stix``; not exactly one report: 422 ``no_stix_report``. Audited as
+    ``intel_report.import``."""
+    with node.transaction() as session:
+        report = stix_import.import_bundle(session, node, principal, raw, client_ip=client_ip(request))
+        return detail_out(session, node, report)
 
 
 # --- entities: persons ----------------------------------------------------------------------------------------
