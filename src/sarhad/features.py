@@ -30,6 +30,7 @@ FEATURES: tuple[str, ...] = (
     "incidents",
     "requests",
     "impact",
+    "qrf",
 )
 
 

@@ -116,6 +116,10 @@ class ErrorCode(StrEnum):
     # audit log (docs/audit.md)
     BAD_AUDIT_HEAD = "bad_audit_head"
     AUDIT_HEAD_CONFLICT = "audit_head_conflict"
+    # QRF units (docs/qrf.md)
+    QRF_ILLEGAL_TRANSITION = "qrf_illegal_transition"
+    QRF_NOTICE_REQUIRED = "qrf_notice_required"
+    QRF_UNKNOWN_POST = "qrf_unknown_post"
 
 
 class SarhadError(Exception):
