@@ -45,7 +45,9 @@ class Permission(StrEnum):
     REQUESTS_READ = "requests.read"
     REQUESTS_WRITE = "requests.write"  # send requests to the other side and answer theirs
     QRF_READ = "qrf.read"  # the QRF board: own units and the other side's shared ones
-    QRF_MANAGE = "qrf.manage"  # own QRF units: add them and set their status (sharing one also needs records.release)
+    QRF_MANAGE = (
+        "qrf.manage"  # own QRF units: add them and set their status (sharing one also needs records.release)
+    )
 
 
 _EVERYONE = {Permission.PROFILE, Permission.BORDER_READ}

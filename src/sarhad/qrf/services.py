@@ -157,6 +157,7 @@ def create_unit(session: Session, node: Node, actor: Actor, data: UnitIn, *, cli
     session.add(unit)
     unit_content = content(unit)
     records.add_version(session, node, UNITS, unit, unit_content, actor.username)
+    session.flush()  # the unit first: its history row refers to it
     session.add(_history(unit, None, actor.username))
     record_event(
         session,

@@ -52,7 +52,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "qrf_status_changes",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("origin", sa.String(length=2), nullable=False),
         sa.Column("unit_id", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
