@@ -90,6 +90,6 @@ def test_unknown_statuses_and_bad_call_signs_are_refused() -> None:
 
 def test_a_status_unconfirmed_for_longer_than_six_hours_is_stale() -> None:
     now = datetime(2026, 12, 7, 12, tzinfo=UTC)
-    assert STALE_AFTER == timedelta(hours=6)
+    assert timedelta(hours=6) == STALE_AFTER
     assert not is_stale(now - STALE_AFTER, now)
     assert is_stale(now - STALE_AFTER - timedelta(seconds=1), now)
