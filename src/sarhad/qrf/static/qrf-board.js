@@ -16,6 +16,20 @@
   var list = document.getElementById("qrf-list");
   var count = document.getElementById("qrf-count");
   var ctx = SarhadMap.create(mapEl, cfg);
+  /* The page's one live stream (alerts.js) opens at DOMContentLoaded with the topics subscribed by then:
+   * subscribe now, before the map is drawn, and refresh once the layer exists. */
+  var refresh = null;
+  var missed = false;
+  var shared = !!window.sarhadLive;
+  if (shared) {
+    window.sarhadLive.subscribe(["qrf.changed"], function () {
+      if (refresh) {
+        refresh();
+      } else {
+        missed = true;
+      }
+    });
+  }
 
   function time(iso) {
     return window.sarhadI18n ? window.sarhadI18n.formatTime(iso) : new Date(iso).toLocaleString();
@@ -118,10 +132,15 @@
       if (bounds.isValid()) {
         ctx.map.fitBounds(bounds, { padding: [20, 20] });
       }
-      return SarhadQrf.layer(ctx, cfg.qrf);
+      /* without the shared stream, the layer opens a stream of its own (SarhadMap.live) */
+      return SarhadQrf.layer(ctx, Object.assign({}, cfg.qrf, { live: !shared }));
     })
     .then(function (state) {
       state.onChange = redraw;
+      refresh = state.refresh;
+      if (missed) {
+        refresh();
+      }
       mapEl.setAttribute("data-markers", String(state.shown));
       mapEl.setAttribute("data-ready", "1");
     })

@@ -3,7 +3,8 @@
  * The units of GET /api/v1/qrf/units as markers at their stations: fill = status, ring = own or received,
  * dashed = stale. Popups are built from DOM nodes (call sign, origin, type, status, notice, station). The
  * layer's refresh() reads the units again and replaces the markers; with conf.live it does so on every
- * "qrf.changed" live event (a status change here or a unit version received from the other side).
+ * "qrf.changed" live event (a status change here or a unit version received from the other side); the
+ * board (/qrf) passes live: false and refreshes it from the page's shared stream instead.
  * Registered as the map overlay kind "qrf" (/map), and used directly by the board (/qrf).
  */
 (function () {
@@ -22,11 +23,9 @@
   };
 
   function subscribe(fn) {
-    if (window.sarhadLive) {
-      window.sarhadLive.subscribe(["qrf.changed"], function () { fn(); });
-    } else {
-      SarhadMap.live(["qrf.changed"], function () { fn(); });
-    }
+    /* a layer added after the page loaded (the /map overlays) cannot join the page's shared stream, which
+     * opened with the topics known at DOMContentLoaded: it uses the map core's stream */
+    SarhadMap.live(["qrf.changed"], function () { fn(); });
   }
 
   function layer(ctx, conf) {
