@@ -24,7 +24,7 @@ from sarhad.web.deps import NodeDep, public, requires
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
-add_nav_item("/qrf", "QRF board", Permission.QRF_READ.value)
+add_nav_item("/qrf", "QRF", Permission.QRF_READ.value)  # short: the liaison officer's nav fits one line
 
 STATIC_FILES = {
     "qrf-layer.js": "text/javascript; charset=utf-8",
