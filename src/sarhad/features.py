@@ -31,6 +31,7 @@ FEATURES: tuple[str, ...] = (
     "requests",
     "impact",
     "intel",
+    "qrf",
 )
 
 

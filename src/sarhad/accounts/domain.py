@@ -47,6 +47,10 @@ class Permission(StrEnum):
     INTEL_READ = "intel.read"  # read intelligence reports (every read is audited)
     INTEL_WRITE = "intel.write"  # write draft intelligence reports
     INTEL_APPROVE = "intel.approve"  # approve another person's draft report (four eyes)
+    QRF_READ = "qrf.read"  # the QRF board: own units and the other side's shared ones
+    QRF_MANAGE = (
+        "qrf.manage"  # own QRF units: add them and set their status (sharing one also needs records.release)
+    )
 
 
 _EVERYONE = {Permission.PROFILE, Permission.BORDER_READ}
@@ -147,6 +151,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
 }
+
+# QRF units (issue 19, docs/qrf.md): commanders and duty officers (operators) manage and dispatch their own
+# units; whoever reads the operational picture reads the board. Kept as its own table so it merges cleanly.
+_QRF_GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.COMMANDER: frozenset({Permission.QRF_READ, Permission.QRF_MANAGE}),
+    Role.OPERATOR: frozenset({Permission.QRF_READ, Permission.QRF_MANAGE}),
+    Role.LIAISON_OFFICER: frozenset({Permission.QRF_READ}),
+    Role.ANALYST: frozenset({Permission.QRF_READ}),
+    Role.SECRETARIAT: frozenset({Permission.QRF_READ}),
+    Role.AUDITOR: frozenset({Permission.QRF_READ}),
+}
+for _role, _granted in _QRF_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 
 
 def permissions_for(roles: list[str] | tuple[str, ...]) -> frozenset[Permission]:

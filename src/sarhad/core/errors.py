@@ -124,6 +124,10 @@ class ErrorCode(StrEnum):
     BAD_IDENTIFIER = "bad_identifier"  # a CNIC or Iranian national code that fails its format or check digit
     BAD_STIX = "bad_stix"  # a STIX bundle that is not JSON or fails stix2 validation (docs/intel.md)
     NO_STIX_REPORT = "no_stix_report"  # a STIX bundle without exactly one report object
+    # QRF units (docs/qrf.md)
+    QRF_ILLEGAL_TRANSITION = "qrf_illegal_transition"
+    QRF_NOTICE_REQUIRED = "qrf_notice_required"
+    QRF_UNKNOWN_POST = "qrf_unknown_post"
 
 
 class SarhadError(Exception):

@@ -445,6 +445,8 @@ NUMERIC_FIELDS = frozenset(
         "priority",
         "routine",
         "weekly",
+        "period_start",
+        "period_end",
     }
 )
 NUMERIC_PREFIXES = ("casualty_",)

@@ -21,7 +21,12 @@
   var stateListeners = [];
   var source = null;
   window.sarhadLive = {
-    subscribe: function (topics, handler) { subscribers.push({ topics: topics, handler: handler }); },
+    subscribe: function (topics, handler) {
+      subscribers.push({ topics: topics, handler: handler });
+      // a script that subscribes after the stream opened (a deferred page script runs after this one) is
+      // heard too: its topics are added to the open stream
+      if (source) { topics.forEach(listen); }
+    },
     onState: function (listener) { stateListeners.push(listener); },
     connected: function () { return !!source && source.readyState === 1; }
   };
@@ -48,14 +53,18 @@
     source = new EventSource("/api/v1/events?last_event_id=" + mark);
     source.onopen = function () { setState(true); };
     source.onerror = function () { setState(false); };
-    topics.forEach(function (topic) {
-      source.addEventListener(topic, function (event) {
-        if (HOTLINE.indexOf(topic) >= 0) { refreshBanner(); }
-        subscribers.forEach(function (s) {
-          if (s.topics.indexOf(topic) >= 0) {
-            try { s.handler(topic, event); } catch (err) { /* a page script's own problem */ }
-          }
-        });
+    topics.forEach(listen);
+  }
+  var listening = {};
+  function listen(topic) {
+    if (!source || listening[topic]) { return; }
+    listening[topic] = true;
+    source.addEventListener(topic, function (event) {
+      if (HOTLINE.indexOf(topic) >= 0) { refreshBanner(); }
+      subscribers.forEach(function (s) {
+        if (s.topics.indexOf(topic) >= 0) {
+          try { s.handler(topic, event); } catch (err) { /* a page script's own problem */ }
+        }
       });
     });
   }
