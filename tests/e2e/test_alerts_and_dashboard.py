@@ -194,7 +194,8 @@ def _nav_on_one_line(page: Page) -> bool:
     return bool(
         page.evaluate(
             """() => {
-              const links = [...document.querySelectorAll('#mainnav a')];
+              // the entries drawn on the bar (those under a closed "More" are not drawn)
+              const links = [...document.querySelectorAll('#mainnav > a, #mainnav > .navmore > summary')];
               const tops = new Set(links.map(a => Math.round(a.getBoundingClientRect().top)));
               const nav = document.getElementById('mainnav');
               return links.length > 0 && tops.size === 1 && nav.scrollWidth <= nav.clientWidth + 1
@@ -221,6 +222,15 @@ def test_dashboard_navigation_per_role_and_the_exchange_page_saying_up_behind_do
         for label in ("Hotline", "Incidents", "Requests", "Bulletins", "Exchange", "Joint records"):
             expect(nav.get_by_role("link", name=label, exact=True)).to_be_visible()
         expect(nav.get_by_role("link", name="Users")).to_have_count(0)
+        assert _nav_on_one_line(page)
+        # the secondary entries wait under "More", and open over the page
+        expect(nav.get_by_role("link", name="Situation report", exact=True)).to_be_hidden()
+        nav.locator(".navmore > summary").click()
+        for label in ("Situation report", "Impact levels", "Border data"):
+            expect(nav.get_by_role("link", name=label, exact=True)).to_be_visible()
+        nav.get_by_role("link", name="Situation report", exact=True).click()
+        expect(page).to_have_url(re.compile(r"/incidents/reports/daily"))
+        expect(page.locator("#mainnav .navmore > summary")).to_have_attribute("aria-current", "true")
         assert _nav_on_one_line(page)
         page.click("button[name=language][value=fa]")
         expect(page.locator("html")).to_have_attribute("dir", "rtl")

@@ -32,7 +32,7 @@ from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
 add_nav_item("/map", "Map", Permission.BORDER_READ.value)
-add_nav_item("/border", "Border data", Permission.BORDER_READ.value)
+add_nav_item("/border", "Border data", Permission.BORDER_READ.value, more=True)
 
 STATIC_FILES = {
     "border-map.js": "text/javascript; charset=utf-8",

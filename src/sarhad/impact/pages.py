@@ -20,7 +20,7 @@ from sarhad.web.forms import FormErrors, form_errors
 from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
-add_nav_item("/impact", "Impact levels", Permission.BORDER_READ.value)
+add_nav_item("/impact", "Impact levels", Permission.BORDER_READ.value, more=True)
 
 
 def _labels() -> dict[str, str]:

@@ -49,7 +49,7 @@ from sarhad.web.templating import add_nav_item, render
 
 router = APIRouter(include_in_schema=False)
 add_nav_item("/incidents", "Incidents", Permission.INCIDENTS_READ.value)
-add_nav_item("/incidents/reports/daily", "Situation report", Permission.INCIDENTS_READ.value)
+add_nav_item("/incidents/reports/daily", "Situation report", Permission.INCIDENTS_READ.value, more=True)
 
 STATIC_FILES = {
     "incidents-map.js": "text/javascript; charset=utf-8",

@@ -28,6 +28,7 @@ class NavItem:
     label: str  # English msgid, translated when shown
     permission: str | None  # needed to see the entry (None: every signed-in user)
     unless: str | None = None  # not shown to holders of this permission (they have a better entry)
+    more: bool = False  # a secondary entry: under "More", so the main line stays one line on a desktop
 
 
 NAV_ITEMS: list[NavItem] = []
@@ -50,17 +51,18 @@ NAV_ORDER = (
 )
 
 
-def add_nav_item(path: str, label: str, permission: str | None, *, unless: str | None = None) -> None:
+def add_nav_item(
+    path: str, label: str, permission: str | None, *, unless: str | None = None, more: bool = False
+) -> None:
     if not any(item.path == path for item in NAV_ITEMS):
-        NAV_ITEMS.append(NavItem(path, label, permission, unless))
+        NAV_ITEMS.append(NavItem(path, label, permission, unless, more))
 
 
 def _rank(item: NavItem) -> int:
     return NAV_ORDER.index(item.path) if item.path in NAV_ORDER else len(NAV_ORDER)
 
 
-def navigation(principal: Principal | None) -> list[tuple[str, str]]:
-    """(path, translated label) of the entries the viewer may use, in the officer's order."""
+def _shown(principal: Principal | None) -> list[NavItem]:
     if principal is None:
         return []
     allowed = {p.value for p in principal.permissions}
@@ -71,7 +73,17 @@ def navigation(principal: Principal | None) -> list[tuple[str, str]]:
         and (item.unless is None or item.unless not in allowed)
     ]
     shown.sort(key=_rank)  # stable: unknown paths keep their registration order
-    return [(item.path, gettext(item.label)) for item in shown]
+    return shown
+
+
+def navigation(principal: Principal | None) -> list[tuple[str, str]]:
+    """(path, translated label) of the main entries the viewer may use, in the officer's order."""
+    return [(item.path, gettext(item.label)) for item in _shown(principal) if not item.more]
+
+
+def navigation_more(principal: Principal | None) -> list[tuple[str, str]]:
+    """(path, translated label) of the secondary entries the viewer may use, shown under "More"."""
+    return [(item.path, gettext(item.label)) for item in _shown(principal) if item.more]
 
 
 LayoutProvider = Callable[[Request, Principal | None], dict[str, Any]]

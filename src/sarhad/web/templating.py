@@ -18,7 +18,7 @@ from sarhad.accounts.services import Principal
 from sarhad.core.calendars import CalendarName, format_datetime, format_iso_date, intl_locale
 from sarhad.core.i18n import LANGUAGES, current_language, gettext, ngettext, pick_name
 from sarhad.core.text import strip_bidi_overrides
-from sarhad.web.chrome import add_nav_item, layout_context, navigation
+from sarhad.web.chrome import add_nav_item, layout_context, navigation, navigation_more
 from sarhad.web.deps import get_node
 from sarhad.web.localize import (
     format_number,
@@ -232,6 +232,7 @@ def render(
         "now": node.clock.now(),
         "csrf_token": principal.csrf_token if principal else "",
         "nav": navigation(principal),
+        "nav_more": navigation_more(principal),
         "i18n_head": i18n_head(language, calendar_name, zone),
     }
     full.update(layout_context(request, principal))

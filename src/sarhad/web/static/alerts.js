@@ -271,6 +271,8 @@
       var open = toggle.getAttribute("aria-expanded") !== "true";
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
       nav.classList.toggle("open", open);
+      var more = nav.querySelector(".navmore");
+      if (more) { more.open = open; }  // on a phone the secondary entries are part of the one list
     });
   }
 
